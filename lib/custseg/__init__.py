@@ -1,0 +1,3 @@
+"""custseg: customer segmentation (RFM and MLlib clustering) on Spark and Delta Lake."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,130 @@
+"""The one place that builds a SparkSession.
+
+Delta's JVM side is not on PyPI: it comes from Maven Central as
+``io.delta:delta-spark_<spark minor>_2.13:<delta version>``. ``fetch_delta_jars`` resolves
+it once through Spark's own Ivy into a cache folder; afterwards every session puts the cached
+jar files on ``spark.jars``, so no run after set-up needs the network. Under spark-submit
+(or any pre-configured launcher) the settings spark-submit made win: we only add what is
+missing.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import sys
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from custseg.config import Settings
+
+DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+
+
+def delta_maven_coordinate() -> str:
+    """The Maven artefact matching the installed pyspark and delta-spark pair."""
+    from importlib.metadata import version
+
+    import pyspark
+
+    spark_minor = ".".join(pyspark.__version__.split(".")[:2])
+    return f"io.delta:delta-spark_{spark_minor}_2.13:{version('delta-spark')}"
+
+
+def jar_cache_dir() -> Path:
+    """One Ivy folder per Delta artefact, outside the repo so fresh clones share it.
+
+    ``CUSTSEG_JAR_CACHE`` moves the root (default ``~/.cache/custseg``).
+    """
+    root = Path(os.environ.get("CUSTSEG_JAR_CACHE") or Path.home() / ".cache" / "custseg")
+    _, artifact, version = delta_maven_coordinate().split(":")
+    return root / f"ivy-{artifact}-{version}"
+
+
+def cached_delta_jars() -> list[str]:
+    """The jar files (Delta and its dependencies) once resolution has completed, else []."""
+    _, artifact, version = delta_maven_coordinate().split(":")
+    jars_dir = jar_cache_dir() / "jars"
+    if not (jars_dir / f"io.delta_{artifact}-{version}.jar").exists():
+        return []
+    return sorted(glob.glob(str(jars_dir / "*.jar")))
+
+
+def launched_by_spark_submit() -> bool:
+    """spark-submit starts the JVM first and hands Python a gateway port."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def _local_defaults(settings: Settings) -> dict[str, str]:
+    spark = settings.spark
+    conf = {
+        "spark.master": spark.master,
+        "spark.driver.memory": spark.driver_memory,
+        "spark.ui.enabled": str(spark.ui).lower(),
+        "spark.ui.showConsoleProgress": "false",
+    }
+    return conf
+
+
+def _always(settings: Settings) -> dict[str, str]:
+    """Settings the project's results depend on; applied under spark-submit too."""
+    return {
+        "spark.sql.extensions": DELTA_EXTENSION,
+        "spark.sql.catalog.spark_catalog": DELTA_CATALOG,
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(settings.spark.shuffle_partitions),
+        # Delta: small batch job defaults; nothing in the plan or UI carries the hash key.
+        "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        "spark.sql.legacy.timeParserPolicy": "CORRECTED",
+    }
+
+
+def get_spark(settings: Settings, app_name: str = "custseg") -> SparkSession:
+    """Returns the one SparkSession, with Delta configured.
+
+    In local mode the defaults suit a 2-core laptop; under spark-submit, master, memory and
+    jars come from spark-submit and are left alone.
+    """
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    builder = SparkSession.builder.appName(app_name)
+    if not launched_by_spark_submit():
+        for key, value in _local_defaults(settings).items():
+            builder = builder.config(key, value)
+        jars = cached_delta_jars()
+        if jars:
+            builder = builder.config("spark.jars", ",".join(jars))
+        else:
+            builder = builder.config("spark.jars.packages", delta_maven_coordinate())
+            builder = builder.config("spark.jars.ivy", str(jar_cache_dir()))
+    for key, value in {**_always(settings), **settings.spark.conf}.items():
+        builder = builder.config(key, str(value))
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def fetch_delta_jars() -> list[str]:
+    """Resolves Delta's jars from Maven Central into the cache (once) and lists them."""
+    jars = cached_delta_jars()
+    if jars:
+        return jars
+    cache = jar_cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    spark = (SparkSession.builder.master("local[1]").appName("custseg-fetch-jars")
+             .config("spark.jars.packages", delta_maven_coordinate())
+             .config("spark.jars.ivy", str(cache))
+             .config("spark.ui.enabled", "false")
+             .getOrCreate())
+    spark.stop()
+    jars = cached_delta_jars()
+    if not jars:
+        raise RuntimeError(f"Delta jars were not found in {cache / 'jars'} after resolution")
+    return jars
+
+
+if __name__ == "__main__":  # python -m custseg.spark: used by scripts/setup.sh
+    found = fetch_delta_jars()
+    print("\n".join(found), file=sys.stderr)

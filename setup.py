@@ -1,0 +1,41 @@
+"""Installs the custseg package from lib/.
+
+pyspark and delta-spark are pinned as a pair: delta-spark 4.4.0 declares
+pyspark>=4.0.1,<=4.2.0, and its JVM artefact is built per Spark minor version
+(io.delta:delta-spark_4.2_2.13:4.4.0 for pyspark 4.2.x;
+Maven Central has no 4.4.1 build of that artefact, so the pip package is held at 4.4.0). Change both together.
+"""
+from setuptools import find_packages, setup
+
+PYSPARK_VERSION = "4.2.0"
+DELTA_SPARK_VERSION = "4.4.0"
+
+setup(
+    name="custseg",
+    version="0.1.0",
+    description="Customer segmentation (RFM + MLlib clustering) on Spark and Delta Lake",
+    package_dir={"": "lib"},
+    packages=find_packages("lib"),
+    package_data={"custseg": ["defaults/*.yaml"]},
+    python_requires=">=3.10",
+    install_requires=[
+        f"pyspark=={PYSPARK_VERSION}",
+        f"delta-spark=={DELTA_SPARK_VERSION}",
+        "pyyaml>=6,<7",
+        "numpy>=1.26",
+        "pandas>=2.2,<3",  # pyspark 4.2 does not yet support pandas 3
+        "pyarrow>=15",
+        "matplotlib>=3.8",
+    ],
+    extras_require={
+        "dev": [
+            "pytest>=8",
+            "chispa==0.12.0",
+            "hypothesis>=6.100",
+            "scikit-learn>=1.5",
+            "deltalake>=1.0,<2",
+            "polars>=1.0",
+        ],
+    },
+    entry_points={"console_scripts": ["custseg=custseg.cli:main"]},
+)

@@ -1,0 +1,31 @@
+"""One SparkSession with Delta for the whole test run, and warehouse settings per test."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from custseg.config import Settings, replace
+from custseg.spark import get_spark
+
+TEST_HASH_KEY = "test-key-0123456789abcdef-not-a-secret"
+
+
+@pytest.fixture(scope="session")
+def spark():
+    settings = replace(Settings(), **{"spark.shuffle_partitions": 2, "spark.driver_memory": "2g"})
+    session = get_spark(settings, app_name="custseg-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch) -> Settings:
+    """Default settings with a private warehouse and a test hashing key in the environment."""
+    monkeypatch.setenv("CUSTSEG_HASH_KEY", TEST_HASH_KEY)
+    return replace(Settings(), **{
+        "warehouse": str(tmp_path / "warehouse"),
+        "report.path": str(tmp_path / "reports"),
+        "spark.shuffle_partitions": 2,
+        "clustering.partitions": 2,
+    })
