@@ -91,6 +91,9 @@ def get_spark(settings: Settings, app_name: str = "custseg") -> SparkSession:
         return active
     builder = SparkSession.builder.appName(app_name)
     if not launched_by_spark_submit():
+        # Python workers must run this interpreter (the venv that has custseg, pyarrow and
+        # pandas), not whatever python3 is first on PATH; pyspark reads only the variable.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         for key, value in _local_defaults(settings).items():
             builder = builder.config(key, value)
         jars = cached_delta_jars()

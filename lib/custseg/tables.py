@@ -134,6 +134,7 @@ CUSTOMER_RFM = TableSpec(
         _c("r_score", IntegerType(), "recency score 1..bins, high = recent", False),
         _c("f_score", IntegerType(), "frequency score 1..bins on the rank, ties by customer_key", False),
         _c("m_score", IntegerType(), "monetary score 1..bins", False),
+        _c("frequency_rank", LongType(), "1..customers: rank of frequency, ties by customer_key; f_score cuts it", False),
         _c("segment", StringType(), "named segment from the R x F map", False),
         _c("previous_segment", StringType(), "segment at the previous as_of, null if new"),
         _c("first_purchase_time", TimestampType(), "first purchase in the window"),
@@ -163,8 +164,155 @@ CUSTOMER_CLUSTERS = TableSpec(
         _c("cluster_id", IntegerType(), "stable cluster id (matched to the previous run)", False),
         _c("cluster_name", StringType(), "name derived from the cluster profile", False),
         _c("distance_to_centre", DoubleType(), "Euclidean distance to the centre in standardised feature space", False),
+        _c("model_as_of", DateType(), "as_of of the saved model that assigned the cluster (as_of itself when fitted in the same run; earlier after custseg score)", False),
     ),
     partition_by=("as_of",),
+)
+
+SEGMENT_SUMMARY = TableSpec(
+    "segment_summary",
+    "Per as_of and RFM segment: size, revenue and the typical R, F, M.",
+    (
+        _c("as_of", DateType(), "RFM reference date", False),
+        _c("segment", StringType(), "segment name", False),
+        _c("segment_order", IntegerType(), "position of the segment in the map (for display order)"),
+        _c("r_scores", StringType(), "recency scores of the segment, e.g. 4-5"),
+        _c("f_scores", StringType(), "frequency scores of the segment, e.g. 4-5"),
+        _c("customers", LongType(), "customers in the segment", False),
+        _c("customer_share", DoubleType(), "customers / all scored customers", False),
+        _c("revenue", DoubleType(), "sum of monetary", False),
+        _c("revenue_share", DoubleType(), "revenue / all revenue; null when all revenue is 0"),
+        _c("mean_recency_days", DoubleType(), "mean recency, days", False),
+        _c("median_recency_days", DoubleType(), "median recency, days", False),
+        _c("mean_frequency", DoubleType(), "mean orders", False),
+        _c("median_frequency", DoubleType(), "median orders", False),
+        _c("mean_monetary", DoubleType(), "mean spend", False),
+        _c("median_monetary", DoubleType(), "median spend", False),
+        _c("description", StringType(), "what the segment means (conf/segments.yaml)"),
+        _c("actions", ArrayType(StringType()), "recommended actions (conf/segments.yaml)"),
+    ),
+    partition_by=("as_of",),
+)
+
+SCORE_EDGES = TableSpec(
+    "score_edges",
+    "Cut points used for the R, F and M scores (pandas qcut semantics, right-closed bins).",
+    (
+        _c("as_of", DateType(), "RFM reference date", False),
+        _c("metric", StringType(), "recency_days, frequency_rank or monetary", False),
+        _c("bins", IntegerType(), "requested number of bins", False),
+        _c("edge_index", IntegerType(), "0..number of unique edges - 1", False),
+        _c("edge", DoubleType(), "cut point; a value v gets the bin whose (left, right] holds it", False),
+    ),
+    partition_by=("as_of",),
+)
+
+SEGMENT_TRANSITIONS = TableSpec(
+    "segment_transitions",
+    "Customers moving between segments from the previous as_of to this one.",
+    (
+        _c("as_of", DateType(), "RFM reference date", False),
+        _c("previous_as_of", DateType(), "the earlier as_of compared with", False),
+        _c("from_segment", StringType(), "segment at previous_as_of; null for new customers"),
+        _c("to_segment", StringType(), "segment at as_of; null for customers gone from the window"),
+        _c("customers", LongType(), "customers making this move", False),
+    ),
+    partition_by=("as_of",),
+)
+
+MODEL_SELECTION = TableSpec(
+    "model_selection",
+    "The k sweep: quality metrics for each algorithm and k.",
+    (
+        _c("as_of", DateType(), "RFM reference date of the features", False),
+        _c("algorithm", StringType(), "kmeans or bisecting_kmeans", False),
+        _c("k", IntegerType(), "number of clusters", False),
+        _c("inertia", DoubleType(), "within-cluster sum of squared distances (standardised units)", False),
+        _c("silhouette", DoubleType(), "MLlib ClusteringEvaluator silhouette (squared Euclidean)"),
+        _c("davies_bouldin", DoubleType(), "Davies-Bouldin index, lower is better"),
+        _c("calinski_harabasz", DoubleType(), "Calinski-Harabasz index, higher is better"),
+        _c("smallest_cluster_share", DoubleType(), "share of customers in the smallest cluster", False),
+        _c("seconds", DoubleType(), "fit and evaluation wall-clock seconds", False),
+        _c("sample_size", LongType(), "customers the model was fitted on", False),
+        _c("chosen", BooleanType(), "picked by the selection rule", False),
+        _c("saved", BooleanType(), "model saved and assigned to customers (picked by the rule or listed in clustering.k)", False),
+    ),
+    partition_by=("as_of",),
+)
+
+MODEL_COMPARISON = TableSpec(
+    "model_comparison",
+    "KMeans and BisectingKMeans side by side for each chosen k, with their agreement.",
+    (
+        _c("as_of", DateType(), "RFM reference date", False),
+        _c("k", IntegerType(), "number of clusters", False),
+        _c("kmeans_inertia", DoubleType(), "KMeans inertia"),
+        _c("bisecting_inertia", DoubleType(), "BisectingKMeans inertia"),
+        _c("kmeans_silhouette", DoubleType(), "KMeans silhouette"),
+        _c("bisecting_silhouette", DoubleType(), "BisectingKMeans silhouette"),
+        _c("kmeans_davies_bouldin", DoubleType(), "KMeans Davies-Bouldin"),
+        _c("bisecting_davies_bouldin", DoubleType(), "BisectingKMeans Davies-Bouldin"),
+        _c("kmeans_calinski_harabasz", DoubleType(), "KMeans Calinski-Harabasz"),
+        _c("bisecting_calinski_harabasz", DoubleType(), "BisectingKMeans Calinski-Harabasz"),
+        _c("adjusted_rand_index", DoubleType(), "agreement of the two assignments (1 = identical)"),
+    ),
+    partition_by=("as_of",),
+)
+
+CLUSTER_PROFILES = TableSpec(
+    "cluster_profiles",
+    "Per model and cluster: size, revenue share, feature means/medians, centre and a name.",
+    (
+        _c("as_of", DateType(), "RFM reference date", False),
+        _c("algorithm", StringType(), "kmeans or bisecting_kmeans", False),
+        _c("k", IntegerType(), "number of clusters", False),
+        _c("cluster_id", IntegerType(), "stable cluster id", False),
+        _c("cluster_name", StringType(), "name from the profile relative to the population", False),
+        _c("customers", LongType(), "customers in the cluster", False),
+        _c("customer_share", DoubleType(), "customers / all", False),
+        _c("revenue_share", DoubleType(), "monetary / all monetary", False),
+        _c("feature_means", MapType(StringType(), DoubleType()), "mean of each profile feature, original units", False),
+        _c("feature_medians", MapType(StringType(), DoubleType()), "median of each profile feature, original units", False),
+        _c("centre", MapType(StringType(), DoubleType()), "model centre mapped back to original feature units", False),
+        _c("actions", ArrayType(StringType()), "recommended actions for the name"),
+        _c("match_distance", DoubleType(), "distance to the matched centre of the previous run (this run's standardised units); null if none"),
+        _c("model_cluster", IntegerType(), "index the saved MLlib model predicts for this cluster (model-internal; use cluster_id)", False),
+        _c("feature_z_scores", MapType(StringType(), DoubleType()), "cluster mean of log1p(feature) minus the population mean, in population standard deviations; the naming rules read recency_days, frequency, monetary", False),
+    ),
+    partition_by=("as_of",),
+)
+
+SEGMENT_CLUSTER_CROSSTAB = TableSpec(
+    "segment_cluster_crosstab",
+    "RFM segment x cluster customer counts for each chosen model.",
+    (
+        _c("as_of", DateType(), "RFM reference date", False),
+        _c("algorithm", StringType(), "kmeans or bisecting_kmeans", False),
+        _c("k", IntegerType(), "number of clusters", False),
+        _c("segment", StringType(), "RFM segment", False),
+        _c("cluster_id", IntegerType(), "cluster id", False),
+        _c("cluster_name", StringType(), "cluster name", False),
+        _c("customers", LongType(), "customers in both", False),
+    ),
+    partition_by=("as_of",),
+)
+
+SEGMENTS_CURRENT = TableSpec(
+    "segments_current",
+    "One row per customer: latest RFM segment, scores, cluster names per chosen model.",
+    (
+        _c("customer_key", StringType(), "pseudonymised customer", False),
+        _c("as_of", DateType(), "latest RFM reference date", False),
+        _c("segment", StringType(), "RFM segment", False),
+        _c("previous_segment", StringType(), "segment at the previous as_of"),
+        _c("r_score", IntegerType(), "recency score", False),
+        _c("f_score", IntegerType(), "frequency score", False),
+        _c("m_score", IntegerType(), "monetary score", False),
+        _c("recency_days", IntegerType(), "days since last purchase", False),
+        _c("frequency", LongType(), "orders", False),
+        _c("monetary", DoubleType(), "spend", False),
+        _c("clusters", MapType(StringType(), StringType()), "model ('kmeans_k5') -> cluster name"),
+    ),
 )
 
 ALL_TABLES: dict[str, TableSpec] = {}
@@ -175,7 +323,9 @@ def register_spec(spec: TableSpec) -> TableSpec:
     return spec
 
 
-for _spec in (TRANSACTIONS, QUARANTINE, INGEST_FILES, INGEST_RUNS, CUSTOMER_RFM, CUSTOMER_CLUSTERS):
+for _spec in (TRANSACTIONS, QUARANTINE, INGEST_FILES, INGEST_RUNS, CUSTOMER_RFM, SEGMENT_SUMMARY,
+              SCORE_EDGES, SEGMENT_TRANSITIONS, CUSTOMER_CLUSTERS, MODEL_SELECTION,
+              MODEL_COMPARISON, CLUSTER_PROFILES, SEGMENT_CLUSTER_CROSSTAB, SEGMENTS_CURRENT):
     register_spec(_spec)
 
 
@@ -184,7 +334,11 @@ def conform(df: DataFrame, spec: TableSpec) -> DataFrame:
     missing = [c for c in spec.column_names if c not in df.columns]
     if missing:
         raise ValueError(f"table {spec.name}: DataFrame lacks column(s) {', '.join(missing)}")
-    return df.select([F.col(c.name).cast(c.type).alias(c.name) for c in spec.columns])
+    current = dict((field.name, field.dataType) for field in df.schema.fields)
+    return df.select([
+        F.col(c.name) if current[c.name].simpleString() == c.type.simpleString()
+        else F.col(c.name).cast(c.type).alias(c.name)
+        for c in spec.columns])
 
 
 def table_exists(spark: SparkSession, path: str) -> bool:
@@ -250,3 +404,57 @@ def register_in_catalog(spark: SparkSession, settings: Settings,
 def sql_string(value: str) -> str:
     """A SQL string literal (for replaceWhere predicates on file names and dates)."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# --- Retention and file layout (maintenance run by the report stage) -------------------------
+#
+# Delta's own defaults, written into every table so ``SHOW TBLPROPERTIES`` documents them
+# where BI users look: the transaction log keeps 30 days of history (time travel reaches that
+# far back as long as the data files still exist), and VACUUM deletes data files only once they
+# have been unreferenced for 7 days, so readers and time travel within a week are never broken.
+# Deletion vectors and column mapping stay off so non-Spark readers (delta-rs) read every table.
+TABLE_PROPERTIES = {
+    "delta.logRetentionDuration": "interval 30 days",
+    "delta.deletedFileRetentionDuration": "interval 7 days",
+    "delta.enableDeletionVectors": "false",
+}
+
+# Tables read by customer_key lookups (CRM exports, joins): Z-ordered so a key touches few files.
+ZORDER_BY_CUSTOMER = ("customer_rfm", "customer_clusters", "segments_current")
+# Tables only compacted: appended in many small per-file batches, scanned by month.
+COMPACT_ONLY = ("transactions",)
+
+
+def table_file_count(spark: SparkSession, path: str) -> int:
+    """Data files in the table's current version (from the Delta log, no listing)."""
+    return int(DeltaTable.forPath(spark, path).detail().first()["numFiles"])
+
+
+def apply_table_properties(spark: SparkSession, path: str) -> dict[str, str]:
+    """Sets ``TABLE_PROPERTIES`` where they differ; returns what changed (one commit or none)."""
+    current = DeltaTable.forPath(spark, path).detail().first()["properties"] or {}
+    changes = {k: v for k, v in TABLE_PROPERTIES.items() if current.get(k) != v}
+    if changes:
+        assignments = ", ".join(f"'{k}' = '{v}'" for k, v in sorted(changes.items()))
+        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({assignments})")
+    return changes
+
+
+def optimize_table(spark: SparkSession, path: str, zorder_by: tuple[str, ...] = (),
+                   where: Optional[str] = None) -> dict[str, int]:
+    """Compacts small files (and Z-orders by ``zorder_by`` when given), then VACUUMs.
+
+    ``where`` limits the rewrite to some partitions (a Z-order rewrites every file it covers,
+    so only the partition a run wrote should be given). VACUUM uses the table's retention
+    (``delta.deletedFileRetentionDuration``), never less. Returns file counts before/after.
+    """
+    before = table_file_count(spark, path)
+    builder = DeltaTable.forPath(spark, path).optimize()
+    if where is not None:
+        builder = builder.where(where)
+    if zorder_by:
+        builder.executeZOrderBy(*zorder_by)
+    else:
+        builder.executeCompaction()
+    DeltaTable.forPath(spark, path).vacuum()
+    return {"files_before": before, "files_after": table_file_count(spark, path)}

@@ -1,0 +1,7 @@
+"""spark-submit entry point for the ingest stage: `spark-submit jobs/ingest.py --conf conf/cluster.yaml`."""
+import sys
+
+from custseg.cli import job_main
+
+if __name__ == "__main__":
+    sys.exit(job_main("ingest"))

@@ -1,0 +1,7 @@
+"""spark-submit entry point for the score stage: `spark-submit jobs/score.py --conf conf/cluster.yaml`."""
+import sys
+
+from custseg.cli import job_main
+
+if __name__ == "__main__":
+    sys.exit(job_main("score"))
