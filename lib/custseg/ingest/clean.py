@@ -100,8 +100,11 @@ def classify(df: DataFrame, rules: CleaningRules) -> DataFrame:
     is_cancellation = (F.lit(rules.has_order_id)
                        & F.coalesce(F.trim(F.col("order_id")).startswith(settings.cancellation_prefix),
                                     F.lit(False))) if settings.cancellation_prefix else F.lit(False)
-    is_negative = (F.coalesce(F.col("quantity_parsed") < 0, F.lit(False))
-                   | F.coalesce(F.col("amount_parsed") < 0, F.lit(False)))
+    # A return is a negative quantity; only when no quantity is mapped does a negative
+    # line total stand for one (a negative price is an error of its own, not a return).
+    is_negative = F.coalesce(F.col("quantity_parsed") < 0,
+                             F.col("quantity_parsed").isNull() & (F.col("amount_parsed") < 0),
+                             F.lit(False))
     checks: list[tuple[Column, str]] = [
         (F.col(CORRUPT_COLUMN).isNotNull(), MALFORMED_RECORD),
         (_blank(F.col("customer_id")), MISSING_CUSTOMER_ID),
