@@ -63,6 +63,9 @@ def _local_defaults(settings: Settings) -> dict[str, str]:
         "spark.driver.memory": spark.driver_memory,
         "spark.ui.enabled": str(spark.ui).lower(),
         "spark.ui.showConsoleProgress": "false",
+        # Delta reads its log with this many partitions (default 50): on a laptop that is
+        # dozens of tiny tasks for every write of a small table.
+        "spark.databricks.delta.snapshotPartitions": str(spark.shuffle_partitions),
     }
     return conf
 

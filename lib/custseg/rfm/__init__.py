@@ -1,0 +1,1 @@
+"""rfm stage of custseg."""

@@ -1,0 +1,184 @@
+"""Recency, frequency, monetary and behaviour features of each customer at an ``as_of`` date.
+
+Times are compared as UTC microseconds (``unix_micros``) against ``as_of`` midnight UTC, so
+day counts are the floor of the elapsed time, as pandas ``(as_of - last).days`` gives, and
+not Spark's ``datediff`` on calendar dates (which counts 23:00 yesterday as one day ago).
+Money is summed as decimals and only turned into a double at the end, so the sums do not
+depend on how Spark happened to partition the lines.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+MICROS_PER_DAY = 86_400_000_000
+FEATURE_WINDOWS_DAYS = (30, 90, 365)
+
+_MICROS = "_micros"
+_ORDER_MICROS = "_order_micros"
+_VALUE = "_value"
+_IS_PURCHASE = "_is_purchase"
+
+
+def as_of_micros(as_of: dt.date) -> int:
+    """Microseconds since the epoch of ``as_of`` 00:00 UTC."""
+    midnight = dt.datetime(as_of.year, as_of.month, as_of.day, tzinfo=dt.timezone.utc)
+    return int(midnight.timestamp()) * 1_000_000
+
+
+def resolve_as_of(configured: Optional[str], last_purchase_micros: Optional[int]) -> dt.date:
+    """``rfm.as_of`` when set, else the day after the last purchase (UTC), as the classic
+    analysis does, so the latest buyers get recency 0."""
+    if configured:
+        return dt.date.fromisoformat(configured[:10])
+    if last_purchase_micros is None:
+        raise ValueError("transactions is empty: no purchase to take rfm.as_of from")
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    last = epoch + dt.timedelta(microseconds=last_purchase_micros)
+    return last.date() + dt.timedelta(days=1)
+
+
+def last_purchase_micros(transactions: DataFrame) -> DataFrame:
+    """One row, one column: the latest purchase time as UTC microseconds (null if empty)."""
+    return transactions.agg(F.max(F.unix_micros("purchase_time")).alias("last_purchase_micros"))
+
+
+def transactions_in_window(transactions: DataFrame, as_of: dt.date,
+                           window_days: Optional[int] = None) -> DataFrame:
+    """Lines with ``as_of - window_days <= purchase_time < as_of`` (no lower bound if None)."""
+    end = as_of_micros(as_of)
+    micros = F.unix_micros("purchase_time")
+    keep = micros < F.lit(end)
+    if window_days is not None:
+        start = end - window_days * MICROS_PER_DAY
+        keep = keep & (micros >= F.lit(start))
+    if "purchase_month" in transactions.columns:  # lets Delta skip whole month partitions
+        keep = keep & (F.col("purchase_month") <= F.lit(as_of.strftime("%Y-%m")))
+        if window_days is not None:
+            first_day = as_of - dt.timedelta(days=window_days)
+            keep = keep & (F.col("purchase_month") >= F.lit(first_day.strftime("%Y-%m")))
+    return transactions.where(keep)
+
+
+def _order_reference() -> Column:
+    """The order id when there is one; otherwise each distinct purchase time is an order."""
+    return F.coalesce(F.col("order_id"),
+                      F.concat(F.lit("@"), F.unix_micros("purchase_time").cast("string")))
+
+
+def customer_orders(lines: DataFrame, as_of: dt.date, returns: str) -> DataFrame:
+    """One row per customer, order and kind (purchase or return part of the order).
+
+    Return and cancellation lines only count when ``returns == "net"``; they never make an
+    order count towards frequency. Spend in the 30/90/365-day windows is taken per line.
+    """
+    if returns not in ("drop", "net"):
+        raise ValueError(f"returns must be 'drop' or 'net', got {returns!r}")
+    if returns == "drop":
+        lines = lines.where(~F.col("is_return"))
+    end = as_of_micros(as_of)
+    micros = F.unix_micros("purchase_time")
+    zero = F.lit(0).cast("decimal(18,4)")
+    window_spend = [
+        F.sum(F.when(micros >= F.lit(end - days * MICROS_PER_DAY), F.col("amount"))
+              .otherwise(zero)).alias(f"_value_{days}d")
+        for days in FEATURE_WINDOWS_DAYS
+    ]
+    return (lines
+            .groupBy("customer_key", _order_reference().alias("order_ref"),
+                     (~F.col("is_return")).alias(_IS_PURCHASE))
+            .agg(F.min(micros).alias(_ORDER_MICROS),
+                 F.sum("amount").alias(_VALUE),
+                 F.count(F.lit(1)).alias("_lines"),
+                 *window_spend))
+
+
+def _with_gap_days(orders: DataFrame) -> DataFrame:
+    """Days since the customer's previous purchase order (null for the first one).
+
+    Purchases sort before returns inside each customer, so a purchase's predecessor is
+    always a purchase; gaps on return rows are discarded.
+    """
+    by_customer = (Window.partitionBy("customer_key")
+                   .orderBy(F.col(_IS_PURCHASE).desc(), _ORDER_MICROS, "order_ref"))
+    previous = F.lag(_ORDER_MICROS).over(by_customer)
+    gap = (F.col(_ORDER_MICROS) - previous) / F.lit(float(MICROS_PER_DAY))
+    return orders.withColumn("_gap_days", F.when(F.col(_IS_PURCHASE), gap))
+
+
+def _whole_days_before(as_of: dt.date, micros_column: str) -> Column:
+    """floor((as_of - t) / 1 day) for t < as_of, in exact integer arithmetic."""
+    return F.expr(f"({as_of_micros(as_of)} - {micros_column}) div {MICROS_PER_DAY}").cast("int")
+
+
+def customer_metrics(lines: DataFrame, as_of: dt.date, returns: str) -> DataFrame:
+    """One row per customer of ``lines`` (already limited to the window before ``as_of``).
+
+    ``recency_days``, ``frequency`` and ``monetary`` are the classic R, F, M; the other
+    columns are the behaviour features of ``customer_rfm``. A customer whose window holds
+    only returns keeps frequency 0 and takes recency from the last return line.
+    ``transaction_lines`` counts the lines behind each customer, for the run summary.
+    """
+    end = as_of_micros(as_of)
+    purchase = F.col(_IS_PURCHASE)
+    orders = _with_gap_days(customer_orders(lines, as_of, returns))
+    recent_orders = [
+        F.count(F.when(purchase & (F.col(_ORDER_MICROS) >= F.lit(end - days * MICROS_PER_DAY)),
+                       F.lit(1))).alias(f"orders_{days}d")
+        for days in FEATURE_WINDOWS_DAYS
+    ]
+    recent_spend = [F.sum(f"_value_{days}d").cast("double").alias(f"spend_{days}d")
+                    for days in FEATURE_WINDOWS_DAYS]
+    per_customer = orders.groupBy("customer_key").agg(
+        F.coalesce(F.max(F.when(purchase, F.col(_ORDER_MICROS))), F.max(_ORDER_MICROS))
+        .alias("_last_micros"),
+        F.coalesce(F.min(F.when(purchase, F.col(_ORDER_MICROS))), F.min(_ORDER_MICROS))
+        .alias("_first_micros"),
+        F.count(F.when(purchase, F.lit(1))).alias("frequency"),
+        F.sum(_VALUE).cast("double").alias("monetary"),
+        F.coalesce(F.sum(F.when(purchase, F.col(_VALUE))), F.lit(0)).cast("double")
+        .alias("_purchased_value"),
+        F.coalesce(-F.sum(F.when(~purchase, F.col(_VALUE))), F.lit(0)).cast("double")
+        .alias("_returned_value"),
+        F.avg("_gap_days").alias("mean_days_between_orders"),
+        F.sum("_lines").alias("transaction_lines"),
+        *recent_spend,
+        *recent_orders,
+    )
+    return per_customer.select(
+        "customer_key",
+        _whole_days_before(as_of, "_last_micros").alias("recency_days"),
+        "frequency",
+        "monetary",
+        F.timestamp_micros("_first_micros").alias("first_purchase_time"),
+        F.timestamp_micros("_last_micros").alias("last_purchase_time"),
+        _whole_days_before(as_of, "_first_micros").alias("tenure_days"),
+        "mean_days_between_orders",
+        F.try_divide(F.col("monetary"), F.col("frequency").cast("double"))
+        .alias("average_order_value"),
+        *[f"spend_{days}d" for days in FEATURE_WINDOWS_DAYS],
+        *[f"orders_{days}d" for days in FEATURE_WINDOWS_DAYS],
+        F.try_divide(F.col("_returned_value"), F.col("_purchased_value"))
+        .alias("returned_value_share"),
+        "transaction_lines",
+    )
+
+
+def scoreable_customers(metrics: DataFrame, include_non_positive_monetary: bool) -> DataFrame:
+    """Customers whose window nets to no spend (only returns) are left out unless asked for:
+    they would crowd the lowest monetary bin with refunds rather than customers."""
+    if include_non_positive_monetary:
+        return metrics
+    return metrics.where(F.col("monetary") > 0)
+
+
+def population_counts(metrics: DataFrame) -> DataFrame:
+    """One row: customers, customers with monetary <= 0, and transaction lines in the window."""
+    return metrics.agg(
+        F.count(F.lit(1)).alias("customers"),
+        F.count(F.when(F.col("monetary") <= 0, F.lit(1))).alias("non_positive_monetary"),
+        F.coalesce(F.sum("transaction_lines"), F.lit(0)).alias("transaction_lines"),
+    )
