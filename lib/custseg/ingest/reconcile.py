@@ -19,6 +19,8 @@ class IngestCounts:
     duplicates_removed: int
     distinct_customers: int
     by_reason: dict
+    min_purchase_time: object = None
+    max_purchase_time: object = None
 
     @classmethod
     def empty(cls) -> "IngestCounts":
@@ -43,6 +45,8 @@ def count_classified(keyed: DataFrame, rows_read: int, distinct_customers: int) 
         F.sum(F.col("is_duplicate").cast("long")).alias("duplicates"),
         F.sum((~F.col("is_duplicate") & (F.size("reasons") > 0)).cast("long")).alias("quarantined"),
         F.sum((~F.col("is_duplicate") & (F.size("reasons") == 0)).cast("long")).alias("written"),
+        F.min(F.when(~F.col("is_duplicate") & (F.size("reasons") == 0), F.col("purchase_time_parsed"))).alias("first"),
+        F.max(F.when(~F.col("is_duplicate") & (F.size("reasons") == 0), F.col("purchase_time_parsed"))).alias("last"),
     ).first()
     reasons = (keyed.where(~F.col("is_duplicate"))
                .select(F.explode("reasons").alias("reason"))
@@ -54,6 +58,8 @@ def count_classified(keyed: DataFrame, rows_read: int, distinct_customers: int) 
         duplicates_removed=int(totals["duplicates"] or 0),
         distinct_customers=int(distinct_customers),
         by_reason={row["reason"]: int(row["count"]) for row in sorted(reasons, key=lambda r: r["reason"])},
+        min_purchase_time=totals["first"],
+        max_purchase_time=totals["last"],
     )
     if int(totals["classified"]) != counts.rows_read:
         raise ReconciliationError(

@@ -11,7 +11,7 @@ import csv
 import dataclasses
 from typing import Optional
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType, TimestampType
 
@@ -28,6 +28,7 @@ class SourceError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class SourceFile:
+    """A file as Hadoop names it (``file:/data/a b.csv``) and its change fingerprint."""
     path: str
     fingerprint: str
 
@@ -161,6 +162,16 @@ def read_sources(spark: SparkSession, files: list[SourceFile], settings: InputSe
                       source_column=None if settings.format == "parquet" else "_metadata_path")
 
 
+def _hadoop_path_string(file_uri: Column) -> Column:
+    """Spark's URL-encoded ``_metadata.file_path`` in Hadoop's decoded form.
+
+    Rows, ``ingest_files`` and the replaceWhere predicate must name a file identically,
+    also for names with spaces. ``url_decode`` is form decoding ('+' means space), so a
+    literal '+' is escaped first.
+    """
+    return F.url_decode(F.replace(file_uri, F.lit("+"), F.lit("%2B")))
+
+
 def _canonical(frame: DataFrame, mapping: dict[str, str], corrupt: bool,
                source_column: Optional[str] = None) -> DataFrame:
     """One shape for every source: canonical string columns plus bookkeeping columns."""
@@ -179,7 +190,8 @@ def _canonical(frame: DataFrame, mapping: dict[str, str], corrupt: bool,
             selected.append(F.col(f"`{source}`").cast(StringType()).alias(canonical))
     selected.append((typed_time if typed_time is not None
                      else F.lit(None).cast(TimestampType())).alias(TYPED_TIME_COLUMN))
-    source_file = F.col("_metadata.file_path") if source_column is None else F.col(source_column)
+    source_file = (_hadoop_path_string(F.col("_metadata.file_path")) if source_column is None
+                   else F.col(source_column))
     selected.append(source_file.alias(SOURCE_FILE))
     selected.append((F.col(CORRUPT_COLUMN) if corrupt else F.lit(None).cast(StringType()))
                     .alias(CORRUPT_COLUMN))
