@@ -16,6 +16,9 @@ coordinate=$("$python" -c 'from custseg.spark import delta_maven_coordinate; pri
   || echo "io.delta:delta-spark_4.2_2.13:4.4.0")
 # The same Ivy cache as scripts/setup.sh filled, so a submit after set-up needs no network.
 ivy=$("$python" -c 'from custseg.spark import jar_cache_dir; print(jar_cache_dir())' 2>/dev/null || echo "$HOME/.ivy2")
+# Python on the executors needs pandas and pyarrow (the keyed hash is a pandas UDF); in local
+# mode that is this venv's interpreter, on a cluster set PYSPARK_PYTHON to the nodes' one.
+export PYSPARK_PYTHON=${PYSPARK_PYTHON:-$(cd "$(dirname "$python")" && pwd)/$(basename "$python")}
 spark_submit=${SPARK_SUBMIT:-spark-submit}
 command -v "$spark_submit" >/dev/null || spark_submit=.venv/bin/spark-submit
 # shellcheck disable=SC2086

@@ -86,3 +86,20 @@ def test_cli_missing_input_names_the_path(tmp_path):
     assert result.returncode == 1
     assert "nowhere" in result.stderr.splitlines()[-1]
     assert "at org.apache" not in result.stderr
+
+
+def test_spark_submit_runs_the_ingest_job(spark, tmp_path):
+    """jobs/*.py under spark-submit (local master) through scripts/submit.sh."""
+    raw = tmp_path / "raw"
+    generate_transactions(raw, customers=200, months=2, seed=5)
+    result = subprocess.run(
+        ["bash", "scripts/submit.sh", "jobs/ingest.py", "--conf", "conf/local.yaml",
+         "--set", f"warehouse={tmp_path / 'wh'}", "--set", f"input.path={raw}",
+         "--set", "pseudonym.key_file=null"],
+        capture_output=True, text=True, cwd=REPO, timeout=600,
+        env={**__import__("os").environ, "CUSTSEG_HASH_KEY": "submit-test-key-0123456789",
+             "SPARK_SUBMIT_OPTS_EXTRA": "--master local[2] --conf spark.ui.enabled=false"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = spark.read.format("delta").load(str(tmp_path / "wh" / "ingest_runs")).first()
+    assert run["rows_read"] > 1000
+    assert run["rows_read"] == run["rows_written"] + run["rows_quarantined"] + run["duplicates_removed"]

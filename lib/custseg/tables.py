@@ -7,6 +7,7 @@ registered in the catalog database ``custseg`` so SQL users can query them by na
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Iterable, Optional
 
 from delta.tables import DeltaTable
@@ -345,18 +346,42 @@ def table_exists(spark: SparkSession, path: str) -> bool:
     return DeltaTable.isDeltaTable(spark, path)
 
 
-def ensure_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
-    """Creates the table with its declared schema, comments and constraints if absent."""
-    if table_exists(spark, path):
+def _remove_uncommitted_log(spark: SparkSession, path: str) -> None:
+    """Deletes a ``_delta_log`` folder that holds no commit.
+
+    A run killed while creating a table leaves such a folder, and Delta then refuses to
+    create the table there. Without a commit file nothing was ever committed, so removing
+    it loses nothing.
+    """
+    jvm = spark.sparkContext._jvm
+    log_dir = jvm.org.apache.hadoop.fs.Path(f"{path.rstrip('/')}/_delta_log")
+    fs = log_dir.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(log_dir):
         return
-    builder = DeltaTable.createIfNotExists(spark).location(path).comment(spec.comment)
-    for col in spec.columns:
-        builder = builder.addColumn(col.name, col.type, nullable=col.nullable, comment=col.comment)
-    if spec.partition_by:
-        builder = builder.partitionedBy(*spec.partition_by)
-    builder.execute()
-    for name, expression in spec.constraints:
-        spark.sql(f"ALTER TABLE delta.`{path}` ADD CONSTRAINT {name} CHECK ({expression})")
+    names = [status.getPath().getName() for status in fs.listStatus(log_dir)]
+    if not any(re.fullmatch(r"\d{20}\.(json|checkpoint.*parquet)", name) for name in names):
+        fs.delete(log_dir, True)
+
+
+def ensure_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
+    """Creates the table with its declared schema, comments and constraints if absent.
+
+    Idempotent and safe to re-run after a crash at any point: an uncommitted log is
+    cleared, and constraints missing from an existing table are added.
+    """
+    if not table_exists(spark, path):
+        _remove_uncommitted_log(spark, path)
+        builder = DeltaTable.createIfNotExists(spark).location(path).comment(spec.comment)
+        for col in spec.columns:
+            builder = builder.addColumn(col.name, col.type, nullable=col.nullable, comment=col.comment)
+        if spec.partition_by:
+            builder = builder.partitionedBy(*spec.partition_by)
+        builder.execute()
+    if spec.constraints:
+        properties = DeltaTable.forPath(spark, path).detail().first()["properties"] or {}
+        for name, expression in spec.constraints:
+            if f"delta.constraints.{name.lower()}" not in properties:
+                spark.sql(f"ALTER TABLE delta.`{path}` ADD CONSTRAINT {name} CHECK ({expression})")
 
 
 def write_table(spark: SparkSession, settings: Settings, spec: TableSpec, df: DataFrame,
@@ -390,13 +415,19 @@ def maybe_read_table(spark: SparkSession, settings: Settings, name: str) -> Opti
 
 def register_in_catalog(spark: SparkSession, settings: Settings,
                         names: Iterable[str] | None = None) -> list[str]:
-    """Registers existing tables as ``custseg.<name>`` pointing at their paths."""
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
+    """Registers existing tables as ``custseg.<name>`` pointing at their paths.
+
+    A name registered earlier (possibly for another warehouse) is dropped first: for an
+    external table that removes only the catalog entry, never the data.
+    """
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS {DATABASE} "
+              f"LOCATION {sql_string(settings.table_path('_catalog') + '/' + DATABASE + '.db')}")
     registered = []
     for name in names or ALL_TABLES:
         path = settings.table_path(name)
         if table_exists(spark, path):
-            spark.sql(f"CREATE TABLE IF NOT EXISTS {DATABASE}.{name} USING DELTA LOCATION '{path}'")
+            spark.sql(f"DROP TABLE IF EXISTS {DATABASE}.{name}")
+            spark.sql(f"CREATE TABLE {DATABASE}.{name} USING DELTA LOCATION {sql_string(path)}")
             registered.append(name)
     return registered
 
@@ -408,11 +439,13 @@ def sql_string(value: str) -> str:
 
 # --- Retention and file layout (maintenance run by the report stage) -------------------------
 #
-# Delta's own defaults, written into every table so ``SHOW TBLPROPERTIES`` documents them
-# where BI users look: the transaction log keeps 30 days of history (time travel reaches that
-# far back as long as the data files still exist), and VACUUM deletes data files only once they
-# have been unreferenced for 7 days, so readers and time travel within a week are never broken.
-# Deletion vectors and column mapping stay off so non-Spark readers (delta-rs) read every table.
+# Delta's own defaults, spelled out so they can be set on every table at creation
+# (``DeltaTable.createIfNotExists(...).property(key, value)``) and then show in
+# ``SHOW TBLPROPERTIES`` where BI users look: the transaction log keeps 30 days of history
+# (time travel reaches that far back while the data files still exist), and VACUUM deletes
+# data files only once they have been unreferenced for 7 days, so running readers and time
+# travel within a week are never broken. Deletion vectors and column mapping stay off so
+# non-Spark readers (delta-rs) read every table.
 TABLE_PROPERTIES = {
     "delta.logRetentionDuration": "interval 30 days",
     "delta.deletedFileRetentionDuration": "interval 7 days",
@@ -430,23 +463,14 @@ def table_file_count(spark: SparkSession, path: str) -> int:
     return int(DeltaTable.forPath(spark, path).detail().first()["numFiles"])
 
 
-def apply_table_properties(spark: SparkSession, path: str) -> dict[str, str]:
-    """Sets ``TABLE_PROPERTIES`` where they differ; returns what changed (one commit or none)."""
-    current = DeltaTable.forPath(spark, path).detail().first()["properties"] or {}
-    changes = {k: v for k, v in TABLE_PROPERTIES.items() if current.get(k) != v}
-    if changes:
-        assignments = ", ".join(f"'{k}' = '{v}'" for k, v in sorted(changes.items()))
-        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({assignments})")
-    return changes
-
-
 def optimize_table(spark: SparkSession, path: str, zorder_by: tuple[str, ...] = (),
                    where: Optional[str] = None) -> dict[str, int]:
-    """Compacts small files (and Z-orders by ``zorder_by`` when given), then VACUUMs.
+    """Compacts small files (and Z-orders by ``zorder_by`` when given).
 
     ``where`` limits the rewrite to some partitions (a Z-order rewrites every file it covers,
-    so only the partition a run wrote should be given). VACUUM uses the table's retention
-    (``delta.deletedFileRetentionDuration``), never less. Returns file counts before/after.
+    so only the partition a run wrote should be given). The replaced files stay on disk for
+    time travel until a VACUUM (an operator's schedule, not a job step) removes them once
+    older than ``delta.deletedFileRetentionDuration``. Returns file counts before/after.
     """
     before = table_file_count(spark, path)
     builder = DeltaTable.forPath(spark, path).optimize()
@@ -456,5 +480,4 @@ def optimize_table(spark: SparkSession, path: str, zorder_by: tuple[str, ...] = 
         builder.executeZOrderBy(*zorder_by)
     else:
         builder.executeCompaction()
-    DeltaTable.forPath(spark, path).vacuum()
     return {"files_before": before, "files_after": table_file_count(spark, path)}

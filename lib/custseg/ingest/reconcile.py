@@ -34,7 +34,7 @@ class IngestCounts:
                 "quarantined_by_reason": dict(self.by_reason)}
 
 
-def count_classified(keyed: DataFrame, rows_read: int, distinct_customers: int) -> IngestCounts:
+def count_classified(keyed: DataFrame, rows_read: int) -> IngestCounts:
     """Counts from the classified rows; ``rows_read`` is counted on the raw input separately.
 
     Counting the two sides on different plans is what makes the identity a check: a join
@@ -47,6 +47,7 @@ def count_classified(keyed: DataFrame, rows_read: int, distinct_customers: int) 
         F.sum((~F.col("is_duplicate") & (F.size("reasons") == 0)).cast("long")).alias("written"),
         F.min(F.when(~F.col("is_duplicate") & (F.size("reasons") == 0), F.col("purchase_time_parsed"))).alias("first"),
         F.max(F.when(~F.col("is_duplicate") & (F.size("reasons") == 0), F.col("purchase_time_parsed"))).alias("last"),
+        F.countDistinct(F.when(~F.col("is_duplicate") & (F.size("reasons") == 0), F.col("customer_key"))).alias("customers"),
     ).first()
     reasons = (keyed.where(~F.col("is_duplicate"))
                .select(F.explode("reasons").alias("reason"))
@@ -56,7 +57,7 @@ def count_classified(keyed: DataFrame, rows_read: int, distinct_customers: int) 
         rows_written=int(totals["written"] or 0),
         rows_quarantined=int(totals["quarantined"] or 0),
         duplicates_removed=int(totals["duplicates"] or 0),
-        distinct_customers=int(distinct_customers),
+        distinct_customers=int(totals["customers"]),
         by_reason={row["reason"]: int(row["count"]) for row in sorted(reasons, key=lambda r: r["reason"])},
         min_purchase_time=totals["first"],
         max_purchase_time=totals["last"],

@@ -1,0 +1,1 @@
+"""clustering stage of custseg."""

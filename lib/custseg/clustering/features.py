@@ -1,0 +1,130 @@
+"""Which customer_rfm columns the models see, how they are transformed, and the way back.
+
+RFM quantities are heavily right-skewed (a few customers order hundreds of times), so the
+default features are ``log1p`` of recency, frequency and monetary; without the log a
+handful of whales would own every centre. A feature is named either after a numeric
+customer_rfm column (``tenure_days``) or ``log_<column>`` (``log_monetary``), with the
+short aliases ``recency`` and ``tenure``. Profiles and names are always reported in the
+original units, so every transform here has an inverse.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Iterable, Optional, Sequence
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import NumericType
+
+from custseg import tables
+from custseg.config import ConfigError
+
+LOG_PREFIX = "log_"
+COLUMN_ALIASES = {"recency": "recency_days", "tenure": "tenure_days"}
+FEATURE_COLUMN_PREFIX = "feature_"
+CUSTOMER_KEY = "customer_key"
+SEGMENT = "segment"
+RECENCY, FREQUENCY, MONETARY = "recency_days", "frequency", "monetary"
+# The naming rules read these three, so every profile has them whatever the model used.
+NAMING_COLUMNS = (RECENCY, FREQUENCY, MONETARY)
+
+
+@dataclasses.dataclass(frozen=True)
+class Feature:
+    """One model input: ``name`` as configured, taken from customer_rfm ``column``.
+
+    Missing values count as 0 (no spend in the window, no orders) and log features floor
+    the value at 0 first, so refunds-heavy customers with a negative balance cannot make
+    ``log1p`` undefined.
+    """
+    name: str
+    column: str
+    log: bool
+
+    @property
+    def frame_column(self) -> str:
+        """Column of the feature frame (prefixed so it never clashes with profile columns)."""
+        return FEATURE_COLUMN_PREFIX + self.name
+
+    def expression(self) -> Column:
+        value = F.coalesce(F.col(self.column).cast("double"), F.lit(0.0))
+        if self.log:
+            value = F.log1p(F.greatest(value, F.lit(0.0)))
+        return value.alias(self.frame_column)
+
+    def to_model_units(self, value: float) -> float:
+        return math.log1p(max(value, 0.0)) if self.log else value
+
+    def to_original_units(self, value: float) -> float:
+        return math.expm1(value) if self.log else value
+
+
+def numeric_rfm_columns() -> list[str]:
+    return [c.name for c in tables.CUSTOMER_RFM.columns if isinstance(c.type, NumericType)]
+
+
+def parse_feature(name: str) -> Feature:
+    numeric = numeric_rfm_columns()
+    log = name.startswith(LOG_PREFIX) and name not in numeric
+    column = name[len(LOG_PREFIX):] if log else name
+    column = COLUMN_ALIASES.get(column, column)
+    if column not in numeric:
+        raise ConfigError(
+            f"config key 'clustering.features' has unknown feature {name!r}: use a numeric "
+            f"customer_rfm column or log_<column> (columns: {', '.join(numeric)}; aliases: "
+            + ", ".join(f"{a}={c}" for a, c in COLUMN_ALIASES.items()) + ")")
+    return Feature(name=name, column=column, log=log)
+
+
+def parse_features(names: Sequence[str]) -> list[Feature]:
+    """Resolves the configured names; two features of one column would collide in profiles."""
+    if not names:
+        raise ConfigError("config key 'clustering.features' must list at least one feature")
+    features = [parse_feature(str(n)) for n in names]
+    seen: dict[str, str] = {}
+    for feature in features:
+        if feature.column in seen:
+            raise ConfigError(
+                f"config key 'clustering.features' uses column {feature.column!r} twice "
+                f"({seen[feature.column]!r} and {feature.name!r}): keep one of them")
+        seen[feature.column] = feature.name
+    return features
+
+
+def features_from_frame_columns(frame_columns: Iterable[str]) -> list[Feature]:
+    """The features of a saved model, read back from its VectorAssembler input columns."""
+    return parse_features([c[len(FEATURE_COLUMN_PREFIX):] if c.startswith(FEATURE_COLUMN_PREFIX)
+                           else c for c in frame_columns])
+
+
+def profile_columns(features: Sequence[Feature]) -> list[str]:
+    """Columns described in cluster profiles: R, F, M first, then the other model inputs."""
+    extra = [f.column for f in features if f.column not in NAMING_COLUMNS]
+    return list(NAMING_COLUMNS) + extra
+
+
+def feature_frame(rfm_df: DataFrame, features: Sequence[Feature]) -> DataFrame:
+    """One row per customer: key, segment, profile columns (double), model inputs."""
+    profile = [F.col(c).cast("double").alias(c) for c in profile_columns(features)]
+    return rfm_df.select(F.col(CUSTOMER_KEY), F.col(SEGMENT), *profile,
+                         *[f.expression() for f in features])
+
+
+def centre_in_original_units(centre: Sequence[float], features: Sequence[Feature],
+                             shift: Sequence[float], scale: Sequence[float]) -> dict[str, float]:
+    """A centre in scaled model units -> {customer_rfm column: value in its own units}."""
+    return {f.column: f.to_original_units(m + s * z)
+            for f, z, m, s in zip(features, centre, shift, scale)}
+
+
+def centre_in_model_units(centre: dict, features: Sequence[Feature], shift: Sequence[float],
+                          scale: Sequence[float]) -> Optional[list[float]]:
+    """Inverse of ``centre_in_original_units`` under *this* run's scaler; None if a column
+    is missing. A feature with zero spread is scaled to 0 by StandardScaler, so it maps to
+    0 here too.
+    """
+    if any(centre.get(f.column) is None for f in features):
+        return None
+    return [(f.to_model_units(centre[f.column]) - m) / s if s > 0 else 0.0
+            for f, m, s in zip(features, shift, scale)]

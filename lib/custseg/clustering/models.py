@@ -1,0 +1,126 @@
+"""MLlib pipelines: VectorAssembler -> StandardScaler -> KMeans or BisectingKMeans.
+
+Every model of a run shares one fitted scaler: the sweep fits up to 18 models and the
+comparison, agreement and stability steps only make sense when all of them live in the
+same standardised space. The scaler is fitted once on the training rows and the
+clustering estimators on its output; ``pipeline_model`` then joins the three fitted stages
+into one ``PipelineModel``, the unit that is saved and later scores raw features.
+
+The scaler divides by each feature's standard deviation but does not subtract the mean:
+every distance-based quantity here (assignments, inertia, the indices, silhouette) is
+unchanged by a shift, and BisectingKMeans cannot split data centred on the origin (it
+perturbs the root centre by 1e-4 of its norm, which is zero there, so all customers stay
+in one cluster).
+
+Determinism: the feature frame is hash-partitioned on customer_key into a fixed number of
+partitions and sorted inside them, the training sample is a hash of the key (not
+``DataFrame.sample``), and both estimators get the configured seed, so the same data and
+settings give the same centres.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.clustering import BisectingKMeans, BisectingKMeansModel, KMeans, KMeansModel
+from pyspark.ml.feature import StandardScaler, StandardScalerModel, VectorAssembler
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from custseg.clustering.features import CUSTOMER_KEY, Feature
+
+ALGORITHMS = ("kmeans", "bisecting_kmeans")
+RAW_VECTOR = "features_raw"
+VECTOR = "features"
+PREDICTION = "cluster"
+SAMPLE_BUCKETS = 1_000_000
+
+ClusterModel = Union[KMeansModel, BisectingKMeansModel]
+
+
+def fixed_partitioning(df: DataFrame, partitions: int) -> DataFrame:
+    """Same rows -> same partitions in the same order, whatever the input file layout."""
+    return df.repartition(partitions, F.col(CUSTOMER_KEY)).sortWithinPartitions(CUSTOMER_KEY)
+
+
+def sample_fraction(sample_size: Optional[int], customers: int) -> Optional[float]:
+    """Share of customers to fit on; None means fit on everyone."""
+    if sample_size is None or customers <= 0 or sample_size >= customers:
+        return None
+    return max(sample_size, 1) / customers
+
+
+def hash_sample(df: DataFrame, fraction: Optional[float], seed: int) -> DataFrame:
+    """Keeps a stable pseudo-random share of customers, chosen by a hash of their key.
+
+    Unlike ``DataFrame.sample`` the choice does not depend on partitioning, and a customer
+    stays in (or out of) the sample from one monthly run to the next.
+    """
+    if fraction is None:
+        return df
+    threshold = max(1, round(fraction * SAMPLE_BUCKETS))
+    bucket = F.pmod(F.xxhash64(F.col(CUSTOMER_KEY), F.lit(seed)), F.lit(SAMPLE_BUCKETS))
+    return df.filter(bucket < threshold)
+
+
+def scaler_pipeline(features: Sequence[Feature]) -> Pipeline:
+    return Pipeline(stages=[
+        VectorAssembler(inputCols=[f.frame_column for f in features], outputCol=RAW_VECTOR),
+        StandardScaler(inputCol=RAW_VECTOR, outputCol=VECTOR, withMean=False, withStd=True),
+    ])
+
+
+def scaled_frame(scaler_model: PipelineModel, frame: DataFrame) -> DataFrame:
+    """The frame with the standardised vector, without the raw inputs it came from."""
+    inputs = set(scaler_model.stages[0].getInputCols()) | {RAW_VECTOR}
+    out = scaler_model.transform(frame)
+    return out.select([c for c in out.columns if c not in inputs])
+
+
+def scaler_statistics(scaler_model: PipelineModel) -> tuple[list[float], list[float]]:
+    """(shift, scale) with model units = (value - shift) / scale for each feature."""
+    scaler: StandardScalerModel = scaler_model.stages[1]
+    scale = list(map(float, scaler.std.toArray()))
+    shift = list(map(float, scaler.mean.toArray())) if scaler.getWithMean() else [0.0] * len(scale)
+    return shift, scale
+
+
+def clustering_estimator(algorithm: str, k: int, seed: int, max_iter: int):
+    common = dict(k=k, seed=seed, maxIter=max_iter, featuresCol=VECTOR, predictionCol=PREDICTION)
+    if algorithm == "kmeans":
+        return KMeans(**common)
+    if algorithm == "bisecting_kmeans":
+        return BisectingKMeans(**common)
+    raise ValueError(f"unknown clustering algorithm {algorithm!r} (known: {', '.join(ALGORITHMS)})")
+
+
+def fit_clustering(train: DataFrame, algorithm: str, k: int, seed: int, max_iter: int) -> ClusterModel:
+    return clustering_estimator(algorithm, k, seed, max_iter).fit(train)
+
+
+def centres(model: ClusterModel) -> list[list[float]]:
+    """Centres in standardised units; index i is what the model predicts as cluster i."""
+    return [list(map(float, c)) for c in model.clusterCenters()]
+
+
+def assign(scaled: DataFrame, model: ClusterModel, cluster_col: str) -> DataFrame:
+    """Adds the model's cluster index as ``cluster_col`` (so several models can be chained)."""
+    return model.transform(scaled).withColumnRenamed(model.getPredictionCol(), cluster_col)
+
+
+def pipeline_model(scaler_model: PipelineModel, model: ClusterModel) -> PipelineModel:
+    """The saved unit: raw feature columns in, standardised vector and cluster index out."""
+    return PipelineModel(stages=[*scaler_model.stages, model])
+
+
+def cluster_stage(saved: PipelineModel) -> ClusterModel:
+    return saved.stages[-1]
+
+
+def model_input_columns(saved: PipelineModel) -> list[str]:
+    return list(saved.stages[0].getInputCols())
+
+
+def model_path(models_root: str, as_of: str, algorithm: str, k: int) -> str:
+    """``<warehouse>/_models/<as_of>/<algorithm>_k<k>``: one folder per saved model."""
+    return f"{models_root.rstrip('/')}/{as_of}/{algorithm}_k{k}"

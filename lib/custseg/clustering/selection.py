@@ -1,0 +1,140 @@
+"""The k sweep, the choice of k, and the side-by-side comparison of the two algorithms.
+
+Each (algorithm, k) is fitted on the training rows (everyone, or the hash sample) and
+judged on *every* customer, so the figures describe the assignment that will be written.
+The default rule picks the lowest Davies-Bouldin index among the ks whose smallest cluster
+holds at least ``min_cluster_share`` of customers: a k that wins by splitting off a
+sliver of outliers is not useful for marketing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import Iterable, Optional, Sequence
+
+from pyspark.sql import DataFrame
+
+from custseg.clustering import metrics, models
+
+log = logging.getLogger("custseg")
+
+# metric -> True when larger is better
+SELECTION_METRICS = {"davies_bouldin": False, "silhouette": True, "calinski_harabasz": True}
+DEFAULT_SELECTION_METRIC = "davies_bouldin"
+
+
+@dataclasses.dataclass(frozen=True)
+class FittedModel:
+    algorithm: str
+    k: int
+    model: models.ClusterModel
+    centres: list[list[float]]
+    quality: metrics.ClusterQuality
+    silhouette: Optional[float]
+    seconds: float
+    training_customers: int
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.algorithm, self.k
+
+    def metric(self, name: str) -> Optional[float]:
+        if name == "silhouette":
+            return self.silhouette
+        return getattr(self.quality, name)
+
+
+def sweep_plan(algorithms: Sequence[str], k_range: Sequence[int]) -> list[tuple[str, int]]:
+    low, high = k_range
+    return [(algorithm, k) for algorithm in algorithms for k in range(low, high + 1)]
+
+
+def evaluate(scaled: DataFrame, model: models.ClusterModel) -> tuple[metrics.ClusterQuality, Optional[float]]:
+    assigned = models.assign(scaled, model, models.PREDICTION)
+    model_centres = models.centres(model)
+    quality = metrics.cluster_quality(assigned, models.VECTOR, models.PREDICTION, model_centres)
+    present = sum(1 for size in quality.sizes if size > 0)
+    return quality, metrics.silhouette(assigned, models.VECTOR, models.PREDICTION, present)
+
+
+def fit_and_evaluate(train: DataFrame, scaled: DataFrame, algorithm: str, k: int, seed: int,
+                     max_iter: int, training_customers: int) -> FittedModel:
+    started = time.perf_counter()
+    model = models.fit_clustering(train, algorithm, k, seed, max_iter)
+    quality, silhouette = evaluate(scaled, model)
+    seconds = time.perf_counter() - started
+    log.info("fitted %s k=%d in %.1fs: inertia %.1f, Davies-Bouldin %s", algorithm, k, seconds,
+             quality.inertia, quality.davies_bouldin)
+    return FittedModel(algorithm, k, model, models.centres(model), quality, silhouette, seconds,
+                       training_customers)
+
+
+def sweep(train: DataFrame, scaled: DataFrame, plan: Iterable[tuple[str, int]], seed: int,
+          max_iter: int, training_customers: int) -> list[FittedModel]:
+    return [fit_and_evaluate(train, scaled, algorithm, k, seed, max_iter, training_customers)
+            for algorithm, k in plan]
+
+
+def choose_k(candidates: Sequence[FittedModel], min_cluster_share: float,
+             metric: str = DEFAULT_SELECTION_METRIC) -> Optional[int]:
+    """The k with the best ``metric`` among models whose smallest cluster is big enough.
+
+    When no k passes the size test the size test is dropped (and logged) rather than
+    choosing nothing; ties go to the smaller k, the simpler story.
+    """
+    if metric not in SELECTION_METRICS:
+        raise ValueError(f"unknown selection metric {metric!r} (known: {', '.join(SELECTION_METRICS)})")
+    scored = [m for m in candidates if m.metric(metric) is not None]
+    eligible = [m for m in scored if m.quality.smallest_share >= min_cluster_share]
+    if scored and not eligible:
+        log.warning("no k keeps every cluster above %.1f%% of customers; choosing on %s alone",
+                    100 * min_cluster_share, metric)
+        eligible = scored
+    if not eligible:
+        return None
+    sign = -1.0 if SELECTION_METRICS[metric] else 1.0
+    return min(eligible, key=lambda m: (sign * m.metric(metric), m.k)).k
+
+
+def kept_models(algorithms: Sequence[str], chosen: dict[str, Optional[int]],
+                fixed_ks: Sequence[int]) -> list[tuple[str, int]]:
+    """Models saved and assigned: each algorithm's chosen k plus the fixed comparison ks."""
+    return [(algorithm, k) for algorithm in algorithms
+            for k in sorted({*fixed_ks, *([chosen[algorithm]] if chosen.get(algorithm) else [])})]
+
+
+def selection_rows(fitted: Iterable[FittedModel], chosen: dict[str, Optional[int]],
+                   kept: Iterable[tuple[str, int]]) -> list[dict]:
+    """model_selection rows (without as_of), one per fitted model."""
+    kept = set(kept)
+    return [{
+        "algorithm": m.algorithm, "k": m.k, "inertia": m.quality.inertia,
+        "silhouette": m.silhouette, "davies_bouldin": m.quality.davies_bouldin,
+        "calinski_harabasz": m.quality.calinski_harabasz,
+        "smallest_cluster_share": m.quality.smallest_share, "seconds": m.seconds,
+        "sample_size": m.training_customers, "chosen": chosen.get(m.algorithm) == m.k,
+        "saved": m.key in kept,
+    } for m in sorted(fitted, key=lambda m: m.key)]
+
+
+def comparison_ks(kept: Iterable[tuple[str, int]]) -> list[int]:
+    return sorted({k for _, k in kept})
+
+
+def comparison_row(k: int, kmeans: Optional[FittedModel], bisecting: Optional[FittedModel],
+                   adjusted_rand_index: Optional[float]) -> dict:
+    """One model_comparison row (without as_of); a missing algorithm leaves its side null."""
+    row = {"k": k, "adjusted_rand_index": adjusted_rand_index}
+    for prefix, model in (("kmeans", kmeans), ("bisecting", bisecting)):
+        row[f"{prefix}_inertia"] = model.quality.inertia if model else None
+        row[f"{prefix}_silhouette"] = model.silhouette if model else None
+        row[f"{prefix}_davies_bouldin"] = model.quality.davies_bouldin if model else None
+        row[f"{prefix}_calinski_harabasz"] = model.quality.calinski_harabasz if model else None
+    return row
+
+
+def agreement(scaled: DataFrame, first: models.ClusterModel, second: models.ClusterModel) -> float:
+    """Adjusted Rand index of two models' assignments of the same customers."""
+    both = models.assign(models.assign(scaled, first, "cluster_a"), second, "cluster_b")
+    return metrics.adjusted_rand_index(both, "cluster_a", "cluster_b")

@@ -1,0 +1,125 @@
+"""Davies-Bouldin, Calinski-Harabasz, inertia and ARI computed in Spark equal scikit-learn's."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pyspark.ml.clustering import KMeans
+from pyspark.ml.linalg import Vectors
+from sklearn.datasets import make_blobs
+from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score,
+                             silhouette_score)
+
+from custseg.clustering import metrics
+
+
+def points_frame(spark, points, labels):
+    return spark.createDataFrame(
+        [(int(label), Vectors.dense([float(v) for v in point])) for point, label in zip(points, labels)],
+        ["cluster", "features"])
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    points, _ = make_blobs(n_samples=180, centers=4, n_features=3, cluster_std=1.5, random_state=3)
+    return points
+
+
+@pytest.fixture(scope="module")
+def kmeans_assignment(spark, blobs):
+    """Points with the labels and centres of an MLlib KMeans fit."""
+    frame = points_frame(spark, blobs, [0] * len(blobs)).drop("cluster")
+    model = KMeans(k=4, seed=5, featuresCol="features", predictionCol="cluster").fit(frame)
+    assigned = model.transform(frame)
+    labels = np.array([r["cluster"] for r in assigned.select("cluster").collect()])
+    centres = [list(map(float, c)) for c in model.clusterCenters()]
+    return assigned, labels, centres, model
+
+
+def test_kmeans_indices_equal_scikit_learn(blobs, kmeans_assignment):
+    assigned, labels, centres, model = kmeans_assignment
+
+    quality = metrics.cluster_quality(assigned, "features", "cluster", centres)
+
+    assert quality.davies_bouldin == pytest.approx(davies_bouldin_score(blobs, labels), rel=1e-9)
+    assert quality.calinski_harabasz == pytest.approx(calinski_harabasz_score(blobs, labels), rel=1e-9)
+    expected_inertia = float(((blobs - np.asarray(centres)[labels]) ** 2).sum())
+    assert quality.inertia == pytest.approx(expected_inertia, rel=1e-9)
+    assert quality.inertia == pytest.approx(model.summary.trainingCost, rel=1e-9)
+    assert quality.sizes == tuple(int((labels == i).sum()) for i in range(4))
+
+
+def test_silhouette_is_mllibs_squared_euclidean_silhouette(blobs, kmeans_assignment):
+    assigned, labels, _, _ = kmeans_assignment
+
+    value = metrics.silhouette(assigned, "features", "cluster", clusters_present=4)
+
+    assert value == pytest.approx(silhouette_score(blobs, labels, metric="sqeuclidean"), rel=1e-9)
+
+
+def test_indices_use_cluster_means_for_any_labelling(spark, blobs):
+    """Arbitrary labels and centres: DB/CH use the means of the points, inertia the centres."""
+    rng = np.random.default_rng(11)
+    labels = rng.integers(0, 3, size=len(blobs))
+    centres = rng.normal(size=(3, 3)).tolist()
+    frame = points_frame(spark, blobs, labels)
+
+    quality = metrics.cluster_quality(frame, "features", "cluster", centres)
+
+    assert quality.davies_bouldin == pytest.approx(davies_bouldin_score(blobs, labels), rel=1e-9)
+    assert quality.calinski_harabasz == pytest.approx(calinski_harabasz_score(blobs, labels), rel=1e-9)
+    expected_inertia = float(((blobs - np.asarray(centres)[labels]) ** 2).sum())
+    assert quality.inertia == pytest.approx(expected_inertia, rel=1e-9)
+
+
+def test_an_empty_cluster_counts_as_size_zero_and_the_indices_use_the_others(spark, blobs):
+    labels = np.where(np.arange(len(blobs)) % 2 == 0, 0, 2)  # cluster 1 has no points
+    centres = [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]
+
+    quality = metrics.cluster_quality(points_frame(spark, blobs, labels), "features", "cluster", centres)
+
+    assert quality.sizes == (90, 0, 90)
+    assert quality.smallest_share == 0.0
+    assert quality.davies_bouldin == pytest.approx(davies_bouldin_score(blobs, labels), rel=1e-9)
+
+
+def test_a_single_cluster_has_no_index_values(spark, blobs):
+    quality = metrics.cluster_quality(points_frame(spark, blobs, [0] * len(blobs)), "features",
+                                      "cluster", [[0.0, 0.0, 0.0]])
+
+    assert (quality.davies_bouldin, quality.calinski_harabasz) == (None, None)
+    assert quality.smallest_share == 1.0
+
+
+def test_distance_to_centre_is_euclidean_to_the_assigned_centre(blobs, kmeans_assignment):
+    assigned, labels, centres, _ = kmeans_assignment
+
+    distances = np.array([r["d"] for r in assigned.select(
+        metrics.distance_to_centre("features", "cluster", centres).alias("d")).collect()])
+
+    expected = np.sqrt(((blobs - np.asarray(centres)[labels]) ** 2).sum(axis=1))
+    np.testing.assert_allclose(distances, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_adjusted_rand_index_equals_scikit_learn(spark, seed):
+    rng = np.random.default_rng(seed)
+    first = rng.integers(0, 4, size=200)
+    second = np.where(rng.random(200) < 0.7, first, rng.integers(0, 5, size=200))
+    frame = spark.createDataFrame([(int(a), int(b)) for a, b in zip(first, second)], ["a", "b"])
+
+    assert metrics.adjusted_rand_index(frame, "a", "b") == pytest.approx(
+        adjusted_rand_score(first, second), rel=1e-12)
+
+
+def test_adjusted_rand_index_ignores_label_names():
+    counts = {(0, 2): 5, (1, 0): 7, (2, 1): 3}  # the same partition, renumbered
+
+    assert metrics.adjusted_rand_index_from_counts(counts) == 1.0
+
+
+def test_adjusted_rand_index_special_cases_match_scikit_learn():
+    one_cluster_each = {(0, 0): 6}
+    all_singletons = {(i, i): 1 for i in range(5)}
+
+    assert metrics.adjusted_rand_index_from_counts(one_cluster_each) == adjusted_rand_score([0] * 6, [0] * 6)
+    assert metrics.adjusted_rand_index_from_counts(all_singletons) == adjusted_rand_score(range(5), range(5))

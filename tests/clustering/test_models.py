@@ -1,0 +1,70 @@
+"""Deterministic fitting: fixed partitioning, hash sampling, seeds; the saved pipeline unit."""
+from __future__ import annotations
+
+import pytest
+from pyspark.sql import functions as F
+
+from custseg.clustering import features, models
+
+FEATURES = features.parse_features(["log_recency", "log_frequency", "log_monetary"])
+GROUP_SIZES = {"active_big": 40, "lapsed_big": 30, "recent_new": 60, "lapsed_small": 50}
+
+
+def fitted_centres(rfm, algorithm, seed=42):
+    frame = models.fixed_partitioning(features.feature_frame(rfm, FEATURES), 2)
+    scaler = models.scaler_pipeline(FEATURES).fit(frame)
+    model = models.fit_clustering(models.scaled_frame(scaler, frame), algorithm, 4, seed, 20)
+    return models.centres(model)
+
+
+@pytest.mark.parametrize("algorithm", models.ALGORITHMS)
+def test_same_data_and_seed_give_the_same_centres_whatever_the_input_layout(make_rfm, algorithm):
+    rfm = make_rfm(GROUP_SIZES)
+    reshuffled = rfm.repartition(3, F.col("monetary")).sortWithinPartitions(F.col("monetary").desc())
+
+    first = fitted_centres(rfm, algorithm)
+    again = fitted_centres(rfm, algorithm)
+    from_other_layout = fitted_centres(reshuffled, algorithm)
+
+    assert len(first) == 4
+    for centre, same, other in zip(first, again, from_other_layout):
+        assert same == pytest.approx(centre, rel=1e-9, abs=1e-12)
+        assert other == pytest.approx(centre, rel=1e-9, abs=1e-12)
+
+
+def test_hash_sample_is_stable_and_independent_of_partitioning(spark):
+    customers = spark.range(2000).select(F.concat(F.lit("k"), F.col("id")).alias("customer_key"))
+
+    sample = {r[0] for r in models.hash_sample(customers, 0.25, seed=42).collect()}
+    again = {r[0] for r in models.hash_sample(customers.repartition(5), 0.25, seed=42).collect()}
+    other_seed = {r[0] for r in models.hash_sample(customers, 0.25, seed=7).collect()}
+
+    assert sample == again
+    assert 400 < len(sample) < 600
+    assert sample != other_seed
+
+
+@pytest.mark.parametrize("sample_size, customers, expected", [
+    (None, 1000, None), (5000, 1000, None), (1000, 1000, None), (200, 1000, 0.2)])
+def test_sample_fraction(sample_size, customers, expected):
+    assert models.sample_fraction(sample_size, customers) == expected
+
+
+def test_the_saved_unit_scores_raw_features_like_the_fitted_stages(make_rfm, tmp_path):
+    from pyspark.ml import PipelineModel
+
+    frame = models.fixed_partitioning(features.feature_frame(make_rfm(GROUP_SIZES), FEATURES), 2)
+    scaler = models.scaler_pipeline(FEATURES).fit(frame)
+    scaled = models.scaled_frame(scaler, frame)
+    model = models.fit_clustering(scaled, "kmeans", 4, 42, 20)
+    path = models.model_path(str(tmp_path / "_models"), "2021-12-31", "kmeans", 4)
+    models.pipeline_model(scaler, model).write().overwrite().save(path)
+
+    loaded = PipelineModel.load(path)
+    direct = models.assign(scaled, model, "direct").select("customer_key", "direct")
+    reloaded = loaded.transform(frame).select("customer_key", F.col("cluster").alias("reloaded"))
+
+    assert path.endswith("/_models/2021-12-31/kmeans_k4")
+    assert models.model_input_columns(loaded) == [f.frame_column for f in FEATURES]
+    assert direct.join(reloaded, "customer_key").filter("direct != reloaded").count() == 0
+    assert direct.count() == 180

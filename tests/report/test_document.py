@@ -1,0 +1,89 @@
+"""The page written for a run: every section, every figure embedded and saved as PNG."""
+import base64
+import dataclasses
+import re
+
+import pandas as pd
+import pytest
+
+from custseg.report import document
+from custseg.report.document import SECTION_HEADINGS, write_report
+from tests.report import sample_inputs as sample
+from tests.report.test_figures import assert_not_blank
+
+ALL_FIGURES = {document.TREEMAP_FILE, document.RF_GRID_FILE, document.DISTRIBUTIONS_FILE,
+               document.K_SWEEP_FILE, document.PROJECTION_FILE, "segment_cluster_k4.png",
+               "segment_cluster_k5.png", document.SIZES_OVER_TIME_FILE, document.TRANSITIONS_FILE}
+
+
+def embedded_images(page: str) -> dict[str, bytes]:
+    found = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="[^"]*" '
+                       r'data-file="([^"]+)"', page)
+    return {name: base64.b64decode(data) for data, name in found}
+
+
+@pytest.fixture(scope="module")
+def full_report(tmp_path_factory):
+    return write_report(sample.full_inputs(), tmp_path_factory.mktemp("report"), footer="test run")
+
+
+def test_full_report_writes_every_figure_once_as_png_and_embedded(full_report):
+    assert full_report.page.name == "report.html" and full_report.page.is_absolute()
+    assert {p.name for p in full_report.figures} == ALL_FIGURES
+    assert {p.name for p in full_report.page.parent.iterdir()} == ALL_FIGURES | {"report.html"}
+    images = embedded_images(full_report.page.read_text(encoding="utf-8"))
+    assert set(images) == ALL_FIGURES
+    for path in full_report.figures:
+        assert images[path.name] == path.read_bytes()
+        assert_not_blank(images[path.name])
+
+
+def test_full_report_has_every_section_in_order_and_no_missing_data_notes(full_report):
+    page = full_report.page.read_text(encoding="utf-8")
+    headings = re.findall(r'<section id="([^"]+)">\n<h2>([^<]+)</h2>', page)
+    assert [a for a, _ in headings] == list(SECTION_HEADINGS)
+    assert [h for _, h in headings] == list(SECTION_HEADINGS.values())
+    assert 'class="note"' not in page
+    assert "test run" in page
+
+
+def test_full_report_tables_carry_segment_and_cluster_actions(full_report):
+    page = full_report.page.read_text(encoding="utf-8")
+    assert "<li>Reward Champions</li>" in page
+    assert "<li>Plan for Lapsed one-timers</li>" in page
+    assert "recency days 90.0; frequency 7.0; monetary 500.0" in page  # cluster 2's means
+    assert page.count("<td>KMeans, k=5</td>") == 5
+
+
+def test_first_run_without_clusters_keeps_every_section_and_explains_the_gaps(tmp_path):
+    written = write_report(sample.first_run_inputs(), tmp_path)
+    page = written.page.read_text(encoding="utf-8")
+    assert re.findall(r'<section id="([^"]+)">', page) == list(SECTION_HEADINGS)
+    assert {p.name for p in written.figures} == {
+        document.TREEMAP_FILE, document.RF_GRID_FILE, document.DISTRIBUTIONS_FILE}
+    assert page.count('class="note"') == 6
+    assert "appears from the second as_of date on" in page
+
+
+def test_rerun_removes_figures_the_new_run_no_longer_draws(tmp_path):
+    write_report(sample.full_inputs(), tmp_path)
+    write_report(sample.first_run_inputs(), tmp_path)
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(
+        [document.TREEMAP_FILE, document.RF_GRID_FILE, document.DISTRIBUTIONS_FILE])
+
+
+def test_segment_table_follows_the_segment_map_order_when_given(tmp_path):
+    summary = sample.segment_summary().assign(segment_order=[5, 4, 3, 2, 1, 0])
+    inputs = sample.first_run_inputs()
+    written = write_report(dataclasses.replace(inputs, segment_summary=summary), tmp_path)
+    page = written.page.read_text(encoding="utf-8")
+    rows = re.findall(r"<tr><td>([^<]+)</td>", page)
+    assert rows[:6] == list(reversed(sample.SEGMENTS))
+
+
+def test_transitions_of_a_first_run_with_only_new_customers_are_not_drawn(tmp_path):
+    only_new = pd.DataFrame({"as_of": [sample.AS_OF], "previous_as_of": [sample.AS_OF],
+                             "from_segment": [None], "to_segment": ["Champions"], "customers": [3]})
+    written = write_report(dataclasses.replace(sample.first_run_inputs(), transitions=only_new),
+                           tmp_path)
+    assert document.TRANSITIONS_FILE not in {p.name for p in written.figures}

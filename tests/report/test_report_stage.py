@@ -1,0 +1,127 @@
+"""The report stage end to end on a small hand-built warehouse (two runs, four models)."""
+import datetime as dt
+import html
+from collections import Counter
+from pathlib import Path
+
+import deltalake
+import polars as pl
+import pytest
+from chispa import assert_df_equality
+
+from custseg import pipeline, tables
+from custseg.config import Settings, replace
+from tests.report import browser
+from tests.report import warehouse_builder as wb
+from tests.report.test_browser import assert_seen_complete
+from tests.report.test_document import ALL_FIGURES, embedded_images
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def stage(spark, tmp_path_factory):
+    """One report run shared by the tests below: building the warehouse is the slow part."""
+    root = tmp_path_factory.mktemp("report_stage")
+    settings = replace(Settings(), **{
+        "warehouse": str(root / "warehouse"), "report.path": str(root / "reports"),
+        "spark.shuffle_partitions": 2, "clustering.partitions": 2, "report.sample_size": 30})
+    written = wb.build_warehouse(spark, settings)
+    # The catalog lives as long as the session: drop names other tests registered elsewhere.
+    for name in tables.ALL_TABLES:
+        spark.sql(f"DROP TABLE IF EXISTS {tables.DATABASE}.{name}")
+    summary = pipeline.report(spark, settings, pipeline.RunContext("run-7", dt.datetime(2024, 1, 2)))
+    return settings, written, summary
+
+
+def latest_rows(written):
+    return [r for r in written["customer_rfm"] if r["as_of"] == wb.LATEST]
+
+
+def test_summary_names_the_report_its_figures_and_the_table_work(stage):
+    settings, written, summary = stage
+    folder = Path(settings.report.path) / "2011-12-01"
+    assert summary["as_of"] == "2011-12-01"
+    assert summary["report_path"] == str(folder / "report.html")
+    assert {Path(p).name for p in summary["figures"]} == ALL_FIGURES
+    assert all(Path(p).parent == folder and Path(p).is_file() for p in summary["figures"])
+    assert summary["segments_current_rows"] == len(latest_rows(written)) == 55
+    assert set(summary["optimize"]) == {"customer_rfm", "customer_clusters", "segments_current"}
+    assert summary["optimize"]["segments_current"]["files_after"] == 1
+    assert all(s["files_after"] <= s["files_before"] for s in summary["optimize"].values())
+    assert set(summary["registered_tables"]) == set(written) | {"segments_current"}
+
+
+def test_page_embeds_the_stage_figures_and_fills_every_section(stage):
+    _, written, summary = stage
+    page = Path(summary["report_path"]).read_text(encoding="utf-8")
+    images = embedded_images(page)
+    assert images == {Path(p).name: Path(p).read_bytes() for p in summary["figures"]}
+    assert 'class="note"' not in page
+    assert "custseg run run-7" in page
+    assert f"<b>{len(latest_rows(written))}</b>customers scored" in page
+    for segment in {r["segment"] for r in latest_rows(written)}:
+        assert f"<li>{html.escape(f'Contact {segment} customers')}</li>" in page
+
+
+def test_report_opens_in_a_browser_with_every_figure(stage, tmp_path):
+    _, _, summary = stage
+    seen = browser.inspect_page(Path(summary["report_path"]), tmp_path)
+    assert_seen_complete(seen, ALL_FIGURES)
+
+
+def test_segments_current_holds_the_latest_picture_of_every_customer(spark, stage):
+    settings, written, _ = stage
+    clusters = {}
+    for c in written["customer_clusters"]:
+        if c["as_of"] == wb.LATEST:
+            clusters.setdefault(c["customer_key"], {})[f"{c['algorithm']}_k{c['k']}"] = c["cluster_name"]
+    expected = spark.createDataFrame(sorted(
+        (tuple(r[c] for c in tables.SEGMENTS_CURRENT.column_names[:-1]) + (clusters[r["customer_key"]],)
+         for r in latest_rows(written)), key=lambda row: row[0]), tables.SEGMENTS_CURRENT.schema)
+    actual = tables.read_table(spark, settings, "segments_current").orderBy("customer_key")
+    assert_df_equality(actual, expected, ignore_metadata=True)
+    moved = [r for r in latest_rows(written) if r["previous_segment"] not in (None, r["segment"])]
+    assert moved, "the fixture should move some customers between segments"
+
+
+def test_tables_are_queryable_by_name_in_the_catalog(spark, stage):
+    _, written, _ = stage
+    by_sql = spark.sql(
+        "SELECT segment, count(*) AS customers FROM custseg.customer_rfm "
+        "WHERE as_of = DATE'2011-12-01' GROUP BY segment").collect()
+    assert dict((r.segment, r.customers) for r in by_sql) == Counter(r["segment"] for r in latest_rows(written))
+    assert spark.sql("SELECT count(*) FROM custseg.segments_current").first()[0] == 55
+
+
+def _plain(value):
+    """Arrow maps arrive in polars as lists of key/value structs; Spark gives dicts."""
+    if isinstance(value, list) and value and isinstance(value[0], dict) and set(value[0]) == {"key", "value"}:
+        return {item["key"]: item["value"] for item in value}
+    return value
+
+
+@pytest.mark.parametrize("name", ["segments_current", "customer_rfm", "segment_summary",
+                                  "segment_transitions", "customer_clusters", "model_selection",
+                                  "model_comparison", "cluster_profiles",
+                                  "segment_cluster_crosstab"])
+def test_delta_rs_and_polars_read_what_spark_wrote(spark, stage, name):
+    settings, _, _ = stage
+    spec = tables.ALL_TABLES[name]
+    table = deltalake.DeltaTable(settings.table_path(name))
+    assert table.protocol().min_reader_version == 1  # no deletion vectors or column mapping
+    assert [f.name for f in table.schema().fields] == spec.column_names
+    frame = pl.from_arrow(table.to_pyarrow_table())
+    by_polars = sorted((tuple(_plain(v) for v in row.values()) for row in frame.to_dicts()), key=repr)
+    by_spark = sorted((tuple(row.asDict().values()) for row in
+                       tables.read_table(spark, settings, name).select(spec.column_names).collect()),
+                      key=repr)
+    assert by_polars == by_spark
+
+
+def test_segments_current_carries_its_comments_for_bi_tools(stage):
+    settings, _, _ = stage
+    table = deltalake.DeltaTable(settings.table_path("segments_current"))
+    assert table.metadata().description == tables.SEGMENTS_CURRENT.comment
+    comments = {f.name: f.metadata.get("comment") for f in table.schema().fields}
+    assert comments == {c.name: c.comment for c in tables.SEGMENTS_CURRENT.columns}
