@@ -36,7 +36,7 @@ def _env() -> dict:
 
 def test_killed_run_then_rerun_equals_a_clean_run(spark, tmp_path, monkeypatch):
     raw = tmp_path / "raw"
-    generate_transactions(raw, customers=1500, months=4, seed=11)
+    generate_transactions(raw, customers=500, months=3, seed=11)
     killed, clean = tmp_path / "killed", tmp_path / "clean"
 
     process = subprocess.Popen(_ingest_command(killed, raw), env=_env(), cwd=REPO,
