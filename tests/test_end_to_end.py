@@ -28,9 +28,12 @@ def finished_run(spark, tmp_path_factory):
                  f"pseudonym.key_file={key_file}", "pseudonym.key_env=CUSTSEG_E2E_UNSET_KEY",
                  f"report.path={root / 'reports'}", "clustering.k_range=[2,5]",
                  "spark.shuffle_partitions=2", "clustering.partitions=2"]
-    exit_code = cli.main(["run", "--conf", str(REPO / "conf" / "local.yaml"), *[
-        arg for override in overrides for arg in ("--set", override)]])
-    assert exit_code == 0
+    flags = [arg for override in overrides for arg in ("--set", override)]
+    conf = ["--conf", str(REPO / "conf" / "local.yaml")]
+    # an earlier as_of first, so the full run also has segment transitions to write
+    assert cli.main(["ingest", *conf, *flags]) == 0
+    assert cli.main(["rfm", *conf, *flags, "--set", "rfm.as_of=2021-04-01"]) == 0
+    assert cli.main(["run", *conf, *flags]) == 0
     return load_settings(REPO / "conf" / "local.yaml", overrides)
 
 
