@@ -50,7 +50,9 @@ def test_every_table_is_written_and_readable_without_spark(spark, finished_run):
 
 
 def test_reconciliation_holds_for_the_run(spark, finished_run):
-    run = spark.read.format("delta").load(finished_run.table_path("ingest_runs")).first()
+    runs = spark.read.format("delta").load(finished_run.table_path("ingest_runs")).orderBy("started_at").collect()
+    assert [r["files_read"] == [] for r in runs] == [False, True]  # the second ingest found nothing new
+    run = runs[0]
     assert run["rows_read"] == run["rows_written"] + run["rows_quarantined"] + run["duplicates_removed"]
     written = spark.read.format("delta").load(finished_run.table_path("transactions")).count()
     quarantined = spark.read.format("delta").load(finished_run.table_path("quarantine")).count()
@@ -58,13 +60,17 @@ def test_reconciliation_holds_for_the_run(spark, finished_run):
 
 
 def test_customer_rfm_contract_columns(spark, finished_run):
-    frame = spark.read.format("delta").load(finished_run.table_path("customer_rfm"))
+    all_dates = spark.read.format("delta").load(finished_run.table_path("customer_rfm"))
+    assert sorted(r["as_of"].isoformat() for r in all_dates.select("as_of").distinct().collect()) == [
+        "2021-04-01", "2021-07-01"]
+    frame = all_dates.where("as_of = '2021-07-01'")
     for column in ("customer_key", "as_of", "recency_days", "frequency", "monetary",
                    "r_score", "f_score", "m_score", "segment"):
         assert column in frame.columns
     customers = frame.select("customer_key").distinct().count()
     assert customers == frame.count()
-    clusters = spark.read.format("delta").load(finished_run.table_path("customer_clusters"))
+    clusters = (spark.read.format("delta").load(finished_run.table_path("customer_clusters"))
+                .where("as_of = '2021-07-01'"))
     assert set(clusters.select("algorithm").distinct().toPandas()["algorithm"]) == {"kmeans", "bisecting_kmeans"}
     assert clusters.where("k = 4 AND algorithm = 'kmeans'").count() == customers
 
