@@ -105,11 +105,12 @@ def test_spark_submit_runs_the_ingest_job(spark, tmp_path):
     result = subprocess.run(
         ["bash", "scripts/submit.sh", "jobs/ingest.py", "--conf", "conf/local.yaml",
          "--set", f"warehouse={tmp_path / 'wh'}", "--set", f"input.path={raw}",
-         "--set", "pseudonym.key_file=null"],
+         "--set", "pseudonym.key_file=null", "--verbose"],
         capture_output=True, text=True, cwd=REPO, timeout=600,
         env={**__import__("os").environ, "CUSTSEG_HASH_KEY": "submit-test-key-0123456789",
              "SPARK_SUBMIT_OPTS_EXTRA": "--master local[2] --conf spark.ui.enabled=false"})
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "submit-test-key" not in result.stdout + result.stderr  # debug logs included
     run = spark.read.format("delta").load(str(tmp_path / "wh" / "ingest_runs")).first()
     assert run["rows_read"] > 1000
     assert run["rows_read"] == run["rows_written"] + run["rows_quarantined"] + run["duplicates_removed"]

@@ -280,3 +280,18 @@ def test_parquet_input_with_typed_columns(spark, tmp_path, settings):
     row = tables.read_table(spark, configured, "transactions").first()
     assert row["customer_key"] == hmac_hex(TEST_HASH_KEY.encode(), "17850")
     assert row["purchase_time"] == dt.datetime(2010, 12, 1, 8, 0) and float(row["amount"]) == 7.5
+
+
+def test_delta_table_input(spark, tmp_path, settings):
+    source = spark.createDataFrame(
+        [("00042", "7", "X9", "MUG", 1.25, 4, dt.datetime(2010, 12, 3, 9, 30))],
+        "customer_id string, order_id string, item_id string, item_name string, unit_price double, "
+        "item_count int, purchase_time timestamp")
+    source.write.format("delta").save(str(tmp_path / "delta_source"))
+    configured = replace(settings, **{"input.path": str(tmp_path / "delta_source"), "input.format": "delta"})
+    summary = _run(spark, configured)
+    assert (summary["files_read"], summary["rows_written"]) == (1, 1)
+    row = tables.read_table(spark, configured, "transactions").first()
+    assert row["customer_key"] == hmac_hex(TEST_HASH_KEY.encode(), "00042")
+    assert row["source_file"] == str(tmp_path / "delta_source") and float(row["amount"]) == 5.0
+    assert _run(spark, configured)["files_read"] == 0  # same table version: nothing new
