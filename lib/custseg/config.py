@@ -293,17 +293,23 @@ def settings_from_dict(data: dict) -> Settings:
     return settings
 
 
+def read_yaml_file(path: Path, what: str, error: type[ConfigError] = ConfigError,
+                   hint: str = "") -> Any:
+    """Parsed YAML of a user-edited file; a missing or broken file is ``error`` naming it."""
+    if not path.is_file():
+        raise error(f"{what} not found: {path}{hint}")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise error(f"{what} {path} is not valid YAML: {err}") from None
+
+
 def load_settings(path: str | Path | None, overrides: list[str] | None = None) -> Settings:
     """Reads a YAML config (``None``: defaults only) and applies ``--set`` overrides."""
     data: dict = dataclasses.asdict(Settings())
     if path is not None:
         path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as err:
-            raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+        loaded = read_yaml_file(path, "config file")
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must hold a mapping at the top level")
         data = _merge(data, loaded or {})

@@ -23,11 +23,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from custseg.config import ConfigError
+from custseg.config import ConfigError, read_yaml_file
 
 
 class SegmentMapError(ConfigError):
@@ -167,12 +166,7 @@ def parse_segment_map(data: Any, bins: int, source: str) -> SegmentMap:
 def load_segment_map(path: Optional[str], bins: int) -> SegmentMap:
     """Reads ``path`` (None: the shipped default) and validates it for ``bins`` scores."""
     file = Path(path) if path else default_segments_path()
-    if not file.is_file():
-        raise SegmentMapError(f"segment map not found: {file} (rfm.segments_file)")
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise SegmentMapError(f"segment map {file} is not valid YAML: {err}") from None
+    data = read_yaml_file(file, "segment map", SegmentMapError, hint=" (rfm.segments_file)")
     return parse_segment_map(data, bins, str(file))
 
 
