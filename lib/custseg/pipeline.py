@@ -76,34 +76,34 @@ def ingest(spark: SparkSession, settings: Settings, run: RunContext) -> dict:
     )
     classified = clean.mark_duplicates(clean.classify(raw, rules)).persist()
     mapping = pseudonym.key_mapping(classified, key).persist()
-    pseudonym.check_no_collisions(mapping)
     keyed = classified.join(mapping, "canonical_id", "left").persist()
-    rows_by_file = {row[sources.SOURCE_FILE]: int(row["count"])  # one row per file
-                    for row in raw.groupBy(sources.SOURCE_FILE).count().collect()}
-    counts = count_classified(keyed, rows_read=sum(rows_by_file.values()))
-    classified.unpersist()
-    check_reconciliation(counts)
+    try:
+        pseudonym.check_no_collisions(mapping)
+        rows_by_file = {row[sources.SOURCE_FILE]: int(row["count"])  # one row per file
+                        for row in raw.groupBy(sources.SOURCE_FILE).count().collect()}
+        counts = count_classified(keyed, rows_read=sum(rows_by_file.values()))
+        classified.unpersist()
+        check_reconciliation(counts)
 
-    file_list = ", ".join(tables.sql_string(f.path) for f in to_read)
-    only_these_files = f"source_file IN ({file_list})"
-    quarantined = keyed.where(~F.col("is_duplicate") & (F.size("reasons") > 0))
-    tables.write_table(spark, settings, tables.QUARANTINE,
-                       quarantined.select(clean.quarantine_columns(run.run_id)),
-                       replace_where=only_these_files)
-    share = counts.rows_quarantined / counts.rows_read if counts.rows_read else 0.0
-    if share > settings.cleaning.max_quarantine_share:
-        keyed.unpersist()
-        mapping.unpersist()
-        raise IngestRejected(
-            f"{counts.rows_quarantined} of {counts.rows_read} rows ({share:.1%}) were quarantined, "
-            f"above cleaning.max_quarantine_share={settings.cleaning.max_quarantine_share}; "
-            f"nothing written to transactions. Reasons: {counts.by_reason}")
-    clean_rows = keyed.where(~F.col("is_duplicate") & (F.size("reasons") == 0))
-    tables.write_table(spark, settings, tables.TRANSACTIONS,
-                       clean_rows.select(clean.transactions_columns(run.run_id)),
-                       replace_where=only_these_files)
-    keyed.unpersist()
-    mapping.unpersist()
+        file_list = ", ".join(tables.sql_string(f.path) for f in to_read)
+        only_these_files = f"source_file IN ({file_list})"
+        quarantined = keyed.where(~F.col("is_duplicate") & (F.size("reasons") > 0))
+        tables.write_table(spark, settings, tables.QUARANTINE,
+                           quarantined.select(clean.quarantine_columns(run.run_id)),
+                           replace_where=only_these_files)
+        share = counts.rows_quarantined / counts.rows_read if counts.rows_read else 0.0
+        if share > settings.cleaning.max_quarantine_share:
+            raise IngestRejected(
+                f"{counts.rows_quarantined} of {counts.rows_read} rows ({share:.1%}) were quarantined, "
+                f"above cleaning.max_quarantine_share={settings.cleaning.max_quarantine_share}; "
+                f"nothing written to transactions. Reasons: {counts.by_reason}")
+        clean_rows = keyed.where(~F.col("is_duplicate") & (F.size("reasons") == 0))
+        tables.write_table(spark, settings, tables.TRANSACTIONS,
+                           clean_rows.select(clean.transactions_columns(run.run_id)),
+                           replace_where=only_these_files)
+    finally:
+        for cached in (keyed, mapping, classified):
+            cached.unpersist()
     registry = spark.createDataFrame(
         [(f.path, f.fingerprint, run.run_id, int(rows_by_file.get(f.path, 0))) for f in to_read],
         tables.INGEST_FILES.schema)
