@@ -5,6 +5,7 @@ pyspark>=4.0.1,<=4.2.0, and its JVM artefact is built per Spark minor version
 (io.delta:delta-spark_4.2_2.13:4.4.0 for pyspark 4.2.x;
 Maven Central has no 4.4.1 build of that artefact, so the pip package is held at 4.4.0). Change both together.
 """
+
 from setuptools import find_packages, setup
 
 PYSPARK_VERSION = "4.2.0"
@@ -35,6 +36,7 @@ setup(
             "scikit-learn>=1.5",
             "deltalake>=1.0,<2",
             "polars>=1.0",
+            "ruff==0.17.6",  # pinned: a new ruff release must not turn CI red on its own
         ],
     },
     entry_points={"console_scripts": ["custseg=custseg.cli:main"]},

@@ -1,4 +1,5 @@
 """spark-submit entry point for the cluster stage: `spark-submit jobs/cluster.py --conf conf/cluster.yaml`."""
+
 import sys
 
 from custseg.cli import job_main

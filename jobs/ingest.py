@@ -1,4 +1,5 @@
 """spark-submit entry point for the ingest stage: `spark-submit jobs/ingest.py --conf conf/cluster.yaml`."""
+
 import sys
 
 from custseg.cli import job_main

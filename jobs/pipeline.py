@@ -1,4 +1,5 @@
 """spark-submit entry point for the whole pipeline (ingest, rfm, cluster, report)."""
+
 import sys
 
 from custseg.cli import job_main

@@ -1,4 +1,5 @@
 """spark-submit entry point for the report stage: `spark-submit jobs/report.py --conf conf/cluster.yaml`."""
+
 import sys
 
 from custseg.cli import job_main

@@ -1,4 +1,5 @@
 """spark-submit entry point for the rfm stage: `spark-submit jobs/rfm.py --conf conf/cluster.yaml`."""
+
 import sys
 
 from custseg.cli import job_main

@@ -1,4 +1,5 @@
 """spark-submit entry point for the score stage: `spark-submit jobs/score.py --conf conf/cluster.yaml`."""
+
 import sys
 
 from custseg.cli import job_main

@@ -11,6 +11,7 @@ sample and every customer is assigned). Printed: generation and stage seconds, t
 summary, the sweep table, and the peak resident memory of the driver JVM (which in local
 mode also runs the tasks) and of the Python driver.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,27 +47,40 @@ def synthetic_customer_rfm(spark: SparkSession, customers: int, partitions: int)
     orders = (F.lit(1) + F.floor(F.log(uniform(1)) / math.log(1 - 0.45))).cast("long")
     normal = F.sqrt(F.lit(-2.0) * F.log(uniform(3))) * F.cos(F.lit(2 * math.pi) * uniform(4))
     order_value = F.exp(F.lit(3.6) + F.lit(0.9) * normal)
-    base = (spark.range(customers, numPartitions=partitions)
-            .withColumn("frequency", orders)
-            .withColumn("recency_days",
-                        F.floor(F.lit(365.0) * F.pow(uniform(2), F.lit(1.0) + 0.4 * (F.col("frequency") - 1)))
-                        .cast("int"))
-            .withColumn("monetary", F.round(F.col("frequency") * order_value, 2))
-            .withColumn("customer_key", F.sha2(F.col("id").cast("string"), 256))
-            .withColumn("tenure_days", (F.col("recency_days") + F.floor(uniform(5) * 900)).cast("int"))
-            .withColumn("average_order_value", F.col("monetary") / F.col("frequency"))
-            .withColumn("r_score", F.greatest(F.lit(1), F.lit(5) - F.floor(F.col("recency_days") / 73)).cast("int"))
-            .withColumn("f_score", F.least(F.lit(5), F.col("frequency")).cast("int"))
-            .withColumn("m_score", F.least(F.lit(5), F.lit(1) + F.floor(F.log10(F.col("monetary") + 1) * 1.2)).cast("int"))
-            .withColumn("frequency_rank", F.col("id") + 1)
-            .withColumn("as_of", F.lit(AS_OF)))
+    base = (
+        spark.range(customers, numPartitions=partitions)
+        .withColumn("frequency", orders)
+        .withColumn(
+            "recency_days",
+            F.floor(
+                F.lit(365.0) * F.pow(uniform(2), F.lit(1.0) + 0.4 * (F.col("frequency") - 1))
+            ).cast("int"),
+        )
+        .withColumn("monetary", F.round(F.col("frequency") * order_value, 2))
+        .withColumn("customer_key", F.sha2(F.col("id").cast("string"), 256))
+        .withColumn("tenure_days", (F.col("recency_days") + F.floor(uniform(5) * 900)).cast("int"))
+        .withColumn("average_order_value", F.col("monetary") / F.col("frequency"))
+        .withColumn(
+            "r_score",
+            F.greatest(F.lit(1), F.lit(5) - F.floor(F.col("recency_days") / 73)).cast("int"),
+        )
+        .withColumn("f_score", F.least(F.lit(5), F.col("frequency")).cast("int"))
+        .withColumn(
+            "m_score",
+            F.least(F.lit(5), F.lit(1) + F.floor(F.log10(F.col("monetary") + 1) * 1.2)).cast("int"),
+        )
+        .withColumn("frequency_rank", F.col("id") + 1)
+        .withColumn("as_of", F.lit(AS_OF))
+    )
     r, f = F.col("r_score"), F.col("f_score")
-    segment = (F.when((r >= 4) & (f >= 4), "Champions")
-               .when((r >= 3) & (f >= 3), "Loyal Customers")
-               .when((r >= 4) & (f <= 1), "New Customers")
-               .when((r <= 2) & (f >= 4), "Can't Lose")
-               .when((r <= 2) & (f <= 2), "Hibernating")
-               .otherwise("Need Attention"))
+    segment = (
+        F.when((r >= 4) & (f >= 4), "Champions")
+        .when((r >= 3) & (f >= 3), "Loyal Customers")
+        .when((r >= 4) & (f <= 1), "New Customers")
+        .when((r <= 2) & (f >= 4), "Can't Lose")
+        .when((r <= 2) & (f <= 2), "Hibernating")
+        .otherwise("Need Attention")
+    )
     frame = base.withColumn("segment", segment)
     for column in tables.CUSTOMER_RFM.columns:
         if column.name not in frame.columns:
@@ -93,44 +107,72 @@ def main() -> None:
     args = parser.parse_args()
 
     warehouse = args.warehouse or tempfile.mkdtemp(prefix="custseg-bench-")
-    settings = replace(Settings(), **{
-        "warehouse": warehouse,
-        "spark.driver_memory": args.driver_memory,
-        "spark.shuffle_partitions": args.partitions,
-        "clustering.partitions": args.partitions,
-        "clustering.sample_size": args.sample_size,
-    })
+    settings = replace(
+        Settings(),
+        **{
+            "warehouse": warehouse,
+            "spark.driver_memory": args.driver_memory,
+            "spark.shuffle_partitions": args.partitions,
+            "clustering.partitions": args.partitions,
+            "clustering.sample_size": args.sample_size,
+        },
+    )
     spark = get_spark(settings, app_name="custseg-bench-cluster")
     jvm_pid = int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
     try:
         started = time.perf_counter()
-        tables.write_table(spark, settings, tables.CUSTOMER_RFM,
-                           synthetic_customer_rfm(spark, args.customers, args.partitions),
-                           replace_where=f"as_of = '{AS_OF}'")
+        tables.write_table(
+            spark,
+            settings,
+            tables.CUSTOMER_RFM,
+            synthetic_customer_rfm(spark, args.customers, args.partitions),
+            replace_where=f"as_of = '{AS_OF}'",
+        )
         generated = time.perf_counter() - started
         print(f"generated {args.customers:,} customer_rfm rows in {generated:.1f}s", flush=True)
 
         started = time.perf_counter()
-        summary = pipeline.cluster(spark, settings,
-                                   pipeline.RunContext("bench", dt.datetime(2022, 1, 1)))
+        summary = pipeline.cluster(
+            spark, settings, pipeline.RunContext("bench", dt.datetime(2022, 1, 1))
+        )
         staged = time.perf_counter() - started
         print(f"cluster stage: {staged:.1f}s")
         print(f"summary: {summary}")
-        (tables.read_table(spark, settings, tables.MODEL_SELECTION.name)
-         .select("algorithm", "k", F.round("inertia", 0).alias("inertia"),
-                 F.round("silhouette", 3).alias("silhouette"),
-                 F.round("davies_bouldin", 3).alias("davies_bouldin"),
-                 F.round("calinski_harabasz", 0).alias("calinski_harabasz"),
-                 F.round("smallest_cluster_share", 3).alias("smallest_share"),
-                 F.round("seconds", 1).alias("seconds"), "chosen", "saved")
-         .orderBy("algorithm", "k").show(40, truncate=False))
-        (tables.read_table(spark, settings, tables.CLUSTER_PROFILES.name)
-         .select("algorithm", "k", "cluster_id", "cluster_name", "customers",
-                 F.round("revenue_share", 3).alias("revenue_share"))
-         .orderBy("algorithm", "k", "cluster_id").show(40, truncate=False))
-        print(f"peak RSS: driver JVM {peak_rss_mib(jvm_pid):.0f} MiB (heap limit "
-              f"{args.driver_memory}), Python driver "
-              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+        (
+            tables.read_table(spark, settings, tables.MODEL_SELECTION.name)
+            .select(
+                "algorithm",
+                "k",
+                F.round("inertia", 0).alias("inertia"),
+                F.round("silhouette", 3).alias("silhouette"),
+                F.round("davies_bouldin", 3).alias("davies_bouldin"),
+                F.round("calinski_harabasz", 0).alias("calinski_harabasz"),
+                F.round("smallest_cluster_share", 3).alias("smallest_share"),
+                F.round("seconds", 1).alias("seconds"),
+                "chosen",
+                "saved",
+            )
+            .orderBy("algorithm", "k")
+            .show(40, truncate=False)
+        )
+        (
+            tables.read_table(spark, settings, tables.CLUSTER_PROFILES.name)
+            .select(
+                "algorithm",
+                "k",
+                "cluster_id",
+                "cluster_name",
+                "customers",
+                F.round("revenue_share", 3).alias("revenue_share"),
+            )
+            .orderBy("algorithm", "k", "cluster_id")
+            .show(40, truncate=False)
+        )
+        print(
+            f"peak RSS: driver JVM {peak_rss_mib(jvm_pid):.0f} MiB (heap limit "
+            f"{args.driver_memory}), Python driver "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+        )
     finally:
         spark.stop()
         if not args.warehouse:

@@ -1,8 +1,9 @@
 """Writes synthetic monthly transaction CSV files at any scale.
 
-    .venv/bin/python scripts/generate_data.py --customers 8000 --out data/demo
-    .venv/bin/python scripts/generate_data.py --customers 2800000 --out data/big   # seed scale
+.venv/bin/python scripts/generate_data.py --customers 8000 --out data/demo
+.venv/bin/python scripts/generate_data.py --customers 2800000 --out data/big   # seed scale
 """
+
 import argparse
 import time
 
@@ -18,8 +19,9 @@ def main() -> None:
     parser.add_argument("--clean", action="store_true", help="no injected damage")
     args = parser.parse_args()
     started = time.monotonic()
-    counts = generate_transactions(args.out, customers=args.customers, months=args.months,
-                                   seed=args.seed, messy=not args.clean)
+    counts = generate_transactions(
+        args.out, customers=args.customers, months=args.months, seed=args.seed, messy=not args.clean
+    )
     print(f"wrote {counts} to {args.out} in {time.monotonic() - started:.1f}s")
 
 

@@ -1,7 +1,6 @@
 """One SparkSession with Delta for the whole test run, and warehouse settings per test."""
-from __future__ import annotations
 
-import os
+from __future__ import annotations
 
 import pytest
 
@@ -23,9 +22,12 @@ def spark():
 def settings(tmp_path, monkeypatch) -> Settings:
     """Default settings with a private warehouse and a test hashing key in the environment."""
     monkeypatch.setenv("CUSTSEG_HASH_KEY", TEST_HASH_KEY)
-    return replace(Settings(), **{
-        "warehouse": str(tmp_path / "warehouse"),
-        "report.path": str(tmp_path / "reports"),
-        "spark.shuffle_partitions": 2,
-        "clustering.partitions": 2,
-    })
+    return replace(
+        Settings(),
+        **{
+            "warehouse": str(tmp_path / "warehouse"),
+            "report.path": str(tmp_path / "reports"),
+            "spark.shuffle_partitions": 2,
+            "clustering.partitions": 2,
+        },
+    )

@@ -1,4 +1,5 @@
 """Settings: the YAML keys are a public contract, so every mistake must name its key."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,16 +29,26 @@ def test_shipped_configs_load():
 
 def test_defaults_map_the_seed_layout():
     assert Settings().input.columns == {
-        "customer_id": "customer_id", "item_id": "item_id", "item_name": "item_name",
-        "unit_price": "unit_price", "quantity": "item_count", "purchase_time": "purchase_time"}
+        "customer_id": "customer_id",
+        "item_id": "item_id",
+        "item_name": "item_name",
+        "unit_price": "unit_price",
+        "quantity": "item_count",
+        "purchase_time": "purchase_time",
+    }
 
 
 def test_unknown_key_is_named(tmp_path):
     with pytest.raises(ConfigError, match=r"rfm\.binz"):
         load_settings(_write(tmp_path, "rfm:\n  binz: 4\n"))
     with pytest.raises(ConfigError, match=r"input\.columns.*customer_name"):
-        load_settings(_write(tmp_path, "input:\n  columns:\n    customer_name: x\n    customer_id: c\n"
-                                       "    purchase_time: t\n    amount: a\n"))
+        load_settings(
+            _write(
+                tmp_path,
+                "input:\n  columns:\n    customer_name: x\n    customer_id: c\n"
+                "    purchase_time: t\n    amount: a\n",
+            )
+        )
 
 
 def test_wrong_type_is_named(tmp_path):
@@ -50,9 +61,15 @@ def test_wrong_type_is_named(tmp_path):
 
 
 def test_set_overrides_dotted_keys_and_parses_values():
-    settings = load_settings(REPO / "conf" / "local.yaml",
-                             ["rfm.bins=4", "clustering.k=[3, 6]", "input.columns.order_id=InvoiceNo",
-                              "rfm.as_of=2011-12-10"])
+    settings = load_settings(
+        REPO / "conf" / "local.yaml",
+        [
+            "rfm.bins=4",
+            "clustering.k=[3, 6]",
+            "input.columns.order_id=InvoiceNo",
+            "rfm.as_of=2011-12-10",
+        ],
+    )
     assert settings.rfm.bins == 4 and settings.clustering.k == [3, 6]
     assert settings.input.columns["order_id"] == "InvoiceNo"
     assert settings.input.columns["quantity"] == "item_count"  # the rest of the mapping stays

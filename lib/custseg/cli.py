@@ -5,6 +5,7 @@ It parses arguments, loads settings, gets the SparkSession, calls ``pipeline`` a
 failures into one clear line on stderr and a non-zero exit (the Java stack trace only
 with ``--verbose``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,7 @@ import logging
 import sys
 import time
 import uuid
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -27,21 +28,34 @@ log = logging.getLogger("custseg")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="custseg", description="Customer segmentation on Spark and Delta Lake.")
-    parser.add_argument("command", choices=COMMANDS,
-                        help="stage to run; 'run' runs ingest, rfm, cluster, report in order; "
-                             "'demo' makes a local key and demo data, then runs everything")
+        prog="custseg", description="Customer segmentation on Spark and Delta Lake."
+    )
+    parser.add_argument(
+        "command",
+        choices=COMMANDS,
+        help="stage to run; 'run' runs ingest, rfm, cluster, report in order; "
+        "'demo' makes a local key and demo data, then runs everything",
+    )
     parser.add_argument("--conf", help="YAML config file (default: built-in defaults)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key, e.g. --set rfm.as_of=2011-12-10 (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set rfm.as_of=2011-12-10 (repeatable)",
+    )
     parser.add_argument("--verbose", action="store_true", help="debug logging and full tracebacks")
     return parser
 
 
 def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
-        format="%(asctime)s custseg %(levelname)s %(message)s", datefmt="%H:%M:%S")
+        level=logging.DEBUG if verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s custseg %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
     for noisy in ("py4j", "matplotlib", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -60,17 +74,17 @@ def _print_summary(stage: str, summary: dict, seconds: float) -> None:
     print(f"[custseg] {stage} done in {seconds:.1f}s: {compact}", file=sys.stderr)
 
 
-def run_command(command: str, conf: Optional[str], overrides: Sequence[str]) -> dict:
+def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dict:
     from custseg import pipeline
     from custseg.config import load_settings
     from custseg.spark import get_spark
 
     if command == "demo":
         from custseg import demo
+
         return demo.run_demo(conf, list(overrides))
     settings = load_settings(conf, list(overrides))
-    run = pipeline.RunContext(run_id=uuid.uuid4().hex,
-                              started_at=dt.datetime.now(dt.timezone.utc))
+    run = pipeline.RunContext(run_id=uuid.uuid4().hex, started_at=dt.datetime.now(dt.timezone.utc))
     spark = get_spark(settings, app_name=f"custseg-{command}")
     print(f"[custseg] {command}: warehouse {settings.table_path('')[:-1]}", file=sys.stderr)
     if command == "run":
@@ -89,7 +103,7 @@ def run_command(command: str, conf: Optional[str], overrides: Sequence[str]) -> 
     return summary
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.verbose)
     try:
@@ -102,11 +116,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             log.exception("custseg %s failed", args.command)
         print(f"custseg {args.command} failed: {_first_line(error)}", file=sys.stderr)
         from custseg.config import ConfigError
+
         return EXIT_USAGE if isinstance(error, ConfigError) else EXIT_FAILED
     return EXIT_OK
 
 
-def job_main(stage: str, argv: Optional[Sequence[str]] = None) -> int:
+def job_main(stage: str, argv: Sequence[str] | None = None) -> int:
     """For ``jobs/<stage>.py``: the stage is fixed, the rest of argv is as for the CLI."""
     argv = list(sys.argv[1:] if argv is None else argv)
     return main([stage, *argv])

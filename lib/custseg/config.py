@@ -5,6 +5,7 @@ declared here once, every unknown key or wrong type is an error that names the d
 path, and the secret hashing key is deliberately *not* a setting: only the name of the
 environment variable or the path of a key file are.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,7 +14,7 @@ import os
 import types
 import typing
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 
@@ -65,7 +66,7 @@ class InputSettings:
 @dataclasses.dataclass(frozen=True)
 class PseudonymSettings:
     key_env: str = "CUSTSEG_HASH_KEY"
-    key_file: Optional[str] = None
+    key_file: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,28 +76,29 @@ class CleaningSettings:
     zero_price: str = "quarantine"
     customer_id_pattern: str = "^[A-Za-z0-9][A-Za-z0-9_-]*$"
     min_purchase_time: str = "2000-01-01"
-    max_purchase_time: Optional[str] = None
+    max_purchase_time: str | None = None
     max_quarantine_share: float = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
 class RfmSettings:
-    as_of: Optional[str] = None
-    window_days: Optional[int] = None
+    as_of: str | None = None
+    window_days: int | None = None
     bins: int = 5
-    segments_file: Optional[str] = None
+    segments_file: str | None = None
     include_non_positive_monetary: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
 class ClusteringSettings:
     features: list = dataclasses.field(
-        default_factory=lambda: ["log_recency", "log_frequency", "log_monetary"])
+        default_factory=lambda: ["log_recency", "log_frequency", "log_monetary"]
+    )
     algorithms: list = dataclasses.field(default_factory=lambda: ["kmeans", "bisecting_kmeans"])
     k_range: list = dataclasses.field(default_factory=lambda: [2, 10])
     k: list = dataclasses.field(default_factory=lambda: [4, 5])
     min_cluster_share: float = 0.02
-    sample_size: Optional[int] = None
+    sample_size: int | None = None
     seed: int = 42
     max_iter: int = 40
     partitions: int = 8
@@ -180,11 +182,11 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     elif tp is list:
         if isinstance(value, list):
             return list(value)
-    elif tp is dict:
-        if isinstance(value, dict):
-            return dict(value)
+    elif tp is dict and isinstance(value, dict):
+        return dict(value)
     raise ConfigError(
-        f"config key '{key}' must be of type {_type_name(tp)}, got {type(value).__name__} ({value!r})")
+        f"config key '{key}' must be of type {_type_name(tp)}, got {type(value).__name__} ({value!r})"
+    )
 
 
 def _build(cls: type, data: dict, prefix: str = "") -> Any:
@@ -193,8 +195,10 @@ def _build(cls: type, data: dict, prefix: str = "") -> Any:
     unknown = sorted(set(data) - names)
     if unknown:
         raise ConfigError(
-            "unknown config key(s): " + ", ".join(prefix + u for u in unknown)
-            + f" (known under '{prefix.rstrip('.') or '<root>'}': {', '.join(sorted(names))})")
+            "unknown config key(s): "
+            + ", ".join(prefix + u for u in unknown)
+            + f" (known under '{prefix.rstrip('.') or '<root>'}': {', '.join(sorted(names))})"
+        )
     kwargs = {}
     for name in data:
         kwargs[name] = _coerce(data[name], hints[name], prefix + name)
@@ -203,7 +207,8 @@ def _build(cls: type, data: dict, prefix: str = "") -> Any:
             if kwargs[name] not in allowed:
                 raise ConfigError(
                     f"config key '{prefix + name}' must be one of {', '.join(allowed)}, "
-                    f"got {kwargs[name]!r}")
+                    f"got {kwargs[name]!r}"
+                )
     return cls(**kwargs)
 
 
@@ -211,8 +216,10 @@ def _validate(settings: Settings) -> None:
     unknown_columns = sorted(set(settings.input.columns) - set(CANONICAL_COLUMNS))
     if unknown_columns:
         raise ConfigError(
-            "unknown canonical column(s) under input.columns: " + ", ".join(unknown_columns)
-            + f" (canonical columns: {', '.join(CANONICAL_COLUMNS)})")
+            "unknown canonical column(s) under input.columns: "
+            + ", ".join(unknown_columns)
+            + f" (canonical columns: {', '.join(CANONICAL_COLUMNS)})"
+        )
     for name, source in settings.input.columns.items():
         if source is not None and not isinstance(source, str):
             raise ConfigError(f"config key 'input.columns.{name}' must be a column name (string)")
@@ -229,7 +236,9 @@ def _validate(settings: Settings) -> None:
             try:
                 dt.date.fromisoformat(value[:10])
             except ValueError:
-                raise ConfigError(f"config key '{key}' must be an ISO date (YYYY-MM-DD), got {value!r}")
+                raise ConfigError(
+                    f"config key '{key}' must be an ISO date (YYYY-MM-DD), got {value!r}"
+                ) from None
     if settings.rfm.bins < 2:
         raise ConfigError("config key 'rfm.bins' must be at least 2")
     if settings.rfm.window_days is not None and settings.rfm.window_days < 1:
@@ -237,15 +246,22 @@ def _validate(settings: Settings) -> None:
     if not 0.0 <= settings.cleaning.max_quarantine_share <= 1.0:
         raise ConfigError("config key 'cleaning.max_quarantine_share' must lie in [0, 1]")
     k_range = settings.clustering.k_range
-    if len(k_range) != 2 or not all(isinstance(k, int) for k in k_range) or not 2 <= k_range[0] <= k_range[1]:
-        raise ConfigError("config key 'clustering.k_range' must be [low, high] with 2 <= low <= high")
+    if (
+        len(k_range) != 2
+        or not all(isinstance(k, int) for k in k_range)
+        or not 2 <= k_range[0] <= k_range[1]
+    ):
+        raise ConfigError(
+            "config key 'clustering.k_range' must be [low, high] with 2 <= low <= high"
+        )
     if not all(isinstance(k, int) and k >= 2 for k in settings.clustering.k):
         raise ConfigError("config key 'clustering.k' must be a list of whole numbers >= 2")
     bad_algorithms = sorted(set(settings.clustering.algorithms) - {"kmeans", "bisecting_kmeans"})
     if bad_algorithms or not settings.clustering.algorithms:
         raise ConfigError(
             "config key 'clustering.algorithms' takes kmeans and/or bisecting_kmeans, got "
-            + repr(settings.clustering.algorithms))
+            + repr(settings.clustering.algorithms)
+        )
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -293,8 +309,9 @@ def settings_from_dict(data: dict) -> Settings:
     return settings
 
 
-def read_yaml_file(path: Path, what: str, error: type[ConfigError] = ConfigError,
-                   hint: str = "") -> Any:
+def read_yaml_file(
+    path: Path, what: str, error: type[ConfigError] = ConfigError, hint: str = ""
+) -> Any:
     """Parsed YAML of a user-edited file; a missing or broken file is ``error`` naming it."""
     if not path.is_file():
         raise error(f"{what} not found: {path}{hint}")

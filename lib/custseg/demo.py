@@ -7,13 +7,13 @@ new customers), so RFM and clustering find real structure, and with the mess rea
 exports have: float-typed ids, blank ids, text in number columns, duplicated lines,
 returns, free items and unparseable dates.
 """
+
 from __future__ import annotations
 
 import os
 import secrets
 import sys
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -26,18 +26,49 @@ ARCHETYPES = {
     "big_spender": (0.05, 1.2, 14.0, 0.02),
     "lapsing": (0.15, 0.9, 4.0, 0.25),
 }
-WORDS_A = ["WHITE", "RED", "VINTAGE", "GLASS", "WOODEN", "PAPER", "CERAMIC", "LARGE", "MINI", "RETRO"]
+WORDS_A = [
+    "WHITE",
+    "RED",
+    "VINTAGE",
+    "GLASS",
+    "WOODEN",
+    "PAPER",
+    "CERAMIC",
+    "LARGE",
+    "MINI",
+    "RETRO",
+]
 WORDS_B = ["HEART", "STAR", "BIRD", "FLOWER", "SPOT", "STRIPE", "UNION", "PAISLEY", "ROSE", "LACE"]
-WORDS_C = ["CANDLE HOLDER", "MUG", "LUNCH BAG", "CUSHION COVER", "NOTEBOOK", "TEA TOWEL", "LANTERN",
-           "PHOTO FRAME", "GIFT WRAP", "DOORMAT", "JAR", "CLOCK"]
+WORDS_C = [
+    "CANDLE HOLDER",
+    "MUG",
+    "LUNCH BAG",
+    "CUSHION COVER",
+    "NOTEBOOK",
+    "TEA TOWEL",
+    "LANTERN",
+    "PHOTO FRAME",
+    "GIFT WRAP",
+    "DOORMAT",
+    "JAR",
+    "CLOCK",
+]
 
 
 def _catalogue(rng: np.random.Generator, items: int) -> pd.DataFrame:
-    names = [f"{rng.choice(WORDS_A)} {rng.choice(WORDS_B)} {rng.choice(WORDS_C)}" for _ in range(items)]
+    names = [
+        f"{rng.choice(WORDS_A)} {rng.choice(WORDS_B)} {rng.choice(WORDS_C)}" for _ in range(items)
+    ]
     prices = np.round(np.exp(rng.normal(1.0, 0.8, items)), 2).clip(0.19, 250)
     popularity = 1.0 / np.arange(1, items + 1) ** 0.9
-    return pd.DataFrame({"item_id": [f"{20000 + i}" for i in range(items)], "item_name": names,
-                         "unit_price": prices, "popularity": popularity / popularity.sum()})
+    return pd.DataFrame(
+        {
+            "item_id": [f"{20000 + i}" for i in range(items)],
+            "item_name": names,
+            "unit_price": prices,
+            "popularity": popularity / popularity.sum(),
+        }
+    )
 
 
 def _customers(rng: np.random.Generator, customers: int, months: int) -> pd.DataFrame:
@@ -45,12 +76,22 @@ def _customers(rng: np.random.Generator, customers: int, months: int) -> pd.Data
     shares = np.array([ARCHETYPES[k][0] for k in kinds])
     kind = rng.choice(len(kinds), size=customers, p=shares / shares.sum())
     first_month = np.minimum((rng.beta(0.9, 1.6, customers) * months).astype(int), months - 1)
-    rate = np.array([ARCHETYPES[kinds[k]][1] for k in kind]) * np.exp(rng.normal(0, 0.35, customers))
+    rate = np.array([ARCHETYPES[kinds[k]][1] for k in kind]) * np.exp(
+        rng.normal(0, 0.35, customers)
+    )
     basket = np.array([ARCHETYPES[kinds[k]][2] for k in kind])
     churn = np.array([ARCHETYPES[kinds[k]][3] for k in kind])
     ids = rng.choice(np.arange(10000, 10000 + customers * 4), size=customers, replace=False)
-    return pd.DataFrame({"customer_id": ids, "kind": [kinds[k] for k in kind], "first_month": first_month,
-                         "rate": rate, "basket": basket, "churn": churn})
+    return pd.DataFrame(
+        {
+            "customer_id": ids,
+            "kind": [kinds[k] for k in kind],
+            "first_month": first_month,
+            "rate": rate,
+            "basket": basket,
+            "churn": churn,
+        }
+    )
 
 
 def _orders(rng: np.random.Generator, people: pd.DataFrame, months: int) -> pd.DataFrame:
@@ -60,18 +101,29 @@ def _orders(rng: np.random.Generator, people: pd.DataFrame, months: int) -> pd.D
     for month in range(months):
         started = people["first_month"].to_numpy() == month
         ongoing = (people["first_month"].to_numpy() < month) & active
-        count = np.where(started, 1 + rng.poisson(people["rate"].to_numpy() * 0.5),
-                         np.where(ongoing, rng.poisson(people["rate"].to_numpy()), 0))
+        count = np.where(
+            started,
+            1 + rng.poisson(people["rate"].to_numpy() * 0.5),
+            np.where(ongoing, rng.poisson(people["rate"].to_numpy()), 0),
+        )
         rows_customer.append(np.repeat(np.arange(len(people)), count))
         rows_month.append(np.full(int(count.sum()), month))
         churned = rng.random(len(people)) < people["churn"].to_numpy()
         active &= ~((people["first_month"].to_numpy() <= month) & churned)
-    return pd.DataFrame({"person": np.concatenate(rows_customer), "month": np.concatenate(rows_month)})
+    return pd.DataFrame(
+        {"person": np.concatenate(rows_customer), "month": np.concatenate(rows_month)}
+    )
 
 
-def generate_transactions(out_dir: str | Path, customers: int = 8000, months: int = 12,
-                          start: str = "2021-01-01", items: int = 3000, seed: int = 7,
-                          messy: bool = True) -> dict:
+def generate_transactions(
+    out_dir: str | Path,
+    customers: int = 8000,
+    months: int = 12,
+    start: str = "2021-01-01",
+    items: int = 3000,
+    seed: int = 7,
+    messy: bool = True,
+) -> dict:
     """Writes ``transactions_<yyyy-mm>.csv`` files; returns counts of what was written."""
     rng = np.random.default_rng(seed)
     out = Path(out_dir)
@@ -84,19 +136,26 @@ def generate_transactions(out_dir: str | Path, customers: int = 8000, months: in
     order_index = np.repeat(np.arange(len(orders)), lines_per_order)
     days_in_month = (month_starts[1:] - month_starts[:-1]).days.to_numpy()
     order_month = orders["month"].to_numpy()
-    order_time = (month_starts[:-1].to_numpy()[order_month]
-                  + (rng.random(len(orders)) * days_in_month[order_month]).astype("int64") * np.timedelta64(1, "D")
-                  + rng.integers(8 * 3600, 20 * 3600, len(orders)) * np.timedelta64(1, "s"))
+    order_time = (
+        month_starts[:-1].to_numpy()[order_month]
+        + (rng.random(len(orders)) * days_in_month[order_month]).astype("int64")
+        * np.timedelta64(1, "D")
+        + rng.integers(8 * 3600, 20 * 3600, len(orders)) * np.timedelta64(1, "s")
+    )
     item = rng.choice(len(catalogue), size=len(order_index), p=catalogue["popularity"].to_numpy())
-    frame = pd.DataFrame({
-        "customer_id": people["customer_id"].to_numpy()[orders["person"].to_numpy()[order_index]].astype(str),
-        "item_id": catalogue["item_id"].to_numpy()[item],
-        "item_name": catalogue["item_name"].to_numpy()[item],
-        "unit_price": catalogue["unit_price"].to_numpy()[item].round(2).astype(str),
-        "item_count": (1 + rng.geometric(0.35, len(order_index))).astype(str),
-        "purchase_time": pd.to_datetime(order_time[order_index]).strftime("%Y-%m-%d %H:%M:%S"),
-        "month": order_month[order_index],
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": people["customer_id"]
+            .to_numpy()[orders["person"].to_numpy()[order_index]]
+            .astype(str),
+            "item_id": catalogue["item_id"].to_numpy()[item],
+            "item_name": catalogue["item_name"].to_numpy()[item],
+            "unit_price": catalogue["unit_price"].to_numpy()[item].round(2).astype(str),
+            "item_count": (1 + rng.geometric(0.35, len(order_index))).astype(str),
+            "purchase_time": pd.to_datetime(order_time[order_index]).strftime("%Y-%m-%d %H:%M:%S"),
+            "month": order_month[order_index],
+        }
+    )
     counts = {"rows": len(frame), "customers": int(frame["customer_id"].nunique()), "files": months}
     if messy:
         counts.update(_make_messy(rng, frame))
@@ -124,7 +183,9 @@ def _make_messy(rng: np.random.Generator, frame: pd.DataFrame) -> dict:
     frame.loc[frame.index[returns], "item_count"] = "-" + frame["item_count"].iloc[returns]
     frame.loc[frame.index[pick(0.0005)], "purchase_time"] = "not a date"
     duplicates = frame.iloc[pick(0.002)]
-    frame_with_dups = pd.concat([frame, duplicates]).sort_values(["month", "purchase_time"], kind="stable")
+    frame_with_dups = pd.concat([frame, duplicates]).sort_values(
+        ["month", "purchase_time"], kind="stable"
+    )
     frame.drop(frame.index, inplace=True)
     for column in frame_with_dups.columns:
         frame[column] = frame_with_dups[column].to_numpy()
@@ -140,7 +201,7 @@ def ensure_demo_key(path: Path) -> Path:
     return path
 
 
-def run_demo(conf: Optional[str], overrides: list[str]) -> dict:
+def run_demo(conf: str | None, overrides: list[str]) -> dict:
     """Key + demo data if absent, then every stage; prints where the results are."""
     import datetime as dt
     import uuid
@@ -161,8 +222,11 @@ def run_demo(conf: Optional[str], overrides: list[str]) -> dict:
     run = pipeline.RunContext(uuid.uuid4().hex, dt.datetime.now(dt.timezone.utc))
 
     def progress(stage: str, summary: dict) -> None:
-        print(f"[custseg] {stage} done: " + ", ".join(
-            f"{k}={v}" for k, v in summary.items() if not isinstance(v, (dict, list))), file=sys.stderr)
+        print(
+            f"[custseg] {stage} done: "
+            + ", ".join(f"{k}={v}" for k, v in summary.items() if not isinstance(v, (dict, list))),
+            file=sys.stderr,
+        )
 
     summaries = pipeline.run_all(spark, settings, run, on_stage=progress)
     print(f"Delta tables: {settings.table_path('')[:-1]}")

@@ -7,6 +7,7 @@ jar files on ``spark.jars``, so no run after set-up needs the network. Under spa
 (or any pre-configured launcher) the settings spark-submit made win: we only add what is
 missing.
 """
+
 from __future__ import annotations
 
 import glob
@@ -119,11 +120,14 @@ def fetch_delta_jars() -> list[str]:
         return jars
     cache = jar_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    spark = (SparkSession.builder.master("local[1]").appName("custseg-fetch-jars")
-             .config("spark.jars.packages", delta_maven_coordinate())
-             .config("spark.jars.ivy", str(cache))
-             .config("spark.ui.enabled", "false")
-             .getOrCreate())
+    spark = (
+        SparkSession.builder.master("local[1]")
+        .appName("custseg-fetch-jars")
+        .config("spark.jars.packages", delta_maven_coordinate())
+        .config("spark.jars.ivy", str(cache))
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
     spark.stop()
     jars = cached_delta_jars()
     if not jars:

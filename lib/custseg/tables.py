@@ -4,18 +4,31 @@ Column names live here and nowhere else; stages import the ``C`` constants or th
 Tables are path-based under ``<warehouse>/<name>`` (the BI contract) and are also
 registered in the catalog database ``custseg`` so SQL users can query them by name.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import (ArrayType, BooleanType, DataType, DateType, DecimalType,
-                               DoubleType, IntegerType, LongType, MapType, StringType,
-                               StructField, StructType, TimestampType)
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DataType,
+    DateType,
+    DecimalType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
 from custseg.config import Settings
 
@@ -60,11 +73,23 @@ TRANSACTIONS = TableSpec(
         _c("order_id", StringType(), "order / invoice id as in the source; null when not mapped"),
         _c("item_id", StringType(), "product id as in the source"),
         _c("item_name", StringType(), "product name as in the source"),
-        _c("quantity", LongType(), "units on the line; negative for returns (cleaning.returns=net)"),
+        _c(
+            "quantity", LongType(), "units on the line; negative for returns (cleaning.returns=net)"
+        ),
         _c("unit_price", MONEY, "price per unit in the source currency"),
-        _c("amount", MONEY, "line total in the source currency (quantity x unit_price when not given)", False),
+        _c(
+            "amount",
+            MONEY,
+            "line total in the source currency (quantity x unit_price when not given)",
+            False,
+        ),
         _c("is_return", BooleanType(), "true for cancellations and negative-quantity lines", False),
-        _c("purchase_time", TimestampType(), "time of purchase (UTC as written in the source)", False),
+        _c(
+            "purchase_time",
+            TimestampType(),
+            "time of purchase (UTC as written in the source)",
+            False,
+        ),
         _c("purchase_date", DateType(), "calendar date of purchase_time", False),
         _c("purchase_month", StringType(), "yyyy-MM of purchase_time; the partition column", False),
         _c("source_file", StringType(), "file (or table) the line came from", False),
@@ -81,7 +106,12 @@ QUARANTINE = TableSpec(
     "quarantine",
     "Input rows not written to transactions, with why. Raw customer ids are replaced by their key.",
     (
-        _c("raw_record", StringType(), "the source row as JSON (valid customer id replaced by its key)", False),
+        _c(
+            "raw_record",
+            StringType(),
+            "the source row as JSON (valid customer id replaced by its key)",
+            False,
+        ),
         _c("source_file", StringType(), "file (or table) the row came from", False),
         _c("reasons", ArrayType(StringType(), False), "every rule the row broke", False),
         _c("customer_key", StringType(), "key of the customer when the id was valid"),
@@ -95,7 +125,12 @@ INGEST_FILES = TableSpec(
     "Which source files are in transactions, with the fingerprint they had when read.",
     (
         _c("source_file", StringType(), "file path or table path", False),
-        _c("fingerprint", StringType(), "size and modification time (files) or version (Delta)", False),
+        _c(
+            "fingerprint",
+            StringType(),
+            "size and modification time (files) or version (Delta)",
+            False,
+        ),
         _c("ingest_run_id", StringType(), "run that ingested this version of the file", False),
         _c("rows_read", LongType(), "rows read from the file in that run", False),
     ),
@@ -109,13 +144,27 @@ INGEST_RUNS = TableSpec(
         _c("started_at", TimestampType(), "run start (UTC)", False),
         _c("duration_seconds", DoubleType(), "wall-clock seconds", False),
         _c("input_path", StringType(), "input.path as configured", False),
-        _c("files_read", ArrayType(StringType(), False), "files read in this run (new or changed)", False),
-        _c("files_skipped", LongType(), "files unchanged since an earlier run, not read again", False),
+        _c(
+            "files_read",
+            ArrayType(StringType(), False),
+            "files read in this run (new or changed)",
+            False,
+        ),
+        _c(
+            "files_skipped",
+            LongType(),
+            "files unchanged since an earlier run, not read again",
+            False,
+        ),
         _c("rows_read", LongType(), "rows read from the files of this run", False),
         _c("rows_written", LongType(), "rows written to transactions", False),
         _c("rows_quarantined", LongType(), "rows written to quarantine", False),
-        _c("quarantined_by_reason", MapType(StringType(), LongType(), False),
-           "quarantined rows per reason (a row may have several reasons)", False),
+        _c(
+            "quarantined_by_reason",
+            MapType(StringType(), LongType(), False),
+            "quarantined rows per reason (a row may have several reasons)",
+            False,
+        ),
         _c("duplicates_removed", LongType(), "exact duplicate lines dropped", False),
         _c("distinct_customers", LongType(), "distinct customer keys written", False),
         _c("min_purchase_time", TimestampType(), "earliest purchase written"),
@@ -130,18 +179,37 @@ CUSTOMER_RFM = TableSpec(
         _c("customer_key", StringType(), "pseudonymised customer", False),
         _c("as_of", DateType(), "reference date; only purchases before it count", False),
         _c("recency_days", IntegerType(), "whole days from the last purchase to as_of", False),
-        _c("frequency", LongType(), "distinct orders (order ids, or purchase times when no order id)", False),
+        _c(
+            "frequency",
+            LongType(),
+            "distinct orders (order ids, or purchase times when no order id)",
+            False,
+        ),
         _c("monetary", DoubleType(), "spend in the window, source currency", False),
         _c("r_score", IntegerType(), "recency score 1..bins, high = recent", False),
-        _c("f_score", IntegerType(), "frequency score 1..bins on the rank, ties by customer_key", False),
+        _c(
+            "f_score",
+            IntegerType(),
+            "frequency score 1..bins on the rank, ties by customer_key",
+            False,
+        ),
         _c("m_score", IntegerType(), "monetary score 1..bins", False),
-        _c("frequency_rank", LongType(), "1..customers: rank of frequency, ties by customer_key; f_score cuts it", False),
+        _c(
+            "frequency_rank",
+            LongType(),
+            "1..customers: rank of frequency, ties by customer_key; f_score cuts it",
+            False,
+        ),
         _c("segment", StringType(), "named segment from the R x F map", False),
         _c("previous_segment", StringType(), "segment at the previous as_of, null if new"),
         _c("first_purchase_time", TimestampType(), "first purchase in the window"),
         _c("last_purchase_time", TimestampType(), "last purchase in the window"),
         _c("tenure_days", IntegerType(), "whole days from the first purchase to as_of"),
-        _c("mean_days_between_orders", DoubleType(), "mean gap between consecutive orders, days; null for one order"),
+        _c(
+            "mean_days_between_orders",
+            DoubleType(),
+            "mean gap between consecutive orders, days; null for one order",
+        ),
         _c("average_order_value", DoubleType(), "monetary / frequency"),
         _c("spend_30d", DoubleType(), "spend in the 30 days before as_of"),
         _c("spend_90d", DoubleType(), "spend in the 90 days before as_of"),
@@ -149,7 +217,11 @@ CUSTOMER_RFM = TableSpec(
         _c("orders_30d", LongType(), "orders in the 30 days before as_of"),
         _c("orders_90d", LongType(), "orders in the 90 days before as_of"),
         _c("orders_365d", LongType(), "orders in the 365 days before as_of"),
-        _c("returned_value_share", DoubleType(), "returned value / purchased value (0 when returns dropped)"),
+        _c(
+            "returned_value_share",
+            DoubleType(),
+            "returned value / purchased value (0 when returns dropped)",
+        ),
     ),
     partition_by=("as_of",),
 )
@@ -164,8 +236,18 @@ CUSTOMER_CLUSTERS = TableSpec(
         _c("k", IntegerType(), "number of clusters of the model", False),
         _c("cluster_id", IntegerType(), "stable cluster id (matched to the previous run)", False),
         _c("cluster_name", StringType(), "name derived from the cluster profile", False),
-        _c("distance_to_centre", DoubleType(), "Euclidean distance to the centre in standardised feature space", False),
-        _c("model_as_of", DateType(), "as_of of the saved model that assigned the cluster (as_of itself when fitted in the same run; earlier after custseg score)", False),
+        _c(
+            "distance_to_centre",
+            DoubleType(),
+            "Euclidean distance to the centre in standardised feature space",
+            False,
+        ),
+        _c(
+            "model_as_of",
+            DateType(),
+            "as_of of the saved model that assigned the cluster (as_of itself when fitted in the same run; earlier after custseg score)",
+            False,
+        ),
     ),
     partition_by=("as_of",),
 )
@@ -176,7 +258,9 @@ SEGMENT_SUMMARY = TableSpec(
     (
         _c("as_of", DateType(), "RFM reference date", False),
         _c("segment", StringType(), "segment name", False),
-        _c("segment_order", IntegerType(), "position of the segment in the map (for display order)"),
+        _c(
+            "segment_order", IntegerType(), "position of the segment in the map (for display order)"
+        ),
         _c("r_scores", StringType(), "recency scores of the segment, e.g. 4-5"),
         _c("f_scores", StringType(), "frequency scores of the segment, e.g. 4-5"),
         _c("customers", LongType(), "customers in the segment", False),
@@ -203,7 +287,12 @@ SCORE_EDGES = TableSpec(
         _c("metric", StringType(), "recency_days, frequency_rank or monetary", False),
         _c("bins", IntegerType(), "requested number of bins", False),
         _c("edge_index", IntegerType(), "0..number of unique edges - 1", False),
-        _c("edge", DoubleType(), "cut point; a value v gets the bin whose (left, right] holds it", False),
+        _c(
+            "edge",
+            DoubleType(),
+            "cut point; a value v gets the bin whose (left, right] holds it",
+            False,
+        ),
     ),
     partition_by=("as_of",),
 )
@@ -228,15 +317,30 @@ MODEL_SELECTION = TableSpec(
         _c("as_of", DateType(), "RFM reference date of the features", False),
         _c("algorithm", StringType(), "kmeans or bisecting_kmeans", False),
         _c("k", IntegerType(), "number of clusters", False),
-        _c("inertia", DoubleType(), "within-cluster sum of squared distances (standardised units)", False),
+        _c(
+            "inertia",
+            DoubleType(),
+            "within-cluster sum of squared distances (standardised units)",
+            False,
+        ),
         _c("silhouette", DoubleType(), "MLlib ClusteringEvaluator silhouette (squared Euclidean)"),
         _c("davies_bouldin", DoubleType(), "Davies-Bouldin index, lower is better"),
         _c("calinski_harabasz", DoubleType(), "Calinski-Harabasz index, higher is better"),
-        _c("smallest_cluster_share", DoubleType(), "share of customers in the smallest cluster", False),
+        _c(
+            "smallest_cluster_share",
+            DoubleType(),
+            "share of customers in the smallest cluster",
+            False,
+        ),
         _c("seconds", DoubleType(), "fit and evaluation wall-clock seconds", False),
         _c("sample_size", LongType(), "customers the model was fitted on", False),
         _c("chosen", BooleanType(), "picked by the selection rule", False),
-        _c("saved", BooleanType(), "model saved and assigned to customers (picked by the rule or listed in clustering.k)", False),
+        _c(
+            "saved",
+            BooleanType(),
+            "model saved and assigned to customers (picked by the rule or listed in clustering.k)",
+            False,
+        ),
     ),
     partition_by=("as_of",),
 )
@@ -272,13 +376,42 @@ CLUSTER_PROFILES = TableSpec(
         _c("customers", LongType(), "customers in the cluster", False),
         _c("customer_share", DoubleType(), "customers / all", False),
         _c("revenue_share", DoubleType(), "monetary / all monetary", False),
-        _c("feature_means", MapType(StringType(), DoubleType()), "mean of each profile feature, original units", False),
-        _c("feature_medians", MapType(StringType(), DoubleType()), "median of each profile feature, original units", False),
-        _c("centre", MapType(StringType(), DoubleType()), "model centre mapped back to original feature units", False),
+        _c(
+            "feature_means",
+            MapType(StringType(), DoubleType()),
+            "mean of each profile feature, original units",
+            False,
+        ),
+        _c(
+            "feature_medians",
+            MapType(StringType(), DoubleType()),
+            "median of each profile feature, original units",
+            False,
+        ),
+        _c(
+            "centre",
+            MapType(StringType(), DoubleType()),
+            "model centre mapped back to original feature units",
+            False,
+        ),
         _c("actions", ArrayType(StringType()), "recommended actions for the name"),
-        _c("match_distance", DoubleType(), "distance to the matched centre of the previous run (this run's standardised units); null if none"),
-        _c("model_cluster", IntegerType(), "index the saved MLlib model predicts for this cluster (model-internal; use cluster_id)", False),
-        _c("feature_z_scores", MapType(StringType(), DoubleType()), "cluster mean of log1p(feature) minus the population mean, in population standard deviations; the naming rules read recency_days, frequency, monetary", False),
+        _c(
+            "match_distance",
+            DoubleType(),
+            "distance to the matched centre of the previous run (this run's standardised units); null if none",
+        ),
+        _c(
+            "model_cluster",
+            IntegerType(),
+            "index the saved MLlib model predicts for this cluster (model-internal; use cluster_id)",
+            False,
+        ),
+        _c(
+            "feature_z_scores",
+            MapType(StringType(), DoubleType()),
+            "cluster mean of log1p(feature) minus the population mean, in population standard deviations; the naming rules read recency_days, frequency, monetary",
+            False,
+        ),
     ),
     partition_by=("as_of",),
 )
@@ -324,9 +457,22 @@ def register_spec(spec: TableSpec) -> TableSpec:
     return spec
 
 
-for _spec in (TRANSACTIONS, QUARANTINE, INGEST_FILES, INGEST_RUNS, CUSTOMER_RFM, SEGMENT_SUMMARY,
-              SCORE_EDGES, SEGMENT_TRANSITIONS, CUSTOMER_CLUSTERS, MODEL_SELECTION,
-              MODEL_COMPARISON, CLUSTER_PROFILES, SEGMENT_CLUSTER_CROSSTAB, SEGMENTS_CURRENT):
+for _spec in (
+    TRANSACTIONS,
+    QUARANTINE,
+    INGEST_FILES,
+    INGEST_RUNS,
+    CUSTOMER_RFM,
+    SEGMENT_SUMMARY,
+    SCORE_EDGES,
+    SEGMENT_TRANSITIONS,
+    CUSTOMER_CLUSTERS,
+    MODEL_SELECTION,
+    MODEL_COMPARISON,
+    CLUSTER_PROFILES,
+    SEGMENT_CLUSTER_CROSSTAB,
+    SEGMENTS_CURRENT,
+):
     register_spec(_spec)
 
 
@@ -336,10 +482,14 @@ def conform(df: DataFrame, spec: TableSpec) -> DataFrame:
     if missing:
         raise ValueError(f"table {spec.name}: DataFrame lacks column(s) {', '.join(missing)}")
     current = dict((field.name, field.dataType) for field in df.schema.fields)
-    return df.select([
-        F.col(c.name) if current[c.name].simpleString() == c.type.simpleString()
-        else F.col(c.name).cast(c.type).alias(c.name)
-        for c in spec.columns])
+    return df.select(
+        [
+            F.col(c.name)
+            if current[c.name].simpleString() == c.type.simpleString()
+            else F.col(c.name).cast(c.type).alias(c.name)
+            for c in spec.columns
+        ]
+    )
 
 
 def table_exists(spark: SparkSession, path: str) -> bool:
@@ -373,7 +523,9 @@ def ensure_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
         _remove_uncommitted_log(spark, path)
         builder = DeltaTable.createIfNotExists(spark).location(path).comment(spec.comment)
         for col in spec.columns:
-            builder = builder.addColumn(col.name, col.type, nullable=col.nullable, comment=col.comment)
+            builder = builder.addColumn(
+                col.name, col.type, nullable=col.nullable, comment=col.comment
+            )
         if spec.partition_by:
             builder = builder.partitionedBy(*spec.partition_by)
         builder.execute()
@@ -384,8 +536,14 @@ def ensure_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
                 spark.sql(f"ALTER TABLE delta.`{path}` ADD CONSTRAINT {name} CHECK ({expression})")
 
 
-def write_table(spark: SparkSession, settings: Settings, spec: TableSpec, df: DataFrame,
-                mode: str = "overwrite", replace_where: Optional[str] = None) -> None:
+def write_table(
+    spark: SparkSession,
+    settings: Settings,
+    spec: TableSpec,
+    df: DataFrame,
+    mode: str = "overwrite",
+    replace_where: str | None = None,
+) -> None:
     """The one way stages write: declared schema, then append, overwrite or replaceWhere.
 
     ``replace_where`` overwrites exactly the rows matching the predicate in one atomic
@@ -404,24 +562,28 @@ def read_table(spark: SparkSession, settings: Settings, name: str) -> DataFrame:
     path = settings.table_path(name)
     if not table_exists(spark, path):
         raise FileNotFoundError(
-            f"table '{name}' not found at {path}: run the stage that writes it first")
+            f"table '{name}' not found at {path}: run the stage that writes it first"
+        )
     return spark.read.format("delta").load(path)
 
 
-def maybe_read_table(spark: SparkSession, settings: Settings, name: str) -> Optional[DataFrame]:
+def maybe_read_table(spark: SparkSession, settings: Settings, name: str) -> DataFrame | None:
     path = settings.table_path(name)
     return spark.read.format("delta").load(path) if table_exists(spark, path) else None
 
 
-def register_in_catalog(spark: SparkSession, settings: Settings,
-                        names: Iterable[str] | None = None) -> list[str]:
+def register_in_catalog(
+    spark: SparkSession, settings: Settings, names: Iterable[str] | None = None
+) -> list[str]:
     """Registers existing tables as ``custseg.<name>`` pointing at their paths.
 
     A name registered earlier (possibly for another warehouse) is dropped first: for an
     external table that removes only the catalog entry, never the data.
     """
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS {DATABASE} "
-              f"LOCATION {sql_string(settings.table_path('_catalog') + '/' + DATABASE + '.db')}")
+    spark.sql(
+        f"CREATE DATABASE IF NOT EXISTS {DATABASE} "
+        f"LOCATION {sql_string(settings.table_path('_catalog') + '/' + DATABASE + '.db')}"
+    )
     registered = []
     for name in names or ALL_TABLES:
         path = settings.table_path(name)
@@ -463,8 +625,9 @@ def table_file_count(spark: SparkSession, path: str) -> int:
     return int(DeltaTable.forPath(spark, path).detail().first()["numFiles"])
 
 
-def optimize_table(spark: SparkSession, path: str, zorder_by: tuple[str, ...] = (),
-                   where: Optional[str] = None) -> dict[str, int]:
+def optimize_table(
+    spark: SparkSession, path: str, zorder_by: tuple[str, ...] = (), where: str | None = None
+) -> dict[str, int]:
     """Compacts small files (and Z-orders by ``zorder_by`` when given).
 
     ``where`` limits the rewrite to some partitions (a Z-order rewrites every file it covers,

@@ -1,4 +1,5 @@
 """Feature names from settings, the feature frame, and centres back to original units."""
+
 from __future__ import annotations
 
 import math
@@ -14,25 +15,32 @@ from custseg.config import ConfigError
 def test_default_features_are_log1p_of_recency_frequency_monetary():
     parsed = features.parse_features(["log_recency", "log_frequency", "log_monetary"])
 
-    assert parsed == [Feature("log_recency", "recency_days", True),
-                      Feature("log_frequency", "frequency", True),
-                      Feature("log_monetary", "monetary", True)]
+    assert parsed == [
+        Feature("log_recency", "recency_days", True),
+        Feature("log_frequency", "frequency", True),
+        Feature("log_monetary", "monetary", True),
+    ]
 
 
 def test_plain_columns_aliases_and_logs_of_any_numeric_column():
     parsed = features.parse_features(["tenure", "average_order_value", "log_spend_90d"])
 
-    assert parsed == [Feature("tenure", "tenure_days", False),
-                      Feature("average_order_value", "average_order_value", False),
-                      Feature("log_spend_90d", "spend_90d", True)]
+    assert parsed == [
+        Feature("tenure", "tenure_days", False),
+        Feature("average_order_value", "average_order_value", False),
+        Feature("log_spend_90d", "spend_90d", True),
+    ]
 
 
-@pytest.mark.parametrize("names, message", [
-    (["log_recency", "segment"], "unknown feature 'segment'"),
-    (["shoe_size"], "unknown feature 'shoe_size'"),
-    (["monetary", "log_monetary"], "uses column 'monetary' twice"),
-    ([], "at least one feature"),
-])
+@pytest.mark.parametrize(
+    "names, message",
+    [
+        (["log_recency", "segment"], "unknown feature 'segment'"),
+        (["shoe_size"], "unknown feature 'shoe_size'"),
+        (["monetary", "log_monetary"], "uses column 'monetary' twice"),
+        ([], "at least one feature"),
+    ],
+)
 def test_bad_feature_lists_name_the_setting(names, message):
     with pytest.raises(ConfigError, match="clustering.features") as error:
         features.parse_features(names)
@@ -42,24 +50,33 @@ def test_bad_feature_lists_name_the_setting(names, message):
 def test_profile_columns_always_hold_recency_frequency_monetary():
     parsed = features.parse_features(["log_monetary", "tenure_days"])
 
-    assert features.profile_columns(parsed) == ["recency_days", "frequency", "monetary", "tenure_days"]
+    assert features.profile_columns(parsed) == [
+        "recency_days",
+        "frequency",
+        "monetary",
+        "tenure_days",
+    ]
 
 
 def test_feature_frame_takes_logs_and_counts_missing_or_negative_values_as_zero(spark):
     rfm = spark.createDataFrame(
         [("a", "Champions", 9, 3, 120.0, None), ("b", "Hibernating", 0, 1, -5.0, 40.0)],
         "customer_key string, segment string, recency_days int, frequency long, monetary double, "
-        "spend_90d double")
+        "spend_90d double",
+    )
     parsed = features.parse_features(["log_recency", "log_monetary", "spend_90d"])
 
     frame = features.feature_frame(rfm, parsed)
 
     expected = spark.createDataFrame(
-        [("a", "Champions", 9.0, 3.0, 120.0, None, math.log1p(9), math.log1p(120.0), 0.0),
-         ("b", "Hibernating", 0.0, 1.0, -5.0, 40.0, 0.0, 0.0, 40.0)],
+        [
+            ("a", "Champions", 9.0, 3.0, 120.0, None, math.log1p(9), math.log1p(120.0), 0.0),
+            ("b", "Hibernating", 0.0, 1.0, -5.0, 40.0, 0.0, 0.0, 40.0),
+        ],
         "customer_key string, segment string, recency_days double, frequency double, "
         "monetary double, spend_90d double, feature_log_recency double, "
-        "feature_log_monetary double, feature_spend_90d double")
+        "feature_log_monetary double, feature_spend_90d double",
+    )
     assert_df_equality(frame, expected, ignore_nullable=True, ignore_row_order=True)
 
 

@@ -1,4 +1,5 @@
 """Davies-Bouldin, Calinski-Harabasz, inertia and ARI computed in Spark equal scikit-learn's."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,16 +7,24 @@ import pytest
 from pyspark.ml.clustering import KMeans
 from pyspark.ml.linalg import Vectors
 from sklearn.datasets import make_blobs
-from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score,
-                             silhouette_score)
+from sklearn.metrics import (
+    adjusted_rand_score,
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    silhouette_score,
+)
 
 from custseg.clustering import metrics
 
 
 def points_frame(spark, points, labels):
     return spark.createDataFrame(
-        [(int(label), Vectors.dense([float(v) for v in point])) for point, label in zip(points, labels)],
-        ["cluster", "features"])
+        [
+            (int(label), Vectors.dense([float(v) for v in point]))
+            for point, label in zip(points, labels)
+        ],
+        ["cluster", "features"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +50,9 @@ def test_kmeans_indices_equal_scikit_learn(blobs, kmeans_assignment):
     quality = metrics.cluster_quality(assigned, "features", "cluster", centres)
 
     assert quality.davies_bouldin == pytest.approx(davies_bouldin_score(blobs, labels), rel=1e-9)
-    assert quality.calinski_harabasz == pytest.approx(calinski_harabasz_score(blobs, labels), rel=1e-9)
+    assert quality.calinski_harabasz == pytest.approx(
+        calinski_harabasz_score(blobs, labels), rel=1e-9
+    )
     expected_inertia = float(((blobs - np.asarray(centres)[labels]) ** 2).sum())
     assert quality.inertia == pytest.approx(expected_inertia, rel=1e-9)
     assert quality.inertia == pytest.approx(model.summary.trainingCost, rel=1e-9)
@@ -66,7 +77,9 @@ def test_indices_use_cluster_means_for_any_labelling(spark, blobs):
     quality = metrics.cluster_quality(frame, "features", "cluster", centres)
 
     assert quality.davies_bouldin == pytest.approx(davies_bouldin_score(blobs, labels), rel=1e-9)
-    assert quality.calinski_harabasz == pytest.approx(calinski_harabasz_score(blobs, labels), rel=1e-9)
+    assert quality.calinski_harabasz == pytest.approx(
+        calinski_harabasz_score(blobs, labels), rel=1e-9
+    )
     expected_inertia = float(((blobs - np.asarray(centres)[labels]) ** 2).sum())
     assert quality.inertia == pytest.approx(expected_inertia, rel=1e-9)
 
@@ -75,7 +88,9 @@ def test_an_empty_cluster_counts_as_size_zero_and_the_indices_use_the_others(spa
     labels = np.where(np.arange(len(blobs)) % 2 == 0, 0, 2)  # cluster 1 has no points
     centres = [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]
 
-    quality = metrics.cluster_quality(points_frame(spark, blobs, labels), "features", "cluster", centres)
+    quality = metrics.cluster_quality(
+        points_frame(spark, blobs, labels), "features", "cluster", centres
+    )
 
     assert quality.sizes == (90, 0, 90)
     assert quality.smallest_share == 0.0
@@ -83,8 +98,9 @@ def test_an_empty_cluster_counts_as_size_zero_and_the_indices_use_the_others(spa
 
 
 def test_a_single_cluster_has_no_index_values(spark, blobs):
-    quality = metrics.cluster_quality(points_frame(spark, blobs, [0] * len(blobs)), "features",
-                                      "cluster", [[0.0, 0.0, 0.0]])
+    quality = metrics.cluster_quality(
+        points_frame(spark, blobs, [0] * len(blobs)), "features", "cluster", [[0.0, 0.0, 0.0]]
+    )
 
     assert (quality.davies_bouldin, quality.calinski_harabasz) == (None, None)
     assert quality.smallest_share == 1.0
@@ -93,8 +109,14 @@ def test_a_single_cluster_has_no_index_values(spark, blobs):
 def test_distance_to_centre_is_euclidean_to_the_assigned_centre(blobs, kmeans_assignment):
     assigned, labels, centres, _ = kmeans_assignment
 
-    distances = np.array([r["d"] for r in assigned.select(
-        metrics.distance_to_centre("features", "cluster", centres).alias("d")).collect()])
+    distances = np.array(
+        [
+            r["d"]
+            for r in assigned.select(
+                metrics.distance_to_centre("features", "cluster", centres).alias("d")
+            ).collect()
+        ]
+    )
 
     expected = np.sqrt(((blobs - np.asarray(centres)[labels]) ** 2).sum(axis=1))
     np.testing.assert_allclose(distances, expected, rtol=1e-12)
@@ -108,7 +130,8 @@ def test_adjusted_rand_index_equals_scikit_learn(spark, seed):
     frame = spark.createDataFrame([(int(a), int(b)) for a, b in zip(first, second)], ["a", "b"])
 
     assert metrics.adjusted_rand_index(frame, "a", "b") == pytest.approx(
-        adjusted_rand_score(first, second), rel=1e-12)
+        adjusted_rand_score(first, second), rel=1e-12
+    )
 
 
 def test_adjusted_rand_index_ignores_label_names():
@@ -121,5 +144,9 @@ def test_adjusted_rand_index_special_cases_match_scikit_learn():
     one_cluster_each = {(0, 0): 6}
     all_singletons = {(i, i): 1 for i in range(5)}
 
-    assert metrics.adjusted_rand_index_from_counts(one_cluster_each) == adjusted_rand_score([0] * 6, [0] * 6)
-    assert metrics.adjusted_rand_index_from_counts(all_singletons) == adjusted_rand_score(range(5), range(5))
+    assert metrics.adjusted_rand_index_from_counts(one_cluster_each) == adjusted_rand_score(
+        [0] * 6, [0] * 6
+    )
+    assert metrics.adjusted_rand_index_from_counts(all_singletons) == adjusted_rand_score(
+        range(5), range(5)
+    )

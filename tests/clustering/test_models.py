@@ -1,4 +1,5 @@
 """Deterministic fitting: fixed partitioning, hash sampling, seeds; the saved pipeline unit."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,7 +21,9 @@ def fitted_centres(rfm, algorithm, seed=42):
 @pytest.mark.parametrize("algorithm", models.ALGORITHMS)
 def test_same_data_and_seed_give_the_same_centres_whatever_the_input_layout(make_rfm, algorithm):
     rfm = make_rfm(GROUP_SIZES)
-    reshuffled = rfm.repartition(3, F.col("monetary")).sortWithinPartitions(F.col("monetary").desc())
+    reshuffled = rfm.repartition(3, F.col("monetary")).sortWithinPartitions(
+        F.col("monetary").desc()
+    )
 
     first = fitted_centres(rfm, algorithm)
     again = fitted_centres(rfm, algorithm)
@@ -44,8 +47,10 @@ def test_hash_sample_is_stable_and_independent_of_partitioning(spark):
     assert sample != other_seed
 
 
-@pytest.mark.parametrize("sample_size, customers, expected", [
-    (None, 1000, None), (5000, 1000, None), (1000, 1000, None), (200, 1000, 0.2)])
+@pytest.mark.parametrize(
+    "sample_size, customers, expected",
+    [(None, 1000, None), (5000, 1000, None), (1000, 1000, None), (200, 1000, 0.2)],
+)
 def test_sample_fraction(sample_size, customers, expected):
     assert models.sample_fraction(sample_size, customers) == expected
 

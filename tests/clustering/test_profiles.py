@@ -1,4 +1,5 @@
 """Cluster statistics, names decided by the profile (never by the cluster number), actions."""
+
 from __future__ import annotations
 
 import itertools
@@ -14,9 +15,11 @@ from custseg.clustering.stability import PreviousCluster
 FEATURES = features.parse_features(["log_recency", "log_frequency", "log_monetary"])
 NO_SHIFT, UNIT_SCALE = [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]
 POPULATION = PopulationStatistics(
-    customers=1000, revenue=100_000.0,
+    customers=1000,
+    revenue=100_000.0,
     log_means={"recency_days": 4.0, "frequency": 1.0, "monetary": 5.0},
-    log_stds={"recency_days": 1.0, "frequency": 0.5, "monetary": 1.0})
+    log_stds={"recency_days": 1.0, "frequency": 0.5, "monetary": 1.0},
+)
 
 
 def stats(customers, revenue, log_recency, log_frequency, log_monetary):
@@ -32,8 +35,12 @@ CLUSTERS = [
     (stats(300, 12_000.0, 2.0, 0.7, 4.0), [2.0, 0.7, 4.0]),
     (stats(450, 8_000.0, 5.6, 0.7, 3.5), [5.6, 0.7, 3.5]),
 ]
-EXPECTED_NAMES = ["Recent frequent high spenders", "Lapsed big spenders", "Recent newcomers",
-                  "Lapsed rare low spenders"]
+EXPECTED_NAMES = [
+    "Recent frequent high spenders",
+    "Lapsed big spenders",
+    "Recent newcomers",
+    "Lapsed rare low spenders",
+]
 
 
 def describe(order, previous=(), clusters=CLUSTERS):
@@ -42,8 +49,9 @@ def describe(order, previous=(), clusters=CLUSTERS):
     centres = [None] * len(clusters)
     for i, (_, centre) in enumerate(clusters):
         centres[order[i]] = centre
-    return profiles.describe(numbered_stats, centres, FEATURES, NO_SHIFT, UNIT_SCALE,
-                             POPULATION, previous)
+    return profiles.describe(
+        numbered_stats, centres, FEATURES, NO_SHIFT, UNIT_SCALE, POPULATION, previous
+    )
 
 
 def by_size(described):
@@ -68,9 +76,11 @@ def test_first_run_ids_go_by_revenue():
 
 
 def test_two_clusters_with_one_name_are_told_apart_by_revenue_not_by_number():
-    twins = [(stats(100, 900.0, 2.0, 0.7, 4.0), [2.0, 0.7, 4.0]),
-             (stats(100, 1_500.0, 1.9, 0.6, 4.1), [1.9, 0.6, 4.1]),
-             CLUSTERS[0]]
+    twins = [
+        (stats(100, 900.0, 2.0, 0.7, 4.0), [2.0, 0.7, 4.0]),
+        (stats(100, 1_500.0, 1.9, 0.6, 4.1), [1.9, 0.6, 4.1]),
+        CLUSTERS[0],
+    ]
     for order in ([0, 1, 2], [2, 1, 0], [1, 0, 2]):
         names = {p.revenue_share: p.cluster_name for p in describe(order, clusters=twins)}
         assert names[0.015] == "Recent newcomers"
@@ -79,22 +89,35 @@ def test_two_clusters_with_one_name_are_told_apart_by_revenue_not_by_number():
 
 def test_previous_ids_and_names_carry_over_to_moved_centres():
     first = describe([0, 1, 2, 3])
-    previous = [PreviousCluster(p.cluster_id + 10, p.cluster_name + " (3)" if p.customers == 300
-                                else p.cluster_name, dict(p.centre)) for p in first]
+    previous = [
+        PreviousCluster(
+            p.cluster_id + 10,
+            p.cluster_name + " (3)" if p.customers == 300 else p.cluster_name,
+            dict(p.centre),
+        )
+        for p in first
+    ]
     shifted = [(s, [v + 0.05 for v in centre]) for s, centre in CLUSTERS]
 
     second = describe([2, 0, 3, 1], previous=previous, clusters=shifted)
 
     assert {p.customers: (p.cluster_id, p.cluster_name) for p in second} == {
         p.customers: (p.cluster_id + 10, p.cluster_name + (" (3)" if p.customers == 300 else ""))
-        for p in first}
+        for p in first
+    }
     assert [p.match_distance for p in second] == pytest.approx([math.sqrt(3) * 0.05] * 4)
 
 
 def test_a_carried_id_gets_a_new_name_when_the_profile_no_longer_fits():
     first = describe([0, 1, 2, 3])
-    previous = [PreviousCluster(p.cluster_id, "Lapsed big spenders" if p.customers == 300
-                                else p.cluster_name, dict(p.centre)) for p in first]
+    previous = [
+        PreviousCluster(
+            p.cluster_id,
+            "Lapsed big spenders" if p.customers == 300 else p.cluster_name,
+            dict(p.centre),
+        )
+        for p in first
+    ]
 
     second = by_size(describe([0, 1, 2, 3], previous=previous))
 
@@ -102,8 +125,12 @@ def test_a_carried_id_gets_a_new_name_when_the_profile_no_longer_fits():
     assert second[300][0] == by_size(first)[300][0]
 
 
-ALL_LEVELS = [Levels(r, f, m) for r in ("recent", "mid", "lapsed")
-              for f in ("high", "mid", "low") for m in ("high", "mid", "low")]
+ALL_LEVELS = [
+    Levels(r, f, m)
+    for r in ("recent", "mid", "lapsed")
+    for f in ("high", "mid", "low")
+    for m in ("high", "mid", "low")
+]
 
 
 def test_each_name_always_comes_with_the_same_actions():
@@ -117,31 +144,51 @@ def test_each_name_always_comes_with_the_same_actions():
     assert len(actions_by_name) >= 20
 
 
-@pytest.mark.parametrize("z, expected", [
-    ({"recency_days": -1.0, "frequency": 1.0, "monetary": 1.0}, "Recent frequent high spenders"),
-    ({"recency_days": 0.0, "frequency": 1.0, "monetary": 1.0}, "Frequent high spenders"),
-    ({"recency_days": 1.0, "frequency": 0.0, "monetary": 1.0}, "Lapsed big spenders"),
-    ({"recency_days": 0.1, "frequency": -0.8, "monetary": -0.9}, "Rare low spenders"),
-    ({"recency_days": -0.9, "frequency": -0.9, "monetary": 0.9}, "Recent high-spending newcomers"),
-    ({"recency_days": 0.2, "frequency": 0.2, "monetary": -0.2}, "Occasional mid spenders"),
-])
+@pytest.mark.parametrize(
+    "z, expected",
+    [
+        (
+            {"recency_days": -1.0, "frequency": 1.0, "monetary": 1.0},
+            "Recent frequent high spenders",
+        ),
+        ({"recency_days": 0.0, "frequency": 1.0, "monetary": 1.0}, "Frequent high spenders"),
+        ({"recency_days": 1.0, "frequency": 0.0, "monetary": 1.0}, "Lapsed big spenders"),
+        ({"recency_days": 0.1, "frequency": -0.8, "monetary": -0.9}, "Rare low spenders"),
+        (
+            {"recency_days": -0.9, "frequency": -0.9, "monetary": 0.9},
+            "Recent high-spending newcomers",
+        ),
+        ({"recency_days": 0.2, "frequency": 0.2, "monetary": -0.2}, "Occasional mid spenders"),
+    ],
+)
 def test_names_for_typical_profiles(z, expected):
     assert profiles.label(profiles.levels(z)).name == expected
 
 
 def test_cluster_and_population_statistics_in_spark(spark):
-    rows = [(0, 10.0, 1.0, 20.0), (0, 30.0, 3.0, 100.0), (0, 20.0, 2.0, 60.0),
-            (1, 200.0, 1.0, 5.0), (1, 400.0, 1.0, -5.0)]
-    frame = spark.createDataFrame(rows, "cluster int, recency_days double, frequency double, monetary double")
+    rows = [
+        (0, 10.0, 1.0, 20.0),
+        (0, 30.0, 3.0, 100.0),
+        (0, 20.0, 2.0, 60.0),
+        (1, 200.0, 1.0, 5.0),
+        (1, 400.0, 1.0, -5.0),
+    ]
+    frame = spark.createDataFrame(
+        rows, "cluster int, recency_days double, frequency double, monetary double"
+    )
     columns = ["recency_days", "frequency", "monetary"]
 
     by_cluster = profiles.cluster_statistics(frame, "cluster", columns)
     population = profiles.population_statistics(frame, columns)
 
     assert by_cluster[0].customers == 3 and by_cluster[0].revenue == 180.0
-    assert by_cluster[0].means == pytest.approx({"recency_days": 20.0, "frequency": 2.0, "monetary": 60.0})
+    assert by_cluster[0].means == pytest.approx(
+        {"recency_days": 20.0, "frequency": 2.0, "monetary": 60.0}
+    )
     assert by_cluster[0].medians == {"recency_days": 20.0, "frequency": 2.0, "monetary": 60.0}
-    assert by_cluster[1].log_means["monetary"] == pytest.approx(math.log1p(5.0) / 2)  # -5 floors at 0
+    assert by_cluster[1].log_means["monetary"] == pytest.approx(
+        math.log1p(5.0) / 2
+    )  # -5 floors at 0
     logs = np.log1p([20.0, 100.0, 60.0, 5.0, 0.0])
     assert population.log_means["monetary"] == pytest.approx(logs.mean())
     assert population.log_stds["monetary"] == pytest.approx(logs.std())

@@ -1,4 +1,5 @@
 """Choosing k per algorithm, which models are kept, and the selection and comparison rows."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,16 +10,28 @@ from custseg.clustering.selection import FittedModel
 
 
 def fitted(algorithm, k, davies_bouldin, sizes, silhouette=0.5):
-    quality = ClusterQuality(sizes=tuple(sizes), inertia=100.0 / k, davies_bouldin=davies_bouldin,
-                             calinski_harabasz=10.0 * k)
-    return FittedModel(algorithm, k, model=None, centres=[], quality=quality,
-                       silhouette=silhouette, seconds=1.0, training_customers=sum(sizes))
+    quality = ClusterQuality(
+        sizes=tuple(sizes),
+        inertia=100.0 / k,
+        davies_bouldin=davies_bouldin,
+        calinski_harabasz=10.0 * k,
+    )
+    return FittedModel(
+        algorithm,
+        k,
+        model=None,
+        centres=[],
+        quality=quality,
+        silhouette=silhouette,
+        seconds=1.0,
+        training_customers=sum(sizes),
+    )
 
 
 SWEEP = [
     fitted("kmeans", 2, 0.9, [50, 50]),
     fitted("kmeans", 3, 0.6, [40, 40, 20]),
-    fitted("kmeans", 4, 0.5, [40, 39, 20, 1]),     # best index, but one cluster is 1%
+    fitted("kmeans", 4, 0.5, [40, 39, 20, 1]),  # best index, but one cluster is 1%
     fitted("kmeans", 5, 0.6, [30, 30, 20, 10, 10]),
 ]
 
@@ -44,11 +57,17 @@ def test_no_metric_no_choice():
 
 
 def test_kept_models_are_the_chosen_k_plus_the_fixed_ks():
-    kept = selection.kept_models(["kmeans", "bisecting_kmeans"],
-                                 {"kmeans": 3, "bisecting_kmeans": 5}, [4, 5])
+    kept = selection.kept_models(
+        ["kmeans", "bisecting_kmeans"], {"kmeans": 3, "bisecting_kmeans": 5}, [4, 5]
+    )
 
-    assert kept == [("kmeans", 3), ("kmeans", 4), ("kmeans", 5),
-                    ("bisecting_kmeans", 4), ("bisecting_kmeans", 5)]
+    assert kept == [
+        ("kmeans", 3),
+        ("kmeans", 4),
+        ("kmeans", 5),
+        ("bisecting_kmeans", 4),
+        ("bisecting_kmeans", 5),
+    ]
     assert selection.comparison_ks(kept) == [3, 4, 5]
 
 
@@ -56,7 +75,11 @@ def test_selection_rows_flag_chosen_and_saved_models():
     rows = selection.selection_rows(SWEEP, {"kmeans": 3}, [("kmeans", 3), ("kmeans", 5)])
 
     assert [(r["k"], r["chosen"], r["saved"]) for r in rows] == [
-        (2, False, False), (3, True, True), (4, False, False), (5, False, True)]
+        (2, False, False),
+        (3, True, True),
+        (4, False, False),
+        (5, False, True),
+    ]
     assert rows[2]["smallest_cluster_share"] == pytest.approx(0.01)
     assert rows[0]["sample_size"] == 100
 

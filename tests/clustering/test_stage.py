@@ -1,4 +1,5 @@
 """The cluster stage end to end on a hand-built customer_rfm, stability across runs, scoring."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,14 +20,26 @@ LATER = dt.date(2022, 2, 28)
 
 
 def warehouse_settings(path, **changes) -> Settings:
-    return replace(Settings(), **{
-        "warehouse": str(path), "spark.shuffle_partitions": 2, "clustering.partitions": 2,
-        "clustering.max_iter": 20, **changes})
+    return replace(
+        Settings(),
+        **{
+            "warehouse": str(path),
+            "spark.shuffle_partitions": 2,
+            "clustering.partitions": 2,
+            "clustering.max_iter": 20,
+            **changes,
+        },
+    )
 
 
 def write_rfm(spark, settings, rows, as_of):
-    tables.write_table(spark, settings, tables.CUSTOMER_RFM, customer_rfm_frame(spark, rows, as_of),
-                       replace_where=f"as_of = '{as_of}'")
+    tables.write_table(
+        spark,
+        settings,
+        tables.CUSTOMER_RFM,
+        customer_rfm_frame(spark, rows, as_of),
+        replace_where=f"as_of = '{as_of}'",
+    )
 
 
 def read(spark, settings, spec, as_of=AS_OF):
@@ -36,8 +49,10 @@ def read(spark, settings, spec, as_of=AS_OF):
 @pytest.fixture(scope="module")
 def clustered(spark, tmp_path_factory):
     """Both algorithms, k swept over 2..4, fixed k 4 (the seeds' comparison, shortened)."""
-    settings = warehouse_settings(tmp_path_factory.mktemp("stage") / "warehouse",
-                                  **{"clustering.k_range": [2, 4], "clustering.k": [4]})
+    settings = warehouse_settings(
+        tmp_path_factory.mktemp("stage") / "warehouse",
+        **{"clustering.k_range": [2, 4], "clustering.k": [4]},
+    )
     write_rfm(spark, settings, rfm_rows(GROUP_SIZES), AS_OF)
     return settings, pipeline.cluster(spark, settings, RUN)
 
@@ -56,9 +71,13 @@ def test_model_selection_holds_the_sweep_for_both_algorithms(spark, clustered):
     rows = read(spark, settings, tables.MODEL_SELECTION).orderBy("algorithm", "k").collect()
 
     assert [(r["algorithm"], r["k"], r["chosen"], r["saved"]) for r in rows] == [
-        ("bisecting_kmeans", 2, False, False), ("bisecting_kmeans", 3, False, False),
+        ("bisecting_kmeans", 2, False, False),
+        ("bisecting_kmeans", 3, False, False),
         ("bisecting_kmeans", 4, True, True),
-        ("kmeans", 2, False, False), ("kmeans", 3, False, False), ("kmeans", 4, True, True)]
+        ("kmeans", 2, False, False),
+        ("kmeans", 3, False, False),
+        ("kmeans", 4, True, True),
+    ]
     four = [r for r in rows if r["k"] == 4]
     assert all(r["davies_bouldin"] < 0.3 and r["silhouette"] > 0.9 for r in four)
     assert all(r["sample_size"] == 300 and r["seconds"] > 0 for r in rows)
@@ -68,7 +87,10 @@ def test_every_customer_gets_one_cluster_per_kept_model(spark, clustered):
     settings, _ = clustered
     clusters = read(spark, settings, tables.CUSTOMER_CLUSTERS)
 
-    per_model = {(r["algorithm"], r["k"]): r["count"] for r in clusters.groupBy("algorithm", "k").count().collect()}
+    per_model = {
+        (r["algorithm"], r["k"]): r["count"]
+        for r in clusters.groupBy("algorithm", "k").count().collect()
+    }
     assert per_model == {("kmeans", 4): 300, ("bisecting_kmeans", 4): 300}
     assert clusters.select("customer_key", "algorithm").distinct().count() == 600
     assert clusters.filter(F.col("model_as_of") != F.col("as_of")).count() == 0
@@ -77,20 +99,28 @@ def test_every_customer_gets_one_cluster_per_kept_model(spark, clustered):
 
 def test_four_groups_become_four_named_clusters(spark, clustered):
     settings, _ = clustered
-    names = (read(spark, settings, tables.CUSTOMER_CLUSTERS)
-             .filter("algorithm = 'kmeans'")
-             .withColumn("group", F.regexp_extract("customer_key", r"^c(.*)_\d+$", 1))
-             .groupBy("group").agg(F.collect_set("cluster_name").alias("names"))
-             .collect())
+    names = (
+        read(spark, settings, tables.CUSTOMER_CLUSTERS)
+        .filter("algorithm = 'kmeans'")
+        .withColumn("group", F.regexp_extract("customer_key", r"^c(.*)_\d+$", 1))
+        .groupBy("group")
+        .agg(F.collect_set("cluster_name").alias("names"))
+        .collect()
+    )
 
     assert {r["group"]: r["names"] for r in names} == {
-        "active_big": ["Recent frequent high spenders"], "lapsed_big": ["Lapsed big spenders"],
-        "recent_new": ["Recent newcomers"], "lapsed_small": ["Lapsed rare low spenders"]}
+        "active_big": ["Recent frequent high spenders"],
+        "lapsed_big": ["Lapsed big spenders"],
+        "recent_new": ["Recent newcomers"],
+        "lapsed_small": ["Lapsed rare low spenders"],
+    }
 
 
 def test_profiles_describe_each_cluster_in_original_units(spark, clustered):
     settings, _ = clustered
-    profiles = read(spark, settings, tables.CLUSTER_PROFILES).filter("algorithm = 'kmeans'").collect()
+    profiles = (
+        read(spark, settings, tables.CLUSTER_PROFILES).filter("algorithm = 'kmeans'").collect()
+    )
 
     assert sum(p["customers"] for p in profiles) == 300
     assert sum(p["customer_share"] for p in profiles) == pytest.approx(1.0)
@@ -107,11 +137,20 @@ def test_crosstab_totals_equal_customer_counts(spark, clustered):
     settings, _ = clustered
     crosstab = read(spark, settings, tables.SEGMENT_CLUSTER_CROSSTAB)
 
-    totals = {(r["algorithm"], r["k"]): r["total"]
-              for r in crosstab.groupBy("algorithm", "k").agg(F.sum("customers").alias("total")).collect()}
+    totals = {
+        (r["algorithm"], r["k"]): r["total"]
+        for r in crosstab.groupBy("algorithm", "k").agg(F.sum("customers").alias("total")).collect()
+    }
     assert totals == {("kmeans", 4): 300, ("bisecting_kmeans", 4): 300}
-    by_segment = {r["segment"]: r["customers"] for r in crosstab.filter("algorithm = 'kmeans'").collect()}
-    assert by_segment == {"Champions": 60, "Can't Lose": 50, "New Customers": 100, "Hibernating": 90}
+    by_segment = {
+        r["segment"]: r["customers"] for r in crosstab.filter("algorithm = 'kmeans'").collect()
+    }
+    assert by_segment == {
+        "Champions": 60,
+        "Can't Lose": 50,
+        "New Customers": 100,
+        "Hibernating": 90,
+    }
 
 
 def test_comparison_puts_both_algorithms_side_by_side(spark, clustered):
@@ -135,9 +174,12 @@ def test_a_saved_model_scores_new_customers(spark, clustered):
     assert summary["as_of"] == "2022-01-31" and summary["model_as_of"] == "2021-12-31"
     assert sorted(summary["models"]) == ["bisecting_kmeans_k4", "kmeans_k4"]
     scored = read(spark, settings, tables.CUSTOMER_CLUSTERS, NEXT_MONTH)
-    before = (read(spark, settings, tables.CUSTOMER_CLUSTERS)
-              .select(F.concat(F.lit("new_"), "customer_key").alias("customer_key"), "algorithm",
-                      F.col("cluster_id").alias("id_before"), F.col("cluster_name").alias("name_before")))
+    before = read(spark, settings, tables.CUSTOMER_CLUSTERS).select(
+        F.concat(F.lit("new_"), "customer_key").alias("customer_key"),
+        "algorithm",
+        F.col("cluster_id").alias("id_before"),
+        F.col("cluster_name").alias("name_before"),
+    )
     compared = scored.join(before, ["customer_key", "algorithm"])
     assert compared.count() == 2 * len(newcomers)
     assert compared.filter("cluster_id != id_before or cluster_name != name_before").count() == 0
@@ -148,9 +190,15 @@ def test_a_saved_model_scores_new_customers(spark, clustered):
 def refitted(spark, clustered):
     """A later run on shifted data with another seed, refitting KMeans k=4 only."""
     settings, _ = clustered
-    settings = replace(settings, **{
-        "rfm.as_of": str(LATER), "clustering.seed": 7, "clustering.algorithms": ["kmeans"],
-        "clustering.k_range": [4, 4]})
+    settings = replace(
+        settings,
+        **{
+            "rfm.as_of": str(LATER),
+            "clustering.seed": 7,
+            "clustering.algorithms": ["kmeans"],
+            "clustering.k_range": [4, 4],
+        },
+    )
     write_rfm(spark, settings, rfm_rows(GROUP_SIZES, seed=8, shift=1.05), LATER)
     pipeline.cluster(spark, settings, RUN)
     return settings
@@ -158,19 +206,29 @@ def refitted(spark, clustered):
 
 def test_ids_and_names_stay_stable_across_runs_on_shifted_data(spark, refitted):
     def by_group(as_of):
-        return {r["group"]: (r["cluster_id"], r["cluster_name"]) for r in
-                read(spark, refitted, tables.CUSTOMER_CLUSTERS, as_of)
-                .filter("algorithm = 'kmeans'")
-                .withColumn("group", F.regexp_extract("customer_key", r"^c(.*)_\d+$", 1))
-                .select("group", "cluster_id", "cluster_name").distinct().collect()}
+        return {
+            r["group"]: (r["cluster_id"], r["cluster_name"])
+            for r in read(spark, refitted, tables.CUSTOMER_CLUSTERS, as_of)
+            .filter("algorithm = 'kmeans'")
+            .withColumn("group", F.regexp_extract("customer_key", r"^c(.*)_\d+$", 1))
+            .select("group", "cluster_id", "cluster_name")
+            .distinct()
+            .collect()
+        }
 
     def model_numbering(as_of):
-        return {r["cluster_id"]: r["model_cluster"] for r in
-                read(spark, refitted, tables.CLUSTER_PROFILES, as_of).filter("algorithm = 'kmeans'").collect()}
+        return {
+            r["cluster_id"]: r["model_cluster"]
+            for r in read(spark, refitted, tables.CLUSTER_PROFILES, as_of)
+            .filter("algorithm = 'kmeans'")
+            .collect()
+        }
 
     assert by_group(LATER) == by_group(AS_OF)
     assert len(by_group(AS_OF)) == 4
     # the refit numbered its clusters differently: the matching, not luck, kept the ids
     assert model_numbering(LATER) != model_numbering(AS_OF)
-    distances = [r["match_distance"] for r in read(spark, refitted, tables.CLUSTER_PROFILES, LATER).collect()]
+    distances = [
+        r["match_distance"] for r in read(spark, refitted, tables.CLUSTER_PROFILES, LATER).collect()
+    ]
     assert len(distances) == 4 and all(d is not None and 0 < d < 0.3 for d in distances)

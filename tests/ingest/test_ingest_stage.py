@@ -1,9 +1,9 @@
 """The ingest stage on hand-written messy files: every row accounted for, nothing leaked."""
+
 from __future__ import annotations
 
 import datetime as dt
 import os
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -44,14 +44,23 @@ EXPECTED_REASONS = {
 
 
 def _messy_settings(settings, data_dir: Path):
-    return replace(settings, **{
-        "input.path": str(data_dir),
-        "input.columns": {"customer_id": "customer_id", "order_id": "order_id", "item_id": "item_id",
-                          "item_name": "item_name", "unit_price": "unit_price",
-                          "quantity": "item_count", "purchase_time": "purchase_time"},
-        "rfm.as_of": "2011-01-01",
-        "cleaning.max_quarantine_share": 1.0,
-    })
+    return replace(
+        settings,
+        **{
+            "input.path": str(data_dir),
+            "input.columns": {
+                "customer_id": "customer_id",
+                "order_id": "order_id",
+                "item_id": "item_id",
+                "item_name": "item_name",
+                "unit_price": "unit_price",
+                "quantity": "item_count",
+                "purchase_time": "purchase_time",
+            },
+            "rfm.as_of": "2011-01-01",
+            "cleaning.max_quarantine_share": 1.0,
+        },
+    )
 
 
 def _run(spark, settings, run_id="run-1"):
@@ -73,7 +82,9 @@ def messy_ingested(spark, tmp_path_factory):
     data = root / "raw"
     data.mkdir()
     (data / "2010-12.csv").write_text(HEADER + MESSY_ROWS, encoding="utf-8")
-    base = replace(Settings(), **{"warehouse": str(root / "warehouse"), "spark.shuffle_partitions": 2})
+    base = replace(
+        Settings(), **{"warehouse": str(root / "warehouse"), "spark.shuffle_partitions": 2}
+    )
     configured = _messy_settings(base, data)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CUSTSEG_HASH_KEY", TEST_HASH_KEY)
@@ -85,8 +96,9 @@ def test_every_bad_row_kind_is_quarantined_with_its_reason(spark, messy_ingested
     messy, summary = messy_ingested
     quarantine = tables.read_table(spark, messy, "quarantine")
     by_order = {}
-    for row in quarantine.select(F.get_json_object("raw_record", "$.order_id").alias("order_id"),
-                                 "raw_record", "reasons").collect():
+    for row in quarantine.select(
+        F.get_json_object("raw_record", "$.order_id").alias("order_id"), "raw_record", "reasons"
+    ).collect():
         by_order[row["order_id"] or row["raw_record"]] = sorted(row["reasons"])
     assert by_order["536369"] == ["missing_customer_id"]
     assert by_order["536370"] == ["invalid_customer_id"]
@@ -111,11 +123,17 @@ def test_every_bad_row_kind_is_quarantined_with_its_reason(spark, messy_ingested
 def test_canonical_ids_float_tail_and_leading_zeros(spark, messy_ingested):
     messy, _ = messy_ingested
     written = tables.read_table(spark, messy, "transactions")
-    keys = {row["order_id"]: row["customer_key"] for row in written.select("order_id", "customer_key").collect()}
+    keys = {
+        row["order_id"]: row["customer_key"]
+        for row in written.select("order_id", "customer_key").collect()
+    }
     same_customer = hmac_hex(TEST_HASH_KEY.encode(), "17850")
     assert keys["536365"] == keys["536366"] == keys["536367"] == same_customer
     assert keys["536368"] == hmac_hex(TEST_HASH_KEY.encode(), "00017")
-    names = {row["order_id"]: row["item_name"] for row in written.select("order_id", "item_name").collect()}
+    names = {
+        row["order_id"]: row["item_name"]
+        for row in written.select("order_id", "item_name").collect()
+    }
     assert names["536367"] == "HANGER, CREAM"
 
 
@@ -123,13 +141,18 @@ def test_typed_transactions_and_reconciliation_row(spark, messy_ingested):
     messy, _ = messy_ingested
     written = tables.read_table(spark, messy, "transactions").where("order_id = '536365'")
     row = written.first()
-    assert row["quantity"] == 6 and float(row["unit_price"]) == 2.55 and float(row["amount"]) == 15.30
+    assert (
+        row["quantity"] == 6 and float(row["unit_price"]) == 2.55 and float(row["amount"]) == 15.30
+    )
     assert row["purchase_time"] == dt.datetime(2010, 12, 1, 8, 26)
     assert row["purchase_month"] == "2010-12" and row["ingest_run_id"] == "run-typed"
     runs = tables.read_table(spark, messy, "ingest_runs").collect()
     assert len(runs) == 1
     run = runs[0]
-    assert run["rows_read"] == run["rows_written"] + run["rows_quarantined"] + run["duplicates_removed"]
+    assert (
+        run["rows_read"]
+        == run["rows_written"] + run["rows_quarantined"] + run["duplicates_removed"]
+    )
     assert (run["rows_read"], run["rows_written"], run["distinct_customers"]) == (18, 5, 3)
     assert run["min_purchase_time"] == dt.datetime(2010, 12, 1, 8, 26)
     detail = tables.read_table(spark, messy, "transactions")
@@ -142,7 +165,9 @@ def test_returns_net_and_zero_price_keep(spark, messy):
     lenient = replace(messy, **{"cleaning.returns": "net", "cleaning.zero_price": "keep"})
     summary = _run(spark, lenient)
     written = tables.read_table(spark, lenient, "transactions")
-    returns = written.where("is_return").select("order_id", F.col("amount").cast("double").alias("amount"))
+    returns = written.where("is_return").select(
+        "order_id", F.col("amount").cast("double").alias("amount")
+    )
     expected = spark.createDataFrame([("C536376", -11.1), ("536377", -3.7)], returns.schema)
     assert_df_equality(returns, expected, ignore_row_order=True, ignore_nullable=True)
     assert written.where("order_id = '536378'").count() == 1  # the free item is kept
@@ -156,12 +181,20 @@ def test_reordered_header_does_not_shift_values(spark, tmp_path, settings):
     (data / "a.csv").write_text(HEADER + "111,1,A1,ALPHA,2.00,3,2010-12-01 08:00:00\n")
     (data / "b.csv").write_text(
         "purchase_time,item_count,unit_price,item_name,item_id,order_id,customer_id\n"
-        "2010-12-02 09:00:00,4,5.00,BETA,B1,2,222\n")
+        "2010-12-02 09:00:00,4,5.00,BETA,B1,2,222\n"
+    )
     configured = _messy_settings(settings, data)
     _run(spark, configured)
-    got = (tables.read_table(spark, configured, "transactions")
-           .select("order_id", "item_id", "item_name", "quantity", F.col("amount").cast("double").alias("amount")))
-    expected = spark.createDataFrame([("1", "A1", "ALPHA", 3, 6.0), ("2", "B1", "BETA", 4, 20.0)], got.schema)
+    got = tables.read_table(spark, configured, "transactions").select(
+        "order_id",
+        "item_id",
+        "item_name",
+        "quantity",
+        F.col("amount").cast("double").alias("amount"),
+    )
+    expected = spark.createDataFrame(
+        [("1", "A1", "ALPHA", 3, 6.0), ("2", "B1", "BETA", 4, 20.0)], got.schema
+    )
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
 
 
@@ -176,7 +209,9 @@ def test_missing_required_column_names_file_and_column(spark, tmp_path, settings
 def test_latin1_encoding(spark, tmp_path, settings):
     data = tmp_path / "raw"
     data.mkdir()
-    (data / "latin.csv").write_bytes((HEADER + "5,9,X1,CAFÉ CRÈME,1.50,2,2010-12-01 08:00:00\n").encode("latin-1"))
+    (data / "latin.csv").write_bytes(
+        (HEADER + "5,9,X1,CAFÉ CRÈME,1.50,2,2010-12-01 08:00:00\n").encode("latin-1")
+    )
     configured = replace(_messy_settings(settings, data), **{"input.csv.encoding": "ISO-8859-1"})
     _run(spark, configured)
     assert tables.read_table(spark, configured, "transactions").first()["item_name"] == "CAFÉ CRÈME"
@@ -200,7 +235,12 @@ def test_key_file_is_used_when_env_is_unset(spark, messy, monkeypatch, tmp_path)
     key_file.write_text("file-key-0123456789abcdef\n")
     configured = replace(messy, **{"pseudonym.key_file": str(key_file)})
     _run(spark, configured)
-    keys = {row[0] for row in tables.read_table(spark, configured, "transactions").select("customer_key").collect()}
+    keys = {
+        row[0]
+        for row in tables.read_table(spark, configured, "transactions")
+        .select("customer_key")
+        .collect()
+    }
     assert hmac_hex(b"file-key-0123456789abcdef", "17850") in keys
 
 
@@ -221,6 +261,7 @@ def test_key_and_raw_ids_never_stored_or_planned(spark, messy_ingested):
         assert "17850" not in text.replace("17850.5", "")  # the invalid id is kept as written
         assert TEST_HASH_KEY not in text
     from custseg.ingest.pseudonym import key_mapping
+
     ids = spark.createDataFrame([("17850",)], "canonical_id string")
     plan = key_mapping(ids, TEST_HASH_KEY.encode())._jdf.queryExecution().toString()
     assert TEST_HASH_KEY not in plan and "hmac_sha256" in plan
@@ -231,29 +272,44 @@ def test_key_and_raw_ids_never_stored_or_planned(spark, messy_ingested):
 def test_reingest_is_idempotent_and_new_months_are_incremental(spark, tmp_path, settings):
     data = tmp_path / "raw"
     data.mkdir()
-    (data / "2010-12.csv").write_text(HEADER + "1,1,A,A,1.00,1,2010-12-01 08:00:00\n2,2,B,B,2.00,1,2010-12-05 08:00:00\n")
+    (data / "2010-12.csv").write_text(
+        HEADER + "1,1,A,A,1.00,1,2010-12-01 08:00:00\n2,2,B,B,2.00,1,2010-12-05 08:00:00\n"
+    )
     configured = replace(_messy_settings(settings, data), **{"rfm.as_of": "2011-06-01"})
     _run(spark, configured, "r1")
     first = tables.read_table(spark, configured, "transactions").drop("ingest_run_id")
     second_summary = _run(spark, configured, "r2")
     assert second_summary["files_read"] == 0 and second_summary["files_skipped"] == 1
-    assert_df_equality(tables.read_table(spark, configured, "transactions").drop("ingest_run_id"), first,
-                       ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(
+        tables.read_table(spark, configured, "transactions").drop("ingest_run_id"),
+        first,
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
     (data / "2011-01 export+1.csv").write_text(HEADER + "1,3,C,C,3.00,1,2011-01-03 08:00:00\n")
     third = _run(spark, configured, "r3")
     assert third["files_read"] == 1 and third["rows_read"] == 1
-    registry = {r["source_file"].rsplit("/", 1)[-1]: r["rows_read"]
-                for r in tables.read_table(spark, configured, "ingest_files").collect()}
+    registry = {
+        r["source_file"].rsplit("/", 1)[-1]: r["rows_read"]
+        for r in tables.read_table(spark, configured, "ingest_files").collect()
+    }
     assert registry == {"2010-12.csv": 2, "2011-01 export+1.csv": 1}
-    per_run = {r["ingest_run_id"]: r["count"] for r in
-               tables.read_table(spark, configured, "transactions").groupBy("ingest_run_id").count().collect()}
+    per_run = {
+        r["ingest_run_id"]: r["count"]
+        for r in tables.read_table(spark, configured, "transactions")
+        .groupBy("ingest_run_id")
+        .count()
+        .collect()
+    }
     assert per_run == {"r1": 2, "r3": 1}
     # a changed file replaces its earlier rows, and only them
     (data / "2010-12.csv").write_text(HEADER + "1,1,A,A,1.50,1,2010-12-01 08:00:00\n")
     os.utime(data / "2010-12.csv", (1, 2_000_000_000))
     fourth = _run(spark, configured, "r4")
     assert fourth["files_read"] == 1
-    amounts = sorted(float(r["amount"]) for r in tables.read_table(spark, configured, "transactions").collect())
+    amounts = sorted(
+        float(r["amount"]) for r in tables.read_table(spark, configured, "transactions").collect()
+    )
     assert amounts == [1.5, 3.0]
     runs = tables.read_table(spark, configured, "ingest_runs").count()
     assert runs == 4
@@ -270,12 +326,23 @@ def test_quarantine_share_limit_leaves_transactions_untouched(spark, messy):
 def test_parquet_input_with_typed_columns(spark, tmp_path, settings):
     source = spark.createDataFrame(
         [(17850.0, "1", 2.5, 3, dt.datetime(2010, 12, 1, 8, 0))],
-        "cust double, order_id string, price double, qty int, ts timestamp")
+        "cust double, order_id string, price double, qty int, ts timestamp",
+    )
     source.write.parquet(str(tmp_path / "pq"))
-    configured = replace(settings, **{
-        "input.path": str(tmp_path / "pq"), "input.format": "parquet",
-        "input.columns": {"customer_id": "cust", "order_id": "order_id", "unit_price": "price",
-                          "quantity": "qty", "purchase_time": "ts"}})
+    configured = replace(
+        settings,
+        **{
+            "input.path": str(tmp_path / "pq"),
+            "input.format": "parquet",
+            "input.columns": {
+                "customer_id": "cust",
+                "order_id": "order_id",
+                "unit_price": "price",
+                "quantity": "qty",
+                "purchase_time": "ts",
+            },
+        },
+    )
     _run(spark, configured)
     row = tables.read_table(spark, configured, "transactions").first()
     assert row["customer_key"] == hmac_hex(TEST_HASH_KEY.encode(), "17850")
@@ -286,9 +353,12 @@ def test_delta_table_input(spark, tmp_path, settings):
     source = spark.createDataFrame(
         [("00042", "7", "X9", "MUG", 1.25, 4, dt.datetime(2010, 12, 3, 9, 30))],
         "customer_id string, order_id string, item_id string, item_name string, unit_price double, "
-        "item_count int, purchase_time timestamp")
+        "item_count int, purchase_time timestamp",
+    )
     source.write.format("delta").save(str(tmp_path / "delta_source"))
-    configured = replace(settings, **{"input.path": str(tmp_path / "delta_source"), "input.format": "delta"})
+    configured = replace(
+        settings, **{"input.path": str(tmp_path / "delta_source"), "input.format": "delta"}
+    )
     summary = _run(spark, configured)
     assert (summary["files_read"], summary["rows_written"]) == (1, 1)
     row = tables.read_table(spark, configured, "transactions").first()

@@ -7,6 +7,7 @@ results as JSON into the DOM, which ``--dump-dom`` prints. The handler is synchr
 purpose: Chromium dumps the DOM right after the load event, before promises settle. Chromium's own log (stderr) shows console messages; the
 report must produce none.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,17 @@ from pathlib import Path
 import pytest
 
 CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--enable-logging=stderr", "--v=0", "--virtual-time-budget=15000",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
+    "--virtual-time-budget=15000",
 )
 RESULT_ID = "custseg-browser-check"
 
@@ -66,12 +75,14 @@ CHECK_SCRIPT = """<script>
     document.body.appendChild(out);
   });
 })();
-</script>""" % RESULT_ID
+</script>""".replace("%s", RESULT_ID)
 
 
 def chromium_path() -> str:
     """The browser, or a skip locally / a failure under CI (where set-up must install it)."""
-    found = shutil.which("chromium") or ("/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None)
+    found = shutil.which("chromium") or (
+        "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
+    )
     if found:
         return found
     message = "chromium is not installed: run scripts/install_chromium.sh (needs root for apt-get)"
@@ -84,9 +95,18 @@ def run_chromium(page: Path, timeout: int = 180) -> tuple[str, str]:
     """Loads ``page`` with a fresh profile; returns (dumped DOM, Chromium's log)."""
     with tempfile.TemporaryDirectory(prefix="custseg-chromium-") as profile:
         completed = subprocess.run(
-            [chromium_path(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom",
-             page.absolute().as_uri()],
-            capture_output=True, text=True, timeout=timeout, check=False)
+            [
+                chromium_path(),
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={profile}",
+                "--dump-dom",
+                page.absolute().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     assert completed.returncode == 0, completed.stderr[-3000:]
     return completed.stdout, completed.stderr
 
@@ -100,11 +120,18 @@ def inspect_page(page: Path, workdir: Path) -> dict:
     source = page.read_text(encoding="utf-8")
     assert source.count("<head>") == 1
     instrumented = workdir / f"checked-{page.name}"
-    instrumented.write_text(source.replace("<head>", "<head>\n" + CHECK_SCRIPT, 1), encoding="utf-8")
+    instrumented.write_text(
+        source.replace("<head>", "<head>\n" + CHECK_SCRIPT, 1), encoding="utf-8"
+    )
     dom, log = run_chromium(instrumented)
     found = re.search(rf'<pre id="{RESULT_ID}">(.*?)</pre>', dom, re.S)
     assert found, "the check script did not run; Chromium log:\n" + log[-3000:]
-    result = json.loads(found.group(1).replace("&quot;", '"').replace("&lt;", "<")
-                        .replace("&gt;", ">").replace("&amp;", "&"))
+    result = json.loads(
+        found.group(1)
+        .replace("&quot;", '"')
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+    )
     result["console"] = console_messages(log)
     return result

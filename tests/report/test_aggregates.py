@@ -18,23 +18,40 @@ def rfm(spark, rows):
     return spark.createDataFrame(
         [(k, AS_OF, r, f, m, rs, fs, seg) for k, r, f, m, rs, fs, seg in rows],
         "customer_key string, as_of date, recency_days int, frequency long, monetary double, "
-        "r_score int, f_score int, segment string")
+        "r_score int, f_score int, segment string",
+    )
 
 
 def customers(n):
     """n customers whose spend grows with frequency, so the features are correlated."""
-    return [(f"{i:064d}", 3 + (i * 37) % 300, 1 + i % 12, 15.0 + 40.0 * (1 + i % 12) + (i * 13) % 50,
-             1 + i % 5, 1 + (i // 5) % 5, "Champions" if i % 2 else "At Risk") for i in range(n)]
+    return [
+        (
+            f"{i:064d}",
+            3 + (i * 37) % 300,
+            1 + i % 12,
+            15.0 + 40.0 * (1 + i % 12) + (i * 13) % 50,
+            1 + i % 5,
+            1 + (i // 5) % 5,
+            "Champions" if i % 2 else "At Risk",
+        )
+        for i in range(n)
+    ]
 
 
 def test_rf_grid_counts_customers_per_cell_with_the_cell_segment(spark):
-    frame = rfm(spark, [
-        ("a", 1, 9, 10.0, 5, 5, "Champions"), ("b", 2, 8, 10.0, 5, 5, "Champions"),
-        ("c", 90, 1, 10.0, 1, 1, "Hibernating"), ("d", 40, 2, 10.0, 3, 2, "About to Sleep"),
-    ])
+    frame = rfm(
+        spark,
+        [
+            ("a", 1, 9, 10.0, 5, 5, "Champions"),
+            ("b", 2, 8, 10.0, 5, 5, "Champions"),
+            ("c", 90, 1, 10.0, 1, 1, "Hibernating"),
+            ("d", 40, 2, 10.0, 3, 2, "About to Sleep"),
+        ],
+    )
     expected = spark.createDataFrame(
         [(1, 1, 1, "Hibernating"), (3, 2, 1, "About to Sleep"), (5, 5, 2, "Champions")],
-        "r_score int, f_score int, customers long, segment string")
+        "r_score int, f_score int, customers long, segment string",
+    )
     assert_df_equality(aggregates.rf_grid_counts(frame), expected, ignore_nullable=True)
 
 
@@ -42,13 +59,23 @@ def test_histograms_use_equal_bins_in_original_units_with_median(spark):
     frame = rfm(spark, [(str(i), i, 1 + i, 10.0, 1, 1, "x") for i in range(10)])
     result = aggregates.metric_histograms(frame, 5).toPandas()
     recency = result[result.metric == "recency_days"].sort_values("bin")
-    assert list(recency.customers) == [2, 2, 2, 2, 2]  # 0-1.8, 1.8-3.6, ... and the max in the last bin
+    assert list(recency.customers) == [
+        2,
+        2,
+        2,
+        2,
+        2,
+    ]  # 0-1.8, 1.8-3.6, ... and the max in the last bin
     assert list(recency.lower) == pytest.approx([0.0, 1.8, 3.6, 5.4, 7.2])
     assert list(recency.upper) == pytest.approx([1.8, 3.6, 5.4, 7.2, 9.0])
-    assert not recency.log_scale.any() and recency["median"].iloc[0] == 4.0  # approximate median: a member value
+    assert (
+        not recency.log_scale.any() and recency["median"].iloc[0] == 4.0
+    )  # approximate median: a member value
     frequency = result[result.metric == "frequency"].sort_values("bin")
     assert frequency.log_scale.all() and frequency.customers.sum() == 10
-    assert frequency.lower.iloc[0] == pytest.approx(1.0) and frequency.upper.iloc[-1] == pytest.approx(10.0)
+    assert frequency.lower.iloc[0] == pytest.approx(1.0) and frequency.upper.iloc[
+        -1
+    ] == pytest.approx(10.0)
     edges = np.expm1(np.linspace(math.log1p(1), math.log1p(10), 6))
     assert list(frequency.upper) == pytest.approx(list(edges[1:][frequency.bin.to_numpy()]))
     monetary = result[result.metric == "monetary"]
@@ -59,13 +86,23 @@ def test_projection_is_a_bounded_deterministic_sample_labelled_per_model(spark):
     rows = customers(40)
     frame = rfm(spark, rows)
     clusters = spark.createDataFrame(
-        [(r[0], algorithm, k, i % k, f"cluster {i % k}") for i, r in enumerate(rows)
-         for algorithm, k in (("kmeans", 4), ("bisecting_kmeans", 5))],
-        "customer_key string, algorithm string, k int, cluster_id int, cluster_name string")
+        [
+            (r[0], algorithm, k, i % k, f"cluster {i % k}")
+            for i, r in enumerate(rows)
+            for algorithm, k in (("kmeans", 4), ("bisecting_kmeans", 5))
+        ],
+        "customer_key string, algorithm string, k int, cluster_id int, cluster_name string",
+    )
     sample, explained = aggregates.projection_sample(frame, clusters, FEATURES, 15)
     first = sample.toPandas()
-    assert first.groupby(["algorithm", "k"]).size().to_dict() == {("bisecting_kmeans", 5): 15, ("kmeans", 4): 15}
-    points = lambda model: sorted(map(tuple, first[first.algorithm == model][["pc1", "pc2"]].round(9).values))  # noqa: E731
+    assert first.groupby(["algorithm", "k"]).size().to_dict() == {
+        ("bisecting_kmeans", 5): 15,
+        ("kmeans", 4): 15,
+    }
+
+    def points(model):
+        return sorted(map(tuple, first[first.algorithm == model][["pc1", "pc2"]].round(9).values))
+
     assert points("kmeans") == points("bisecting_kmeans")  # the same customers in every panel
     again, _ = aggregates.projection_sample(frame, clusters, FEATURES, 15)
     assert again.toPandas().equals(first)

@@ -1,4 +1,5 @@
 """The report as a marketing reader sees it: opened in headless Chromium."""
+
 import io
 
 import pytest
@@ -43,9 +44,23 @@ def _png(colour_fill=None) -> bytes:
 
 def test_the_check_itself_notices_broken_and_blank_images(tmp_path):
     page = tmp_path / "bad.html"
-    page.write_text(render_page("bad", "page", [Section("only", "Only", images=(
-        Image("blank.png", _png(), "a blank image"),
-        Image("broken.png", b"\x89PNG but not really", "a broken image")))]), encoding="utf-8")
+    page.write_text(
+        render_page(
+            "bad",
+            "page",
+            [
+                Section(
+                    "only",
+                    "Only",
+                    images=(
+                        Image("blank.png", _png(), "a blank image"),
+                        Image("broken.png", b"\x89PNG but not really", "a broken image"),
+                    ),
+                )
+            ],
+        ),
+        encoding="utf-8",
+    )
     seen = browser.inspect_page(page, tmp_path)
     by_file = {image["file"]: image for image in seen["images"]}
     assert by_file["blank.png"]["decoded"] and by_file["blank.png"]["colours"] == 1

@@ -1,4 +1,5 @@
 """The page written for a run: every section, every figure embedded and saved as PNG."""
+
 import base64
 import dataclasses
 import re
@@ -11,14 +12,25 @@ from custseg.report.document import SECTION_HEADINGS, write_report
 from tests.report import sample_inputs as sample
 from tests.report.test_figures import assert_not_blank
 
-ALL_FIGURES = {document.TREEMAP_FILE, document.RF_GRID_FILE, document.DISTRIBUTIONS_FILE,
-               document.K_SWEEP_FILE, document.PROJECTION_FILE, "segment_cluster_k4.png",
-               "segment_cluster_k5.png", document.SIZES_OVER_TIME_FILE, document.TRANSITIONS_FILE}
+ALL_FIGURES = {
+    document.TREEMAP_FILE,
+    document.RF_GRID_FILE,
+    document.DISTRIBUTIONS_FILE,
+    document.K_SWEEP_FILE,
+    document.PROJECTION_FILE,
+    "segment_cluster_k4.png",
+    "segment_cluster_k5.png",
+    document.SIZES_OVER_TIME_FILE,
+    document.TRANSITIONS_FILE,
+}
 
 
 def embedded_images(page: str) -> dict[str, bytes]:
-    found = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="[^"]*" '
-                       r'data-file="([^"]+)"', page)
+    found = re.findall(
+        r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="[^"]*" '
+        r'data-file="([^"]+)"',
+        page,
+    )
     return {name: base64.b64decode(data) for data, name in found}
 
 
@@ -60,7 +72,10 @@ def test_first_run_without_clusters_keeps_every_section_and_explains_the_gaps(tm
     page = written.page.read_text(encoding="utf-8")
     assert re.findall(r'<section id="([^"]+)">', page) == list(SECTION_HEADINGS)
     assert {p.name for p in written.figures} == {
-        document.TREEMAP_FILE, document.RF_GRID_FILE, document.DISTRIBUTIONS_FILE}
+        document.TREEMAP_FILE,
+        document.RF_GRID_FILE,
+        document.DISTRIBUTIONS_FILE,
+    }
     assert page.count('class="note"') == 6
     assert "appears from the second as_of date on" in page
 
@@ -69,7 +84,8 @@ def test_rerun_removes_figures_the_new_run_no_longer_draws(tmp_path):
     write_report(sample.full_inputs(), tmp_path)
     write_report(sample.first_run_inputs(), tmp_path)
     assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(
-        [document.TREEMAP_FILE, document.RF_GRID_FILE, document.DISTRIBUTIONS_FILE])
+        [document.TREEMAP_FILE, document.RF_GRID_FILE, document.DISTRIBUTIONS_FILE]
+    )
 
 
 def test_segment_table_follows_the_segment_map_order_when_given(tmp_path):
@@ -82,8 +98,16 @@ def test_segment_table_follows_the_segment_map_order_when_given(tmp_path):
 
 
 def test_transitions_of_a_first_run_with_only_new_customers_are_not_drawn(tmp_path):
-    only_new = pd.DataFrame({"as_of": [sample.AS_OF], "previous_as_of": [sample.AS_OF],
-                             "from_segment": [None], "to_segment": ["Champions"], "customers": [3]})
-    written = write_report(dataclasses.replace(sample.first_run_inputs(), transitions=only_new),
-                           tmp_path)
+    only_new = pd.DataFrame(
+        {
+            "as_of": [sample.AS_OF],
+            "previous_as_of": [sample.AS_OF],
+            "from_segment": [None],
+            "to_segment": ["Champions"],
+            "customers": [3],
+        }
+    )
+    written = write_report(
+        dataclasses.replace(sample.first_run_inputs(), transitions=only_new), tmp_path
+    )
     assert document.TRANSITIONS_FILE not in {p.name for p in written.figures}

@@ -1,4 +1,5 @@
 """Each figure, drawn from small aggregates, renders to a PNG that is not blank."""
+
 import io
 
 import numpy as np
@@ -34,7 +35,10 @@ def test_png_bytes_are_a_png_of_the_figure_size():
     png = figures.png_bytes(figure, dpi=50)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     height, width = decoded(png).shape[:2]
-    assert (width, height) == (round(figure.get_figwidth() * 50), round(figure.get_figheight() * 50))
+    assert (width, height) == (
+        round(figure.get_figwidth() * 50),
+        round(figure.get_figheight() * 50),
+    )
 
 
 def test_treemap_labels_every_large_segment_with_its_share():
@@ -42,9 +46,16 @@ def test_treemap_labels_every_large_segment_with_its_share():
     figure = figures.segment_treemap(summary)
     assert_not_blank(figures.png_bytes(figure))
     labels = texts(figure)
-    hibernating_share = summary.set_index("segment").loc["Hibernating", "customers"] / summary["customers"].sum()
-    assert any(label.startswith("Hibernating") and f"{hibernating_share:.1%}" in label for label in labels)
-    assert titles(figure) == ["Customers per segment (total 2,000)", "Revenue per segment (total 345,000)"]
+    hibernating_share = (
+        summary.set_index("segment").loc["Hibernating", "customers"] / summary["customers"].sum()
+    )
+    assert any(
+        label.startswith("Hibernating") and f"{hibernating_share:.1%}" in label for label in labels
+    )
+    assert titles(figure) == [
+        "Customers per segment (total 2,000)",
+        "Revenue per segment (total 345,000)",
+    ]
 
 
 def test_treemap_colours_a_segment_the_same_in_both_panels():
@@ -91,7 +102,8 @@ def test_pca_projection_has_a_panel_per_model_coloured_by_cluster():
     figure = figures.pca_projection(sample.projection(), (0.62, 0.27))
     assert_not_blank(figures.png_bytes(figure))
     assert sorted(titles(figure)) == sorted(
-        f"{figures.model_label(a, k)} (300 customers sampled)" for a, k in sample.MODELS)
+        f"{figures.model_label(a, k)} (300 customers sampled)" for a, k in sample.MODELS
+    )
     kmeans_5 = next(a for a in figure.axes if a.get_title().startswith("KMeans, k=5"))
     assert len(kmeans_5.collections) == 5
     assert kmeans_5.get_xlabel() == "PC1 (62% of variance)"
@@ -103,7 +115,9 @@ def test_segment_cluster_heatmap_shows_both_algorithms_for_one_k(k):
     figure = figures.segment_cluster_heatmap(crosstab, k)
     assert_not_blank(figures.png_bytes(figure))
     assert titles(figure)[:2] == [f"Bisecting KMeans, k={k}", f"KMeans, k={k}"]
-    expected_nonzero = int((crosstab[(crosstab.k == k) & (crosstab.algorithm == "kmeans")].customers > 0).sum())
+    expected_nonzero = int(
+        (crosstab[(crosstab.k == k) & (crosstab.algorithm == "kmeans")].customers > 0).sum()
+    )
     assert len(figure.axes[1].texts) == expected_nonzero
 
 

@@ -3,11 +3,19 @@ import re
 
 import pandas as pd
 
-from custseg.report.html import (Image, Section, TableColumn, data_uri, key_figures_html,
-                                 render_page, table_html)
+from custseg.report.html import (
+    Image,
+    Section,
+    TableColumn,
+    data_uri,
+    key_figures_html,
+    render_page,
+    table_html,
+)
 
 TINY_PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 
 def test_data_uri_round_trips_the_png():
@@ -17,11 +25,23 @@ def test_data_uri_round_trips_the_png():
 
 
 def test_table_escapes_text_formats_numbers_and_lists_actions():
-    frame = pd.DataFrame({"segment": ["<Champions> & co"], "customers": [12345],
-                          "actions": [["Say <thanks>", "Invite"]], "note": [None]})
-    html = table_html(frame, [TableColumn("segment", "Segment"),
-                              TableColumn("customers", "Customers", lambda v: f"{v:,}", numeric=True),
-                              TableColumn("actions", "Actions"), TableColumn("note", "Note")])
+    frame = pd.DataFrame(
+        {
+            "segment": ["<Champions> & co"],
+            "customers": [12345],
+            "actions": [["Say <thanks>", "Invite"]],
+            "note": [None],
+        }
+    )
+    html = table_html(
+        frame,
+        [
+            TableColumn("segment", "Segment"),
+            TableColumn("customers", "Customers", lambda v: f"{v:,}", numeric=True),
+            TableColumn("actions", "Actions"),
+            TableColumn("note", "Note"),
+        ],
+    )
     assert "<td>&lt;Champions&gt; &amp; co</td>" in html
     assert '<td class="number">12,345</td>' in html
     assert "<ul><li>Say &lt;thanks&gt;</li><li>Invite</li></ul>" in html
@@ -30,9 +50,18 @@ def test_table_escapes_text_formats_numbers_and_lists_actions():
 
 def test_page_embeds_images_and_has_no_external_references_or_scripts():
     sections = [
-        Section("one", "First <section>", paragraphs=("Hello & welcome",),
-                images=(Image("a.png", TINY_PNG, "alt text", "a caption"),)),
-        Section("two", "Second", notes=("Nothing yet",), tables=(key_figures_html([("customers", "12")]),)),
+        Section(
+            "one",
+            "First <section>",
+            paragraphs=("Hello & welcome",),
+            images=(Image("a.png", TINY_PNG, "alt text", "a caption"),),
+        ),
+        Section(
+            "two",
+            "Second",
+            notes=("Nothing yet",),
+            tables=(key_figures_html([("customers", "12")]),),
+        ),
     ]
     page = render_page("Title", "Subtitle", sections, footer="made by tests")
     assert page.startswith("<!DOCTYPE html>")

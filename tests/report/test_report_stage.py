@@ -1,4 +1,5 @@
 """The report stage end to end on a small hand-built warehouse (two runs, four models)."""
+
 import datetime as dt
 import html
 from collections import Counter
@@ -23,14 +24,23 @@ pytestmark = pytest.mark.slow
 def stage(spark, tmp_path_factory):
     """One report run shared by the tests below: building the warehouse is the slow part."""
     root = tmp_path_factory.mktemp("report_stage")
-    settings = replace(Settings(), **{
-        "warehouse": str(root / "warehouse"), "report.path": str(root / "reports"),
-        "spark.shuffle_partitions": 2, "clustering.partitions": 2, "report.sample_size": 30})
+    settings = replace(
+        Settings(),
+        **{
+            "warehouse": str(root / "warehouse"),
+            "report.path": str(root / "reports"),
+            "spark.shuffle_partitions": 2,
+            "clustering.partitions": 2,
+            "report.sample_size": 30,
+        },
+    )
     written = wb.build_warehouse(spark, settings)
     # The catalog lives as long as the session: drop names other tests registered elsewhere.
     for name in tables.ALL_TABLES:
         spark.sql(f"DROP TABLE IF EXISTS {tables.DATABASE}.{name}")
-    summary = pipeline.report(spark, settings, pipeline.RunContext("run-7", dt.datetime(2024, 1, 2)))
+    summary = pipeline.report(
+        spark, settings, pipeline.RunContext("run-7", dt.datetime(2024, 1, 2))
+    )
     return settings, written, summary
 
 
@@ -75,10 +85,20 @@ def test_segments_current_holds_the_latest_picture_of_every_customer(spark, stag
     clusters = {}
     for c in written["customer_clusters"]:
         if c["as_of"] == wb.LATEST:
-            clusters.setdefault(c["customer_key"], {})[f"{c['algorithm']}_k{c['k']}"] = c["cluster_name"]
-    expected = spark.createDataFrame(sorted(
-        (tuple(r[c] for c in tables.SEGMENTS_CURRENT.column_names[:-1]) + (clusters[r["customer_key"]],)
-         for r in latest_rows(written)), key=lambda row: row[0]), tables.SEGMENTS_CURRENT.schema)
+            clusters.setdefault(c["customer_key"], {})[f"{c['algorithm']}_k{c['k']}"] = c[
+                "cluster_name"
+            ]
+    expected = spark.createDataFrame(
+        sorted(
+            (
+                tuple(r[c] for c in tables.SEGMENTS_CURRENT.column_names[:-1])
+                + (clusters[r["customer_key"]],)
+                for r in latest_rows(written)
+            ),
+            key=lambda row: row[0],
+        ),
+        tables.SEGMENTS_CURRENT.schema,
+    )
     actual = tables.read_table(spark, settings, "segments_current").orderBy("customer_key")
     assert_df_equality(actual, expected, ignore_metadata=True)
     moved = [r for r in latest_rows(written) if r["previous_segment"] not in (None, r["segment"])]
@@ -89,22 +109,40 @@ def test_tables_are_queryable_by_name_in_the_catalog(spark, stage):
     _, written, _ = stage
     by_sql = spark.sql(
         "SELECT segment, count(*) AS customers FROM custseg.customer_rfm "
-        "WHERE as_of = DATE'2011-12-01' GROUP BY segment").collect()
-    assert dict((r.segment, r.customers) for r in by_sql) == Counter(r["segment"] for r in latest_rows(written))
+        "WHERE as_of = DATE'2011-12-01' GROUP BY segment"
+    ).collect()
+    assert dict((r.segment, r.customers) for r in by_sql) == Counter(
+        r["segment"] for r in latest_rows(written)
+    )
     assert spark.sql("SELECT count(*) FROM custseg.segments_current").first()[0] == 55
 
 
 def _plain(value):
     """Arrow maps arrive in polars as lists of key/value structs; Spark gives dicts."""
-    if isinstance(value, list) and value and isinstance(value[0], dict) and set(value[0]) == {"key", "value"}:
+    if (
+        isinstance(value, list)
+        and value
+        and isinstance(value[0], dict)
+        and set(value[0]) == {"key", "value"}
+    ):
         return {item["key"]: item["value"] for item in value}
     return value
 
 
-@pytest.mark.parametrize("name", ["segments_current", "customer_rfm", "segment_summary",
-                                  "segment_transitions", "customer_clusters", "model_selection",
-                                  "model_comparison", "cluster_profiles",
-                                  "segment_cluster_crosstab"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "segments_current",
+        "customer_rfm",
+        "segment_summary",
+        "segment_transitions",
+        "customer_clusters",
+        "model_selection",
+        "model_comparison",
+        "cluster_profiles",
+        "segment_cluster_crosstab",
+    ],
+)
 def test_delta_rs_and_polars_read_what_spark_wrote(spark, stage, name):
     settings, _, _ = stage
     spec = tables.ALL_TABLES[name]
@@ -112,10 +150,16 @@ def test_delta_rs_and_polars_read_what_spark_wrote(spark, stage, name):
     assert table.protocol().min_reader_version == 1  # no deletion vectors or column mapping
     assert [f.name for f in table.schema().fields] == spec.column_names
     frame = pl.from_arrow(table.to_pyarrow_table())
-    by_polars = sorted((tuple(_plain(v) for v in row.values()) for row in frame.to_dicts()), key=repr)
-    by_spark = sorted((tuple(row.asDict().values()) for row in
-                       tables.read_table(spark, settings, name).select(spec.column_names).collect()),
-                      key=repr)
+    by_polars = sorted(
+        (tuple(_plain(v) for v in row.values()) for row in frame.to_dicts()), key=repr
+    )
+    by_spark = sorted(
+        (
+            tuple(row.asDict().values())
+            for row in tables.read_table(spark, settings, name).select(spec.column_names).collect()
+        ),
+        key=repr,
+    )
     assert by_polars == by_spark
 
 

@@ -17,8 +17,8 @@ def test_areas_are_proportional_to_values_and_tile_the_box():
     total_area = 60 * 40
     for value, rect in zip(values, rects):
         assert rect.width * rect.height == pytest.approx(total_area * value / sum(values))
-        assert 0 <= rect.x and rect.x + rect.width <= 60 + 1e-9
-        assert 0 <= rect.y and rect.y + rect.height <= 40 + 1e-9
+        assert rect.x >= 0 and rect.x + rect.width <= 60 + 1e-9
+        assert rect.y >= 0 and rect.y + rect.height <= 40 + 1e-9
     assert all(_overlap(a, b) < 1e-9 for a, b in itertools.combinations(rects, 2))
 
 

@@ -1,9 +1,9 @@
 """Small hand-built transactions for the RFM tests, in the shape of tables.TRANSACTIONS."""
+
 from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
-from typing import Optional
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -16,11 +16,25 @@ def key(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
-def line(customer: str, time: str, amount: str | float, order_id: Optional[str] = None,
-         is_return: bool = False, quantity: int = 1) -> tuple:
+def line(
+    customer: str,
+    time: str,
+    amount: str | float,
+    order_id: str | None = None,
+    is_return: bool = False,
+    quantity: int = 1,
+) -> tuple:
     """One purchase line; ``time`` is 'YYYY-MM-DD HH:MM:SS' in UTC."""
-    return (key(customer), order_id, "item", "an item", quantity if not is_return else -quantity,
-            Decimal(str(amount)), is_return, time)
+    return (
+        key(customer),
+        order_id,
+        "item",
+        "an item",
+        quantity if not is_return else -quantity,
+        Decimal(str(amount)),
+        is_return,
+        time,
+    )
 
 
 def transactions(spark: SparkSession, lines: list[tuple]) -> DataFrame:
@@ -28,7 +42,8 @@ def transactions(spark: SparkSession, lines: list[tuple]) -> DataFrame:
     raw = spark.createDataFrame(
         lines,
         "customer_key string, order_id string, item_id string, item_name string, "
-        "quantity long, amount decimal(18,4), is_return boolean, time string")
+        "quantity long, amount decimal(18,4), is_return boolean, time string",
+    )
     purchase_time = F.to_timestamp("time", "yyyy-MM-dd HH:mm:ss")
     return tables.conform(
         raw.withColumn("purchase_time", purchase_time)
@@ -37,7 +52,8 @@ def transactions(spark: SparkSession, lines: list[tuple]) -> DataFrame:
         .withColumn("purchase_month", F.date_format(purchase_time, "yyyy-MM"))
         .withColumn("source_file", F.lit("test.csv"))
         .withColumn("ingest_run_id", F.lit("test-run")),
-        tables.TRANSACTIONS)
+        tables.TRANSACTIONS,
+    )
 
 
 def save_transactions(spark: SparkSession, settings, lines: list[tuple]) -> None:
@@ -47,5 +63,9 @@ def save_transactions(spark: SparkSession, settings, lines: list[tuple]) -> None
     tables.write_table would also add the ingest stage's constraints, which costs a few
     extra Delta commits per test.
     """
-    (transactions(spark, lines).write.format("delta").mode("overwrite")
-     .save(settings.table_path(tables.TRANSACTIONS.name)))
+    (
+        transactions(spark, lines)
+        .write.format("delta")
+        .mode("overwrite")
+        .save(settings.table_path(tables.TRANSACTIONS.name))
+    )

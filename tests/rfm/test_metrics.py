@@ -34,14 +34,20 @@ def test_as_of_defaults_to_the_day_after_the_last_purchase_in_utc():
 
 
 def test_last_purchase_micros_reads_the_latest_time(spark):
-    df = transactions(spark, [line("a", "2011-12-09 23:59:00", "1"), line("b", "2010-01-01 00:00:00", "1")])
+    df = transactions(
+        spark, [line("a", "2011-12-09 23:59:00", "1"), line("b", "2010-01-01 00:00:00", "1")]
+    )
     value = metrics.last_purchase_micros(df).first()[0]
     assert value == metrics.as_of_micros(dt.date(2011, 12, 10)) - 60 * 1_000_000
 
 
 def test_recency_is_the_floor_of_elapsed_days_like_pandas_not_datediff(spark):
-    times = {"late_yesterday": "2011-12-09 23:30:00", "midnight_yesterday": "2011-12-09 00:00:00",
-             "just_after_midnight": "2011-12-09 00:00:01", "two_days": "2011-12-07 23:59:59"}
+    times = {
+        "late_yesterday": "2011-12-09 23:30:00",
+        "midnight_yesterday": "2011-12-09 00:00:00",
+        "just_after_midnight": "2011-12-09 00:00:01",
+        "two_days": "2011-12-07 23:59:59",
+    }
     df = transactions(spark, [line(name, t, "1.00", name) for name, t in times.items()])
     result = _by_customer(metrics.customer_metrics(df, AS_OF, "drop"))
     as_of = pd.Timestamp(AS_OF)
@@ -75,37 +81,51 @@ def test_behaviour_features_of_one_customer(spark):
     assert ann["recency_days"] == 0
     assert ann["tenure_days"] == 100
     # The mean of consecutive gaps telescopes to (last - first) / (orders - 1).
-    assert ann["mean_days_between_orders"] == pytest.approx((last - first) / pd.Timedelta(days=1) / 2)
-    assert (ann["spend_30d"], ann["spend_90d"], ann["spend_365d"]) == pytest.approx((30.5, 30.5, 35.0))
+    assert ann["mean_days_between_orders"] == pytest.approx(
+        (last - first) / pd.Timedelta(days=1) / 2
+    )
+    assert (ann["spend_30d"], ann["spend_90d"], ann["spend_365d"]) == pytest.approx(
+        (30.5, 30.5, 35.0)
+    )
     assert (ann["orders_30d"], ann["orders_90d"], ann["orders_365d"]) == (2, 2, 3)
     assert ann["transaction_lines"] == 5
 
 
 def test_first_and_last_purchase_times_are_utc(spark):
     df = transactions(spark, _ann_lines())
-    row = (metrics.customer_metrics(df, AS_OF, "net")
-           .select(F.date_format("first_purchase_time", "yyyy-MM-dd HH:mm:ss").alias("first"),
-                   F.date_format("last_purchase_time", "yyyy-MM-dd HH:mm:ss").alias("last"))
-           .first())
+    row = (
+        metrics.customer_metrics(df, AS_OF, "net")
+        .select(
+            F.date_format("first_purchase_time", "yyyy-MM-dd HH:mm:ss").alias("first"),
+            F.date_format("last_purchase_time", "yyyy-MM-dd HH:mm:ss").alias("last"),
+        )
+        .first()
+    )
     assert (row["first"], row["last"]) == ("2011-09-01 00:00:00", "2011-12-09 23:30:00")
 
 
 def test_without_order_ids_each_purchase_time_is_an_order(spark):
-    df = transactions(spark, [
-        line("bob", "2011-12-08 10:00:00", "3.00"),
-        line("bob", "2011-12-08 10:00:00", "2.00"),
-        line("bob", "2011-12-08 10:00:01", "1.00"),
-    ])
+    df = transactions(
+        spark,
+        [
+            line("bob", "2011-12-08 10:00:00", "3.00"),
+            line("bob", "2011-12-08 10:00:00", "2.00"),
+            line("bob", "2011-12-08 10:00:01", "1.00"),
+        ],
+    )
     bob = _by_customer(metrics.customer_metrics(df, AS_OF, "drop"))[key("bob")]
     assert (bob["frequency"], bob["monetary"], bob["recency_days"]) == (2, 6.0, 1)
     assert bob["mean_days_between_orders"] == pytest.approx(1 / 86400)
 
 
 def test_single_order_has_no_gap_and_only_returns_have_no_orders(spark):
-    df = transactions(spark, [
-        line("one", "2011-12-01 00:00:00", "8.00", "A"),
-        line("refund_only", "2011-12-05 12:00:00", "-7.00", "C9", is_return=True),
-    ])
+    df = transactions(
+        spark,
+        [
+            line("one", "2011-12-01 00:00:00", "8.00", "A"),
+            line("refund_only", "2011-12-05 12:00:00", "-7.00", "C9", is_return=True),
+        ],
+    )
     result = _by_customer(metrics.customer_metrics(df, AS_OF, "net"))
     assert result[key("one")]["mean_days_between_orders"] is None
     refund = result[key("refund_only")]
@@ -115,28 +135,39 @@ def test_single_order_has_no_gap_and_only_returns_have_no_orders(spark):
 
 
 def test_window_keeps_lines_from_as_of_minus_window_up_to_before_as_of(spark):
-    df = transactions(spark, [
-        line("a", "2011-11-10 00:00:00", "1", "in_first_instant"),
-        line("a", "2011-11-09 23:59:59", "1", "out_just_before"),
-        line("a", "2011-12-09 23:59:59", "1", "in_last_second"),
-        line("a", "2011-12-10 00:00:00", "1", "out_at_as_of"),
-        line("a", "2012-01-05 00:00:00", "1", "out_after"),
-    ])
+    df = transactions(
+        spark,
+        [
+            line("a", "2011-11-10 00:00:00", "1", "in_first_instant"),
+            line("a", "2011-11-09 23:59:59", "1", "out_just_before"),
+            line("a", "2011-12-09 23:59:59", "1", "in_last_second"),
+            line("a", "2011-12-10 00:00:00", "1", "out_at_as_of"),
+            line("a", "2012-01-05 00:00:00", "1", "out_after"),
+        ],
+    )
     kept = metrics.transactions_in_window(df, AS_OF, window_days=30).select("order_id")
-    expected = spark.createDataFrame([("in_first_instant",), ("in_last_second",)], "order_id string")
+    expected = spark.createDataFrame(
+        [("in_first_instant",), ("in_last_second",)], "order_id string"
+    )
     assert_df_equality(kept, expected, ignore_row_order=True, ignore_nullable=True)
     unbounded = metrics.transactions_in_window(df, AS_OF).select("order_id")
     assert sorted(r[0] for r in unbounded.collect()) == [
-        "in_first_instant", "in_last_second", "out_just_before"]
+        "in_first_instant",
+        "in_last_second",
+        "out_just_before",
+    ]
 
 
 def test_non_positive_monetary_customers_are_left_out_and_counted(spark):
-    df = transactions(spark, [
-        line("buyer", "2011-12-01 00:00:00", "8.00", "A"),
-        line("refund_only", "2011-12-05 12:00:00", "-7.00", "C9", is_return=True),
-        line("net_zero", "2011-12-02 00:00:00", "5.00", "B"),
-        line("net_zero", "2011-12-03 00:00:00", "-5.00", "C2", is_return=True),
-    ])
+    df = transactions(
+        spark,
+        [
+            line("buyer", "2011-12-01 00:00:00", "8.00", "A"),
+            line("refund_only", "2011-12-05 12:00:00", "-7.00", "C9", is_return=True),
+            line("net_zero", "2011-12-02 00:00:00", "5.00", "B"),
+            line("net_zero", "2011-12-03 00:00:00", "-5.00", "C2", is_return=True),
+        ],
+    )
     per_customer = metrics.customer_metrics(df, AS_OF, "net")
     kept = metrics.scoreable_customers(per_customer, include_non_positive_monetary=False)
     assert [r["customer_key"] for r in kept.collect()] == [key("buyer")]

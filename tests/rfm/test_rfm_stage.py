@@ -1,4 +1,5 @@
 """The rfm stage end to end on a small Delta warehouse (pipeline.rfm)."""
+
 import datetime as dt
 import shutil
 
@@ -57,11 +58,28 @@ BETWEEN_A_AND_B = (
     + _orders("w2", ["12-06"])
 )
 
-SEGMENTS_A = {"a1": "Active loyal", "a2": "Active loyal", "n1": "Active new", "n2": "Active new",
-              "l1": "Lapsed loyal", "l2": "Lapsed loyal", "z1": "Lapsed", "z2": "Lapsed"}
-SEGMENTS_B = {"a1": "Lapsed loyal", "a2": "Lapsed loyal", "n1": "Active loyal", "n2": "Active new",
-              "l1": "Lapsed loyal", "l2": "Lapsed loyal", "z1": "Active new", "z2": "Lapsed",
-              "w1": "Active new", "w2": "Active new"}
+SEGMENTS_A = {
+    "a1": "Active loyal",
+    "a2": "Active loyal",
+    "n1": "Active new",
+    "n2": "Active new",
+    "l1": "Lapsed loyal",
+    "l2": "Lapsed loyal",
+    "z1": "Lapsed",
+    "z2": "Lapsed",
+}
+SEGMENTS_B = {
+    "a1": "Lapsed loyal",
+    "a2": "Lapsed loyal",
+    "n1": "Active loyal",
+    "n2": "Active new",
+    "l1": "Lapsed loyal",
+    "l2": "Lapsed loyal",
+    "z1": "Active new",
+    "z2": "Lapsed",
+    "w1": "Active new",
+    "w2": "Active new",
+}
 
 
 def _write_transactions(spark, settings, lines):
@@ -91,10 +109,16 @@ def two_dates(spark, tmp_path_factory):
     """
     root = tmp_path_factory.mktemp("rfm_stage")
     (root / "segments2.yaml").write_text(TWO_BIN_MAP, encoding="utf-8")
-    settings = replace(Settings(), **{
-        "warehouse": str(root / "warehouse"), "spark.shuffle_partitions": 2,
-        "cleaning.returns": "net", "rfm.bins": 2,
-        "rfm.segments_file": str(root / "segments2.yaml")})
+    settings = replace(
+        Settings(),
+        **{
+            "warehouse": str(root / "warehouse"),
+            "spark.shuffle_partitions": 2,
+            "cleaning.returns": "net",
+            "rfm.bins": 2,
+            "rfm.segments_file": str(root / "segments2.yaml"),
+        },
+    )
     _write_transactions(spark, settings, BEFORE_A + NO_NET_SPEND + BETWEEN_A_AND_B)
     return settings, _run(spark, settings, AS_OF_A), _run(spark, settings, None)
 
@@ -103,15 +127,31 @@ def two_dates(spark, tmp_path_factory):
 def test_run_summaries_count_lines_customers_and_segments(two_dates):
     _, summary_a, summary_b = two_dates
     assert (summary_a["as_of"], summary_a["previous_as_of"]) == (AS_OF_A, None)
-    assert summary_a["segments"] == {"Active loyal": 2, "Active new": 2, "Lapsed loyal": 2, "Lapsed": 2}
-    assert (summary_a["transactions_in_window"], summary_a["customers_in_window"],
-            summary_a["customers_excluded_non_positive_monetary"], summary_a["customers_scored"]) == \
-        (23, 10, 2, 8)
+    assert summary_a["segments"] == {
+        "Active loyal": 2,
+        "Active new": 2,
+        "Lapsed loyal": 2,
+        "Lapsed": 2,
+    }
+    assert (
+        summary_a["transactions_in_window"],
+        summary_a["customers_in_window"],
+        summary_a["customers_excluded_non_positive_monetary"],
+        summary_a["customers_scored"],
+    ) == (23, 10, 2, 8)
     assert (summary_b["as_of"], summary_b["previous_as_of"]) == (AS_OF_B, AS_OF_A)
-    assert (summary_b["transactions_in_window"], summary_b["customers_in_window"],
-            summary_b["customers_excluded_non_positive_monetary"], summary_b["customers_scored"]) == \
-        (30, 12, 2, 10)
-    assert summary_b["segments"] == {"Active loyal": 1, "Active new": 4, "Lapsed loyal": 4, "Lapsed": 1}
+    assert (
+        summary_b["transactions_in_window"],
+        summary_b["customers_in_window"],
+        summary_b["customers_excluded_non_positive_monetary"],
+        summary_b["customers_scored"],
+    ) == (30, 12, 2, 10)
+    assert summary_b["segments"] == {
+        "Active loyal": 1,
+        "Active new": 4,
+        "Lapsed loyal": 4,
+        "Lapsed": 1,
+    }
 
 
 @pytest.mark.slow
@@ -127,18 +167,22 @@ def test_segments_and_previous_segments_per_customer(spark, two_dates):
 @pytest.mark.slow
 def test_transitions_between_the_two_dates(spark, two_dates):
     b, a = dt.date(2011, 12, 10), dt.date(2011, 11, 1)
-    expected = spark.createDataFrame([
-        (b, a, "Active loyal", "Lapsed loyal", 2),
-        (b, a, "Active new", "Active loyal", 1),
-        (b, a, "Active new", "Active new", 1),
-        (b, a, "Lapsed loyal", "Lapsed loyal", 2),
-        (b, a, "Lapsed", "Active new", 1),
-        (b, a, "Lapsed", "Lapsed", 1),
-        (b, a, None, "Active new", 2),
-    ], tables.SEGMENT_TRANSITIONS.schema)
+    expected = spark.createDataFrame(
+        [
+            (b, a, "Active loyal", "Lapsed loyal", 2),
+            (b, a, "Active new", "Active loyal", 1),
+            (b, a, "Active new", "Active new", 1),
+            (b, a, "Lapsed loyal", "Lapsed loyal", 2),
+            (b, a, "Lapsed", "Active new", 1),
+            (b, a, "Lapsed", "Lapsed", 1),
+            (b, a, None, "Active new", 2),
+        ],
+        tables.SEGMENT_TRANSITIONS.schema,
+    )
     transitions = tables.read_table(spark, two_dates[0], "segment_transitions")
-    assert_df_equality(transitions, expected, ignore_row_order=True, ignore_nullable=True,
-                       ignore_metadata=True)
+    assert_df_equality(
+        transitions, expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True
+    )
 
 
 @pytest.mark.slow
@@ -151,8 +195,10 @@ def test_stored_scores_and_edges_match_pandas(spark, two_dates):
     assert rows["r_score"].tolist() == (2 - pd.qcut(rows["recency_days"], 2, labels=False)).tolist()
     assert rows["m_score"].tolist() == (pd.qcut(rows["monetary"], 2, labels=False) + 1).tolist()
     assert sorted(rows["m_score"].tolist()) == [1, 1, 1, 1, 2, 2, 2, 2]  # 10.00 vs 40.00 spent
-    edges = {(r["metric"], r["edge_index"]): r["edge"]
-             for r in _slice(spark, settings, "score_edges", AS_OF_A).collect()}
+    edges = {
+        (r["metric"], r["edge_index"]): r["edge"]
+        for r in _slice(spark, settings, "score_edges", AS_OF_A).collect()
+    }
     assert [edges[("frequency_rank", i)] for i in range(3)] == [1.0, 4.5, 8.0]
     _, recency_bins = pd.qcut(rows["recency_days"], 2, labels=False, retbins=True)
     assert [edges[("recency_days", i)] for i in range(3)] == recency_bins.tolist()
@@ -161,16 +207,28 @@ def test_stored_scores_and_edges_match_pandas(spark, two_dates):
 
 @pytest.mark.slow
 def test_segment_summary_of_a_date(spark, two_dates):
-    rows = {r["segment"]: r for r in _slice(spark, two_dates[0], "segment_summary", AS_OF_B).collect()}
-    assert {name: r["customers"] for name, r in rows.items()} == \
-        {"Active loyal": 1, "Active new": 4, "Lapsed loyal": 4, "Lapsed": 1}
+    rows = {
+        r["segment"]: r for r in _slice(spark, two_dates[0], "segment_summary", AS_OF_B).collect()
+    }
+    assert {name: r["customers"] for name, r in rows.items()} == {
+        "Active loyal": 1,
+        "Active new": 4,
+        "Lapsed loyal": 4,
+        "Lapsed": 1,
+    }
     lapsed_loyal = rows["Lapsed loyal"]  # a1, a2, l1, l2: four orders of 10.00 each
-    assert (lapsed_loyal["revenue"], lapsed_loyal["median_monetary"], lapsed_loyal["mean_frequency"]) == \
-        (160.0, 40.0, 4.0)
+    assert (
+        lapsed_loyal["revenue"],
+        lapsed_loyal["median_monetary"],
+        lapsed_loyal["mean_frequency"],
+    ) == (160.0, 40.0, 4.0)
     assert lapsed_loyal["customer_share"] == pytest.approx(0.4)
     assert lapsed_loyal["revenue_share"] == pytest.approx(160.0 / 270.0)
-    assert (lapsed_loyal["r_scores"], lapsed_loyal["f_scores"], lapsed_loyal["actions"]) == \
-        ("1", "2", ["win back"])
+    assert (lapsed_loyal["r_scores"], lapsed_loyal["f_scores"], lapsed_loyal["actions"]) == (
+        "1",
+        "2",
+        ["win back"],
+    )
 
 
 @pytest.mark.slow
@@ -182,21 +240,36 @@ def test_rerunning_an_as_of_replaces_only_its_slice(spark, two_dates, tmp_path):
     before_b = {t: _slice(spark, settings, t, AS_OF_B).toPandas() for t in tables_by_date}
 
     # 60 days before A leave a1, a2, n1, n2 and net_negative's return (kept on request).
-    rerun = _run(spark, settings, AS_OF_A,
-                 **{"rfm.window_days": 60, "rfm.include_non_positive_monetary": True})
+    rerun = _run(
+        spark,
+        settings,
+        AS_OF_A,
+        **{"rfm.window_days": 60, "rfm.include_non_positive_monetary": True},
+    )
 
     assert (rerun["customers_scored"], rerun["customers_excluded_non_positive_monetary"]) == (5, 0)
-    rows = {r["customer_key"]: r for r in _slice(spark, settings, "customer_rfm", AS_OF_A).collect()}
+    rows = {
+        r["customer_key"]: r for r in _slice(spark, settings, "customer_rfm", AS_OF_A).collect()
+    }
     assert set(rows) == {key(n) for n in ("a1", "a2", "n1", "n2", "net_negative")}
     refund = rows[key("net_negative")]
-    assert (refund["frequency"], refund["monetary"], refund["m_score"], refund["recency_days"]) == \
-        (0, -8.0, 1, 16)
+    assert (refund["frequency"], refund["monetary"], refund["m_score"], refund["recency_days"]) == (
+        0,
+        -8.0,
+        1,
+        16,
+    )
     assert _slice(spark, settings, "segment_summary", AS_OF_A).toPandas()["customers"].sum() == 5
     for table, frame in before_b.items():
         after = _slice(spark, settings, table, AS_OF_B).toPandas()
         order = list(frame.columns[:4])
-        pd.testing.assert_frame_equal(after.sort_values(order).reset_index(drop=True),
-                                      frame.sort_values(order).reset_index(drop=True), obj=table)
+        pd.testing.assert_frame_equal(
+            after.sort_values(order).reset_index(drop=True),
+            frame.sort_values(order).reset_index(drop=True),
+            obj=table,
+        )
     counts = tables.read_table(spark, settings, "customer_rfm").groupBy("as_of").count().collect()
     assert {r["as_of"].isoformat(): r["count"] for r in counts} == {AS_OF_A: 5, AS_OF_B: 10}
-    assert _slice(spark, shared, "customer_rfm", AS_OF_A).count() == 8  # the shared copy is untouched
+    assert (
+        _slice(spark, shared, "customer_rfm", AS_OF_A).count() == 8
+    )  # the shared copy is untouched

@@ -36,16 +36,21 @@ def test_linear_quantiles_equal_numpy_bit_for_bit(values, bins):
 @settings(max_examples=300, deadline=None)
 def test_unique_edges_equal_the_bins_pandas_qcut_uses(values, bins):
     with np.errstate(all="ignore"):
-        _, pandas_bins = pd.qcut(pd.Series(values), bins, labels=False, retbins=True, duplicates="drop")
+        _, pandas_bins = pd.qcut(
+            pd.Series(values), bins, labels=False, retbins=True, duplicates="drop"
+        )
         ours = scoring.unique_edges(
-            scoring.linear_quantiles(sorted(values), scoring.qcut_probabilities(bins)))
+            scoring.linear_quantiles(sorted(values), scoring.qcut_probabilities(bins))
+        )
     np.testing.assert_array_equal(np.array(ours), pandas_bins)
 
 
 @given(n=st.integers(1, 5000), bins=st.integers(2, 12))
 @settings(max_examples=200, deadline=None)
 def test_rank_edges_equal_pandas_on_ranks(n, bins):
-    _, pandas_bins = pd.qcut(pd.Series(np.arange(1, n + 1)), bins, labels=False, retbins=True, duplicates="drop")
+    _, pandas_bins = pd.qcut(
+        pd.Series(np.arange(1, n + 1)), bins, labels=False, retbins=True, duplicates="drop"
+    )
     np.testing.assert_array_equal(np.array(scoring.rank_quantile_edges(n, bins)), pandas_bins)
 
 
@@ -65,11 +70,14 @@ def test_plan_reads_two_neighbours_and_the_maximum():
 
 # --- Spark: the same scores without a single-partition sort ---------------------------------
 
+
 @contextlib.contextmanager
 def several_partitions(spark, partitions=4):
     """Range partitions that stay separate, so positions must cross partition borders."""
-    keys = {"spark.sql.shuffle.partitions": str(partitions),
-            "spark.sql.adaptive.coalescePartitions.enabled": "false"}
+    keys = {
+        "spark.sql.shuffle.partitions": str(partitions),
+        "spark.sql.adaptive.coalescePartitions.enabled": "false",
+    }
     before = {k: spark.conf.get(k) for k in keys}
     for k, v in keys.items():
         spark.conf.set(k, v)
@@ -85,14 +93,18 @@ def _customer_key(i: int) -> str:
 
 
 def _customers_frame(spark, recency, frequency, monetary):
-    rows = [(_customer_key(i), int(r), int(f), float(m))
-            for i, (r, f, m) in enumerate(zip(recency, frequency, monetary))]
+    rows = [
+        (_customer_key(i), int(r), int(f), float(m))
+        for i, (r, f, m) in enumerate(zip(recency, frequency, monetary))
+    ]
     return spark.createDataFrame(
-        rows, "customer_key string, recency_days int, frequency long, monetary double")
+        rows, "customer_key string, recency_days int, frequency long, monetary double"
+    )
 
 
 def _pandas_scores(pdf: pd.DataFrame, bins: int) -> pd.DataFrame:
     """The classic recipe; where pandas has no bin (all values equal) our documented 1 is used."""
+
     def ascending(values):
         return (pd.qcut(values, bins, labels=False, duplicates="drop") + 1).fillna(1).astype(int)
 
@@ -115,23 +127,38 @@ def customer_columns(draw):
 
 
 @given(columns=customer_columns(), bins=st.sampled_from([2, 3, 5, 10]))
-@settings(max_examples=20, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 def test_scores_equal_pandas_qcut_on_random_customers(spark, columns, bins):
     recency, frequency, monetary = columns
     with several_partitions(spark):
-        scored = scoring.score_customers(_customers_frame(spark, recency, frequency, monetary), bins)
+        scored = scoring.score_customers(
+            _customers_frame(spark, recency, frequency, monetary), bins
+        )
         try:
             ours = scored.customers.toPandas().sort_values("customer_key").reset_index(drop=True)
         finally:
             scored.release()
-    expected = _pandas_scores(pd.DataFrame({
-        "customer_key": [_customer_key(i) for i in range(len(recency))],
-        "recency_days": recency, "frequency": frequency, "monetary": monetary}), bins)
+    expected = _pandas_scores(
+        pd.DataFrame(
+            {
+                "customer_key": [_customer_key(i) for i in range(len(recency))],
+                "recency_days": recency,
+                "frequency": frequency,
+                "monetary": monetary,
+            }
+        ),
+        bins,
+    )
     for column in ("frequency_rank", "r_score", "f_score", "m_score"):
         assert ours[column].tolist() == expected[column].tolist(), column
     assert scored.count == len(recency)
-    _, monetary_bins = pd.qcut(pd.Series(monetary), bins, labels=False, retbins=True, duplicates="drop")
+    _, monetary_bins = pd.qcut(
+        pd.Series(monetary), bins, labels=False, retbins=True, duplicates="drop"
+    )
     np.testing.assert_array_equal(np.array(scored.edges[scoring.MONETARY]), monetary_bins)
 
 
@@ -141,19 +168,23 @@ def test_order_statistics_cross_partition_borders(spark):
     df = spark.createDataFrame(rows, "up int, down double").repartition(3)
     with several_partitions(spark, partitions=5):
         found = scoring.order_statistics(df, {"up": [0, 19, 20, 37, 99], "down": [0, 50, 99]})
-    assert found == {"up": {0: 0.0, 19: 19.0, 20: 20.0, 37: 37.0, 99: 99.0},
-                     "down": {0: 802.0, 50: 902.0, 99: 1000.0}}
+    assert found == {
+        "up": {0: 0.0, 19: 19.0, 20: 20.0, 37: 37.0, 99: 99.0},
+        "down": {0: 802.0, 50: 902.0, 99: 1000.0},
+    }
 
 
 def test_frequency_rank_breaks_ties_by_customer_key(spark):
-    df = spark.createDataFrame([("d", 2), ("b", 1), ("c", 2), ("a", 1), ("e", 7)],
-                               "customer_key string, frequency long")
+    df = spark.createDataFrame(
+        [("d", 2), ("b", 1), ("c", 2), ("a", 1), ("e", 7)], "customer_key string, frequency long"
+    )
     with several_partitions(spark, partitions=3):
         ranked = scoring.with_rank(df, ["frequency", "customer_key"], "frequency_rank")
         try:
             expected = spark.createDataFrame(
                 [("a", 1, 1), ("b", 1, 2), ("c", 2, 3), ("d", 2, 4), ("e", 7, 5)],
-                "customer_key string, frequency long, frequency_rank long")
+                "customer_key string, frequency long, frequency_rank long",
+            )
             assert_df_equality(ranked.frame, expected, ignore_row_order=True, ignore_nullable=True)
             assert ranked.count == 5
             assert ranked.cached.rdd.getNumPartitions() > 1  # the ranks did cross partitions
@@ -176,8 +207,18 @@ def test_heavy_ties_drop_edges_like_pandas(spark):
     assert [r["m_score"] for r in rows] == [1, 1, 1, 1, 1, 1, 2, 2, 3, 3]
     # recency is reversed: the most recent (fewest days) keep the top score.
     assert [r["r_score"] for r in rows] == [5, 5, 5, 5, 5, 5, 4, 4, 3, 3]
-    assert list(pd.qcut(pd.Series(values), 5, labels=False, duplicates="drop") + 1) == \
-        [1, 1, 1, 1, 1, 1, 2, 2, 3, 3]
+    assert list(pd.qcut(pd.Series(values), 5, labels=False, duplicates="drop") + 1) == [
+        1,
+        1,
+        1,
+        1,
+        1,
+        1,
+        2,
+        2,
+        3,
+        3,
+    ]
 
 
 def test_all_equal_values_get_the_lowest_ascending_score(spark):
@@ -204,9 +245,16 @@ def test_no_customers_give_no_edges(spark):
 
 def test_edges_frame_rows(spark):
     as_of = dt.date(2011, 12, 10)
-    frame = scoring.edges_frame(spark, {"monetary": (1.0, 1.4, 5.0), "recency_days": (0.0,)}, 5, as_of)
+    frame = scoring.edges_frame(
+        spark, {"monetary": (1.0, 1.4, 5.0), "recency_days": (0.0,)}, 5, as_of
+    )
     expected = spark.createDataFrame(
-        [(as_of, "monetary", 5, 0, 1.0), (as_of, "monetary", 5, 1, 1.4),
-         (as_of, "monetary", 5, 2, 5.0), (as_of, "recency_days", 5, 0, 0.0)],
-        "as_of date, metric string, bins int, edge_index int, edge double")
+        [
+            (as_of, "monetary", 5, 0, 1.0),
+            (as_of, "monetary", 5, 1, 1.4),
+            (as_of, "monetary", 5, 2, 5.0),
+            (as_of, "recency_days", 5, 0, 0.0),
+        ],
+        "as_of date, metric string, bins int, edge_index int, edge double",
+    )
     assert_df_equality(frame, expected, ignore_row_order=True, ignore_nullable=True)

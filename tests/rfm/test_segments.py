@@ -39,12 +39,16 @@ def _without(data: dict, name: str) -> dict:
 
 
 def _changed(data: dict, segment: str, **changes) -> dict:
-    return {**data, "segments": [{**s, **changes} if s["name"] == segment else s
-                                 for s in data["segments"]]}
+    return {
+        **data,
+        "segments": [{**s, **changes} if s["name"] == segment else s for s in data["segments"]],
+    }
 
 
 def test_conf_copy_and_packaged_default_are_identical():
-    assert (REPO / "conf" / "segments.yaml").read_bytes() == segments.default_segments_path().read_bytes()
+    assert (
+        REPO / "conf" / "segments.yaml"
+    ).read_bytes() == segments.default_segments_path().read_bytes()
 
 
 def test_default_map_is_the_classic_map():
@@ -65,10 +69,16 @@ def test_spark_assignment_follows_the_map_in_every_cell(spark):
     segment_map = segments.load_segment_map(None, 5)
     cells = [(r, f) for r in range(1, 6) for f in range(1, 6)]
     scored = spark.createDataFrame(cells, "r_score int, f_score int")
-    expected = spark.createDataFrame([(r, f, _classic_segment(r, f)) for r, f in cells],
-                                     "r_score int, f_score int, segment string")
-    assert_df_equality(segments.assign_segments(scored, segment_map), expected,
-                       ignore_row_order=True, ignore_nullable=True)
+    expected = spark.createDataFrame(
+        [(r, f, _classic_segment(r, f)) for r, f in cells],
+        "r_score int, f_score int, segment string",
+    )
+    assert_df_equality(
+        segments.assign_segments(scored, segment_map),
+        expected,
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
 
 
 def test_a_gap_is_refused_naming_the_uncovered_cell():
@@ -95,13 +105,16 @@ def test_gaps_and_overlaps_are_reported_together():
     assert "R=5,F=2 (Potential Loyalist, New Customers)" in message
 
 
-@pytest.mark.parametrize("changes, fragment", [
-    ({"r": "0-2"}, "R scores 0-2 outside 1-5"),
-    ({"f": "6"}, "F scores 6 outside 1-5"),
-    ({"r": "high"}, "must be a score or a range"),
-    ({"r": "5-4"}, "runs backwards"),
-    ({"actions": "call them"}, "actions must be a list"),
-])
+@pytest.mark.parametrize(
+    "changes, fragment",
+    [
+        ({"r": "0-2"}, "R scores 0-2 outside 1-5"),
+        ({"f": "6"}, "F scores 6 outside 1-5"),
+        ({"r": "high"}, "must be a score or a range"),
+        ({"r": "5-4"}, "runs backwards"),
+        ({"actions": "call them"}, "actions must be a list"),
+    ],
+)
 def test_malformed_segments_are_refused(changes, fragment):
     with pytest.raises(segments.SegmentMapError, match=re.escape(fragment)):
         segments.parse_segment_map(_changed(_default_data(), "Hibernating", **changes), 5, "m.yaml")
@@ -146,10 +159,15 @@ def test_a_three_bin_map_loads_and_assigns(spark, tmp_path):
     expected_names = {(3, 3): "Best", (3, 2): "Best", (3, 1): "New"}
     expected = spark.createDataFrame(
         [(r, f, expected_names.get((r, f), "Cooling" if r == 2 else "Lost")) for r, f in cells],
-        "r_score int, f_score int, segment string")
+        "r_score int, f_score int, segment string",
+    )
     scored = spark.createDataFrame(cells, "r_score int, f_score int")
-    assert_df_equality(segments.assign_segments(scored, segment_map), expected,
-                       ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(
+        segments.assign_segments(scored, segment_map),
+        expected,
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
 
 
 def test_three_bin_map_with_a_gap_names_it(tmp_path):
@@ -164,18 +182,39 @@ def _segment_frame(spark, rows):
 
 
 def test_transitions_count_moves_new_and_gone_customers(spark):
-    previous = _segment_frame(spark, [("a", "Champions"), ("b", "Hibernating"), ("c", "Champions"),
-                                      ("d", "At Risk"), ("f", "Champions")])
-    current = _segment_frame(spark, [("a", "Champions"), ("b", "Promising"), ("c", "Loyal Customers"),
-                                     ("e", "New Customers"), ("f", "Champions")])
-    result = segments.segment_transitions(current, previous, dt.date(2011, 12, 10), dt.date(2011, 11, 10))
-    expected = spark.createDataFrame([
-        (dt.date(2011, 12, 10), dt.date(2011, 11, 10), "Champions", "Champions", 2),
-        (dt.date(2011, 12, 10), dt.date(2011, 11, 10), "Hibernating", "Promising", 1),
-        (dt.date(2011, 12, 10), dt.date(2011, 11, 10), "Champions", "Loyal Customers", 1),
-        (dt.date(2011, 12, 10), dt.date(2011, 11, 10), "At Risk", None, 1),
-        (dt.date(2011, 12, 10), dt.date(2011, 11, 10), None, "New Customers", 1),
-    ], "as_of date, previous_as_of date, from_segment string, to_segment string, customers long")
+    previous = _segment_frame(
+        spark,
+        [
+            ("a", "Champions"),
+            ("b", "Hibernating"),
+            ("c", "Champions"),
+            ("d", "At Risk"),
+            ("f", "Champions"),
+        ],
+    )
+    current = _segment_frame(
+        spark,
+        [
+            ("a", "Champions"),
+            ("b", "Promising"),
+            ("c", "Loyal Customers"),
+            ("e", "New Customers"),
+            ("f", "Champions"),
+        ],
+    )
+    result = segments.segment_transitions(
+        current, previous, dt.date(2011, 12, 10), dt.date(2011, 11, 10)
+    )
+    expected = spark.createDataFrame(
+        [
+            (dt.date(2011, 12, 10), dt.date(2011, 11, 10), "Champions", "Champions", 2),
+            (dt.date(2011, 12, 10), dt.date(2011, 11, 10), "Hibernating", "Promising", 1),
+            (dt.date(2011, 12, 10), dt.date(2011, 11, 10), "Champions", "Loyal Customers", 1),
+            (dt.date(2011, 12, 10), dt.date(2011, 11, 10), "At Risk", None, 1),
+            (dt.date(2011, 12, 10), dt.date(2011, 11, 10), None, "New Customers", 1),
+        ],
+        "as_of date, previous_as_of date, from_segment string, to_segment string, customers long",
+    )
     assert_df_equality(result, expected, ignore_row_order=True, ignore_nullable=True)
 
 
@@ -184,24 +223,34 @@ def test_previous_segment_is_joined_per_customer(spark):
     current = _segment_frame(spark, [("a", "Loyal Customers"), ("e", "New Customers")])
     expected = spark.createDataFrame(
         [("a", "Loyal Customers", "Champions"), ("e", "New Customers", None)],
-        "customer_key string, segment string, previous_segment string")
-    assert_df_equality(segments.with_previous_segment(current, previous), expected,
-                       ignore_row_order=True, ignore_nullable=True)
+        "customer_key string, segment string, previous_segment string",
+    )
+    assert_df_equality(
+        segments.with_previous_segment(current, previous),
+        expected,
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
     first_run = segments.with_previous_segment(current, None)
     assert [r["previous_segment"] for r in first_run.collect()] == [None, None]
 
 
 def test_summary_has_exact_shares_means_and_medians(spark):
-    customers = spark.createDataFrame([
-        ("a", "Champions", 1, 10, 100.0),
-        ("b", "Champions", 3, 20, 300.0),
-        ("c", "Champions", 2, 40, 200.0),
-        ("d", "Champions", 9, 30, 400.0),
-        ("e", "Hibernating", 200, 1, 50.0),
-    ], "customer_key string, segment string, recency_days int, frequency long, monetary double")
+    customers = spark.createDataFrame(
+        [
+            ("a", "Champions", 1, 10, 100.0),
+            ("b", "Champions", 3, 20, 300.0),
+            ("c", "Champions", 2, 40, 200.0),
+            ("d", "Champions", 9, 30, 400.0),
+            ("e", "Hibernating", 200, 1, 50.0),
+        ],
+        "customer_key string, segment string, recency_days int, frequency long, monetary double",
+    )
     segment_map = segments.load_segment_map(None, 5)
-    rows = {r["segment"]: r.asDict() for r in
-            segments.segment_summary(customers, segment_map, dt.date(2011, 12, 10)).collect()}
+    rows = {
+        r["segment"]: r.asDict()
+        for r in segments.segment_summary(customers, segment_map, dt.date(2011, 12, 10)).collect()
+    }
     assert set(rows) == {"Champions", "Hibernating"}
     champions = rows["Champions"]
     assert champions["customers"] == 4
@@ -209,10 +258,16 @@ def test_summary_has_exact_shares_means_and_medians(spark):
     assert champions["revenue"] == pytest.approx(1000.0)
     assert champions["revenue_share"] == pytest.approx(1000.0 / 1050.0)
     assert champions["mean_recency_days"] == pytest.approx(3.75)
-    assert champions["median_recency_days"] == pytest.approx(2.5)  # pandas median: mean of the middle two
+    assert champions["median_recency_days"] == pytest.approx(
+        2.5
+    )  # pandas median: mean of the middle two
     assert champions["median_frequency"] == pytest.approx(25.0)
     assert champions["median_monetary"] == pytest.approx(250.0)
-    assert (champions["r_scores"], champions["f_scores"], champions["segment_order"]) == ("5", "4-5", 0)
+    assert (champions["r_scores"], champions["f_scores"], champions["segment_order"]) == (
+        "5",
+        "4-5",
+        0,
+    )
     assert champions["actions"] == list(segment_map.segments[0].actions)
     hibernating = rows["Hibernating"]
     assert (hibernating["customers"], hibernating["median_monetary"]) == (1, 50.0)

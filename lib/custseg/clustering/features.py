@@ -7,11 +7,12 @@ customer_rfm column (``tenure_days``) or ``log_<column>`` (``log_monetary``), wi
 short aliases ``recency`` and ``tenure``. Profiles and names are always reported in the
 original units, so every transform here has an inverse.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -38,6 +39,7 @@ class Feature:
     the value at 0 first, so refunds-heavy customers with a negative balance cannot make
     ``log1p`` undefined.
     """
+
     name: str
     column: str
     log: bool
@@ -67,13 +69,15 @@ def numeric_rfm_columns() -> list[str]:
 def parse_feature(name: str) -> Feature:
     numeric = numeric_rfm_columns()
     log = name.startswith(LOG_PREFIX) and name not in numeric
-    column = name[len(LOG_PREFIX):] if log else name
+    column = name[len(LOG_PREFIX) :] if log else name
     column = COLUMN_ALIASES.get(column, column)
     if column not in numeric:
         raise ConfigError(
             f"config key 'clustering.features' has unknown feature {name!r}: use a numeric "
             f"customer_rfm column or log_<column> (columns: {', '.join(numeric)}; aliases: "
-            + ", ".join(f"{a}={c}" for a, c in COLUMN_ALIASES.items()) + ")")
+            + ", ".join(f"{a}={c}" for a, c in COLUMN_ALIASES.items())
+            + ")"
+        )
     return Feature(name=name, column=column, log=log)
 
 
@@ -87,15 +91,20 @@ def parse_features(names: Sequence[str]) -> list[Feature]:
         if feature.column in seen:
             raise ConfigError(
                 f"config key 'clustering.features' uses column {feature.column!r} twice "
-                f"({seen[feature.column]!r} and {feature.name!r}): keep one of them")
+                f"({seen[feature.column]!r} and {feature.name!r}): keep one of them"
+            )
         seen[feature.column] = feature.name
     return features
 
 
 def features_from_frame_columns(frame_columns: Iterable[str]) -> list[Feature]:
     """The features of a saved model, read back from its VectorAssembler input columns."""
-    return parse_features([c[len(FEATURE_COLUMN_PREFIX):] if c.startswith(FEATURE_COLUMN_PREFIX)
-                           else c for c in frame_columns])
+    return parse_features(
+        [
+            c[len(FEATURE_COLUMN_PREFIX) :] if c.startswith(FEATURE_COLUMN_PREFIX) else c
+            for c in frame_columns
+        ]
+    )
 
 
 def profile_columns(features: Sequence[Feature]) -> list[str]:
@@ -107,24 +116,34 @@ def profile_columns(features: Sequence[Feature]) -> list[str]:
 def feature_frame(rfm_df: DataFrame, features: Sequence[Feature]) -> DataFrame:
     """One row per customer: key, segment, profile columns (double), model inputs."""
     profile = [F.col(c).cast("double").alias(c) for c in profile_columns(features)]
-    return rfm_df.select(F.col(CUSTOMER_KEY), F.col(SEGMENT), *profile,
-                         *[f.expression() for f in features])
+    return rfm_df.select(
+        F.col(CUSTOMER_KEY), F.col(SEGMENT), *profile, *[f.expression() for f in features]
+    )
 
 
-def centre_in_original_units(centre: Sequence[float], features: Sequence[Feature],
-                             shift: Sequence[float], scale: Sequence[float]) -> dict[str, float]:
+def centre_in_original_units(
+    centre: Sequence[float],
+    features: Sequence[Feature],
+    shift: Sequence[float],
+    scale: Sequence[float],
+) -> dict[str, float]:
     """A centre in scaled model units -> {customer_rfm column: value in its own units}."""
-    return {f.column: f.to_original_units(m + s * z)
-            for f, z, m, s in zip(features, centre, shift, scale)}
+    return {
+        f.column: f.to_original_units(m + s * z)
+        for f, z, m, s in zip(features, centre, shift, scale)
+    }
 
 
-def centre_in_model_units(centre: dict, features: Sequence[Feature], shift: Sequence[float],
-                          scale: Sequence[float]) -> Optional[list[float]]:
+def centre_in_model_units(
+    centre: dict, features: Sequence[Feature], shift: Sequence[float], scale: Sequence[float]
+) -> list[float] | None:
     """Inverse of ``centre_in_original_units`` under *this* run's scaler; None if a column
     is missing. A feature with zero spread is scaled to 0 by StandardScaler, so it maps to
     0 here too.
     """
     if any(centre.get(f.column) is None for f in features):
         return None
-    return [(f.to_model_units(centre[f.column]) - m) / s if s > 0 else 0.0
-            for f, m, s in zip(features, shift, scale)]
+    return [
+        (f.to_model_units(centre[f.column]) - m) / s if s > 0 else 0.0
+        for f, m, s in zip(features, shift, scale)
+    ]

@@ -9,11 +9,12 @@ Definitions follow scikit-learn so figures are comparable with notebooks:
 Davies-Bouldin and Calinski-Harabasz use the *mean of the assigned points* as each
 cluster's centroid, inertia uses the model's centres (MLlib's training cost).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from pyspark.ml.evaluation import ClusteringEvaluator
@@ -25,10 +26,11 @@ from pyspark.sql import functions as F
 @dataclasses.dataclass(frozen=True)
 class ClusterQuality:
     """Size of each model cluster (index = model cluster) and the index values."""
+
     sizes: tuple[int, ...]
     inertia: float
-    davies_bouldin: Optional[float]
-    calinski_harabasz: Optional[float]
+    davies_bouldin: float | None
+    calinski_harabasz: float | None
 
     @property
     def customers(self) -> int:
@@ -54,27 +56,41 @@ def row_of(matrix: Sequence[Sequence[float]], index: Column) -> Column:
     return F.element_at(literal_matrix(matrix), (index + F.lit(1)).cast("int"))
 
 
-def distance_to_centre(vector_col: str, cluster_col: str, centres: Sequence[Sequence[float]]) -> Column:
+def distance_to_centre(
+    vector_col: str, cluster_col: str, centres: Sequence[Sequence[float]]
+) -> Column:
     """Euclidean distance of each row to the centre of its assigned cluster."""
-    return F.sqrt(squared_distance(vector_to_array(F.col(vector_col)),
-                                   row_of(centres, F.col(cluster_col))))
+    return F.sqrt(
+        squared_distance(vector_to_array(F.col(vector_col)), row_of(centres, F.col(cluster_col)))
+    )
 
 
-def cluster_means(df: DataFrame, vector_col: str, cluster_col: str,
-                  dimensions: int) -> dict[int, tuple[int, list[float]]]:
+def cluster_means(
+    df: DataFrame, vector_col: str, cluster_col: str, dimensions: int
+) -> dict[int, tuple[int, list[float]]]:
     """{cluster: (size, mean vector)} in one aggregation pass."""
     values = vector_to_array(F.col(vector_col))
-    rows = (df.select(F.col(cluster_col).alias("c"), values.alias("v"))
-            .groupBy("c")
-            .agg(F.count(F.lit(1)).alias("n"),
-                 *[F.avg(F.col("v")[i]).alias(f"m{i}") for i in range(dimensions)])
-            .collect())
-    return {int(r["c"]): (int(r["n"]), [float(r[f"m{i}"]) for i in range(dimensions)]) for r in rows}
+    rows = (
+        df.select(F.col(cluster_col).alias("c"), values.alias("v"))
+        .groupBy("c")
+        .agg(
+            F.count(F.lit(1)).alias("n"),
+            *[F.avg(F.col("v")[i]).alias(f"m{i}") for i in range(dimensions)],
+        )
+        .collect()
+    )
+    return {
+        int(r["c"]): (int(r["n"]), [float(r[f"m{i}"]) for i in range(dimensions)]) for r in rows
+    }
 
 
-def cluster_spreads(df: DataFrame, vector_col: str, cluster_col: str,
-                    centres: Sequence[Sequence[float]],
-                    means: dict[int, list[float]]) -> dict[int, tuple[float, float, float]]:
+def cluster_spreads(
+    df: DataFrame,
+    vector_col: str,
+    cluster_col: str,
+    centres: Sequence[Sequence[float]],
+    means: dict[int, list[float]],
+) -> dict[int, tuple[float, float, float]]:
     """{cluster: (sum of squared distance to the model centre, mean distance to the cluster
     mean, sum of squared distance to the cluster mean)} in one pass.
 
@@ -85,16 +101,24 @@ def cluster_spreads(df: DataFrame, vector_col: str, cluster_col: str,
     values = vector_to_array(F.col(vector_col))
     cluster = F.col("c")
     to_mean = squared_distance(F.col("v"), row_of(mean_matrix, cluster))
-    rows = (df.select(F.col(cluster_col).alias("c"), values.alias("v"))
-            .groupBy("c")
-            .agg(F.sum(squared_distance(F.col("v"), row_of(centres, cluster))).alias("to_centre"),
-                 F.avg(F.sqrt(to_mean)).alias("scatter"),
-                 F.sum(to_mean).alias("within"))
-            .collect())
-    return {int(r["c"]): (float(r["to_centre"]), float(r["scatter"]), float(r["within"])) for r in rows}
+    rows = (
+        df.select(F.col(cluster_col).alias("c"), values.alias("v"))
+        .groupBy("c")
+        .agg(
+            F.sum(squared_distance(F.col("v"), row_of(centres, cluster))).alias("to_centre"),
+            F.avg(F.sqrt(to_mean)).alias("scatter"),
+            F.sum(to_mean).alias("within"),
+        )
+        .collect()
+    )
+    return {
+        int(r["c"]): (float(r["to_centre"]), float(r["scatter"]), float(r["within"])) for r in rows
+    }
 
 
-def davies_bouldin_index(means: Sequence[Sequence[float]], scatters: Sequence[float]) -> Optional[float]:
+def davies_bouldin_index(
+    means: Sequence[Sequence[float]], scatters: Sequence[float]
+) -> float | None:
     """Mean over clusters of the worst (s_i + s_j) / d(m_i, m_j); scikit-learn's edge cases."""
     if len(means) < 2:
         return None
@@ -107,8 +131,9 @@ def davies_bouldin_index(means: Sequence[Sequence[float]], scatters: Sequence[fl
     return float(np.mean(np.max((intra[:, None] + intra[None, :]) / gaps, axis=1)))
 
 
-def calinski_harabasz_index(sizes: Sequence[int], means: Sequence[Sequence[float]],
-                            within: float) -> Optional[float]:
+def calinski_harabasz_index(
+    sizes: Sequence[int], means: Sequence[Sequence[float]], within: float
+) -> float | None:
     """Between- over within-cluster dispersion, each per degree of freedom."""
     clusters, n = len(sizes), int(sum(sizes))
     if not 1 < clusters < n:
@@ -122,31 +147,42 @@ def calinski_harabasz_index(sizes: Sequence[int], means: Sequence[Sequence[float
     return between * (n - clusters) / (within * (clusters - 1))
 
 
-def cluster_quality(df: DataFrame, vector_col: str, cluster_col: str,
-                    centres: Sequence[Sequence[float]]) -> ClusterQuality:
+def cluster_quality(
+    df: DataFrame, vector_col: str, cluster_col: str, centres: Sequence[Sequence[float]]
+) -> ClusterQuality:
     """Inertia, Davies-Bouldin and Calinski-Harabasz of an assignment, in two Spark passes."""
     dims = len(centres[0])
     by_cluster = cluster_means(df, vector_col, cluster_col, dims)
-    spreads = cluster_spreads(df, vector_col, cluster_col, centres,
-                              {c: mean for c, (_, mean) in by_cluster.items()})
+    spreads = cluster_spreads(
+        df, vector_col, cluster_col, centres, {c: mean for c, (_, mean) in by_cluster.items()}
+    )
     present = sorted(by_cluster)
     return ClusterQuality(
         sizes=tuple(by_cluster[i][0] if i in by_cluster else 0 for i in range(len(centres))),
         inertia=sum(s[0] for s in spreads.values()),
-        davies_bouldin=davies_bouldin_index([by_cluster[c][1] for c in present],
-                                            [spreads[c][1] for c in present]),
-        calinski_harabasz=calinski_harabasz_index([by_cluster[c][0] for c in present],
-                                                  [by_cluster[c][1] for c in present],
-                                                  sum(spreads[c][2] for c in present)),
+        davies_bouldin=davies_bouldin_index(
+            [by_cluster[c][1] for c in present], [spreads[c][1] for c in present]
+        ),
+        calinski_harabasz=calinski_harabasz_index(
+            [by_cluster[c][0] for c in present],
+            [by_cluster[c][1] for c in present],
+            sum(spreads[c][2] for c in present),
+        ),
     )
 
 
-def silhouette(df: DataFrame, vector_col: str, cluster_col: str, clusters_present: int) -> Optional[float]:
+def silhouette(
+    df: DataFrame, vector_col: str, cluster_col: str, clusters_present: int
+) -> float | None:
     """MLlib's silhouette (squared Euclidean); undefined with fewer than two clusters."""
     if clusters_present < 2:
         return None
-    evaluator = ClusteringEvaluator(featuresCol=vector_col, predictionCol=cluster_col,
-                                    metricName="silhouette", distanceMeasure="squaredEuclidean")
+    evaluator = ClusteringEvaluator(
+        featuresCol=vector_col,
+        predictionCol=cluster_col,
+        metricName="silhouette",
+        distanceMeasure="squaredEuclidean",
+    )
     value = evaluator.evaluate(df)
     return None if math.isnan(value) else float(value)
 
@@ -159,6 +195,7 @@ def contingency_counts(df: DataFrame, col_a: str, col_b: str) -> dict[tuple[int,
 
 def adjusted_rand_index_from_counts(counts: dict[tuple[int, int], int]) -> float:
     """Hubert-Arabie adjusted Rand index from a contingency table (exact integer pair counts)."""
+
     def pairs(n: int) -> int:
         return n * (n - 1) // 2
 

@@ -17,9 +17,10 @@ partitions and sorted inside them, the training sample is a hash of the key (not
 ``DataFrame.sample``), and both estimators get the configured seed, so the same data and
 settings give the same centres.
 """
+
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
 
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.clustering import BisectingKMeans, BisectingKMeansModel, KMeans, KMeansModel
@@ -35,7 +36,7 @@ VECTOR = "features"
 PREDICTION = "cluster"
 SAMPLE_BUCKETS = 1_000_000
 
-ClusterModel = Union[KMeansModel, BisectingKMeansModel]
+ClusterModel = KMeansModel | BisectingKMeansModel
 
 
 def fixed_partitioning(df: DataFrame, partitions: int) -> DataFrame:
@@ -43,14 +44,14 @@ def fixed_partitioning(df: DataFrame, partitions: int) -> DataFrame:
     return df.repartition(partitions, F.col(CUSTOMER_KEY)).sortWithinPartitions(CUSTOMER_KEY)
 
 
-def sample_fraction(sample_size: Optional[int], customers: int) -> Optional[float]:
+def sample_fraction(sample_size: int | None, customers: int) -> float | None:
     """Share of customers to fit on; None means fit on everyone."""
     if sample_size is None or customers <= 0 or sample_size >= customers:
         return None
     return max(sample_size, 1) / customers
 
 
-def hash_sample(df: DataFrame, fraction: Optional[float], seed: int) -> DataFrame:
+def hash_sample(df: DataFrame, fraction: float | None, seed: int) -> DataFrame:
     """Keeps a stable pseudo-random share of customers, chosen by a hash of their key.
 
     Unlike ``DataFrame.sample`` the choice does not depend on partitioning, and a customer
@@ -64,10 +65,12 @@ def hash_sample(df: DataFrame, fraction: Optional[float], seed: int) -> DataFram
 
 
 def scaler_pipeline(features: Sequence[Feature]) -> Pipeline:
-    return Pipeline(stages=[
-        VectorAssembler(inputCols=[f.frame_column for f in features], outputCol=RAW_VECTOR),
-        StandardScaler(inputCol=RAW_VECTOR, outputCol=VECTOR, withMean=False, withStd=True),
-    ])
+    return Pipeline(
+        stages=[
+            VectorAssembler(inputCols=[f.frame_column for f in features], outputCol=RAW_VECTOR),
+            StandardScaler(inputCol=RAW_VECTOR, outputCol=VECTOR, withMean=False, withStd=True),
+        ]
+    )
 
 
 def scaled_frame(scaler_model: PipelineModel, frame: DataFrame) -> DataFrame:
@@ -94,7 +97,9 @@ def clustering_estimator(algorithm: str, k: int, seed: int, max_iter: int):
     raise ValueError(f"unknown clustering algorithm {algorithm!r} (known: {', '.join(ALGORITHMS)})")
 
 
-def fit_clustering(train: DataFrame, algorithm: str, k: int, seed: int, max_iter: int) -> ClusterModel:
+def fit_clustering(
+    train: DataFrame, algorithm: str, k: int, seed: int, max_iter: int
+) -> ClusterModel:
     return clustering_estimator(algorithm, k, seed, max_iter).fit(train)
 
 

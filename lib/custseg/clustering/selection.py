@@ -6,12 +6,13 @@ The default rule picks the lowest Davies-Bouldin index among the ks whose smalle
 holds at least ``min_cluster_share`` of customers: a k that wins by splitting off a
 sliver of outliers is not useful for marketing.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import logging
 import time
-from typing import Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
 
 from pyspark.sql import DataFrame
 
@@ -31,7 +32,7 @@ class FittedModel:
     model: models.ClusterModel
     centres: list[list[float]]
     quality: metrics.ClusterQuality
-    silhouette: Optional[float]
+    silhouette: float | None
     seconds: float
     training_customers: int
 
@@ -39,7 +40,7 @@ class FittedModel:
     def key(self) -> tuple[str, int]:
         return self.algorithm, self.k
 
-    def metric(self, name: str) -> Optional[float]:
+    def metric(self, name: str) -> float | None:
         if name == "silhouette":
             return self.silhouette
         return getattr(self.quality, name)
@@ -50,7 +51,9 @@ def sweep_plan(algorithms: Sequence[str], k_range: Sequence[int]) -> list[tuple[
     return [(algorithm, k) for algorithm in algorithms for k in range(low, high + 1)]
 
 
-def evaluate(scaled: DataFrame, model: models.ClusterModel) -> tuple[metrics.ClusterQuality, Optional[float]]:
+def evaluate(
+    scaled: DataFrame, model: models.ClusterModel
+) -> tuple[metrics.ClusterQuality, float | None]:
     assigned = models.assign(scaled, model, models.PREDICTION)
     model_centres = models.centres(model)
     quality = metrics.cluster_quality(assigned, models.VECTOR, models.PREDICTION, model_centres)
@@ -58,38 +61,68 @@ def evaluate(scaled: DataFrame, model: models.ClusterModel) -> tuple[metrics.Clu
     return quality, metrics.silhouette(assigned, models.VECTOR, models.PREDICTION, present)
 
 
-def fit_and_evaluate(train: DataFrame, scaled: DataFrame, algorithm: str, k: int, seed: int,
-                     max_iter: int, training_customers: int) -> FittedModel:
+def fit_and_evaluate(
+    train: DataFrame,
+    scaled: DataFrame,
+    algorithm: str,
+    k: int,
+    seed: int,
+    max_iter: int,
+    training_customers: int,
+) -> FittedModel:
     started = time.perf_counter()
     model = models.fit_clustering(train, algorithm, k, seed, max_iter)
     quality, silhouette = evaluate(scaled, model)
     seconds = time.perf_counter() - started
-    log.info("fitted %s k=%d in %.1fs: inertia %.1f, Davies-Bouldin %s", algorithm, k, seconds,
-             quality.inertia, quality.davies_bouldin)
-    return FittedModel(algorithm, k, model, models.centres(model), quality, silhouette, seconds,
-                       training_customers)
+    log.info(
+        "fitted %s k=%d in %.1fs: inertia %.1f, Davies-Bouldin %s",
+        algorithm,
+        k,
+        seconds,
+        quality.inertia,
+        quality.davies_bouldin,
+    )
+    return FittedModel(
+        algorithm, k, model, models.centres(model), quality, silhouette, seconds, training_customers
+    )
 
 
-def sweep(train: DataFrame, scaled: DataFrame, plan: Iterable[tuple[str, int]], seed: int,
-          max_iter: int, training_customers: int) -> list[FittedModel]:
-    return [fit_and_evaluate(train, scaled, algorithm, k, seed, max_iter, training_customers)
-            for algorithm, k in plan]
+def sweep(
+    train: DataFrame,
+    scaled: DataFrame,
+    plan: Iterable[tuple[str, int]],
+    seed: int,
+    max_iter: int,
+    training_customers: int,
+) -> list[FittedModel]:
+    return [
+        fit_and_evaluate(train, scaled, algorithm, k, seed, max_iter, training_customers)
+        for algorithm, k in plan
+    ]
 
 
-def choose_k(candidates: Sequence[FittedModel], min_cluster_share: float,
-             metric: str = DEFAULT_SELECTION_METRIC) -> Optional[int]:
+def choose_k(
+    candidates: Sequence[FittedModel],
+    min_cluster_share: float,
+    metric: str = DEFAULT_SELECTION_METRIC,
+) -> int | None:
     """The k with the best ``metric`` among models whose smallest cluster is big enough.
 
     When no k passes the size test the size test is dropped (and logged) rather than
     choosing nothing; ties go to the smaller k, the simpler story.
     """
     if metric not in SELECTION_METRICS:
-        raise ValueError(f"unknown selection metric {metric!r} (known: {', '.join(SELECTION_METRICS)})")
+        raise ValueError(
+            f"unknown selection metric {metric!r} (known: {', '.join(SELECTION_METRICS)})"
+        )
     scored = [m for m in candidates if m.metric(metric) is not None]
     eligible = [m for m in scored if m.quality.smallest_share >= min_cluster_share]
     if scored and not eligible:
-        log.warning("no k keeps every cluster above %.1f%% of customers; choosing on %s alone",
-                    100 * min_cluster_share, metric)
+        log.warning(
+            "no k keeps every cluster above %.1f%% of customers; choosing on %s alone",
+            100 * min_cluster_share,
+            metric,
+        )
         eligible = scored
     if not eligible:
         return None
@@ -97,33 +130,50 @@ def choose_k(candidates: Sequence[FittedModel], min_cluster_share: float,
     return min(eligible, key=lambda m: (sign * m.metric(metric), m.k)).k
 
 
-def kept_models(algorithms: Sequence[str], chosen: dict[str, Optional[int]],
-                fixed_ks: Sequence[int]) -> list[tuple[str, int]]:
+def kept_models(
+    algorithms: Sequence[str], chosen: dict[str, int | None], fixed_ks: Sequence[int]
+) -> list[tuple[str, int]]:
     """Models saved and assigned: each algorithm's chosen k plus the fixed comparison ks."""
-    return [(algorithm, k) for algorithm in algorithms
-            for k in sorted({*fixed_ks, *([chosen[algorithm]] if chosen.get(algorithm) else [])})]
+    return [
+        (algorithm, k)
+        for algorithm in algorithms
+        for k in sorted({*fixed_ks, *([chosen[algorithm]] if chosen.get(algorithm) else [])})
+    ]
 
 
-def selection_rows(fitted: Iterable[FittedModel], chosen: dict[str, Optional[int]],
-                   kept: Iterable[tuple[str, int]]) -> list[dict]:
+def selection_rows(
+    fitted: Iterable[FittedModel], chosen: dict[str, int | None], kept: Iterable[tuple[str, int]]
+) -> list[dict]:
     """model_selection rows (without as_of), one per fitted model."""
     kept = set(kept)
-    return [{
-        "algorithm": m.algorithm, "k": m.k, "inertia": m.quality.inertia,
-        "silhouette": m.silhouette, "davies_bouldin": m.quality.davies_bouldin,
-        "calinski_harabasz": m.quality.calinski_harabasz,
-        "smallest_cluster_share": m.quality.smallest_share, "seconds": m.seconds,
-        "sample_size": m.training_customers, "chosen": chosen.get(m.algorithm) == m.k,
-        "saved": m.key in kept,
-    } for m in sorted(fitted, key=lambda m: m.key)]
+    return [
+        {
+            "algorithm": m.algorithm,
+            "k": m.k,
+            "inertia": m.quality.inertia,
+            "silhouette": m.silhouette,
+            "davies_bouldin": m.quality.davies_bouldin,
+            "calinski_harabasz": m.quality.calinski_harabasz,
+            "smallest_cluster_share": m.quality.smallest_share,
+            "seconds": m.seconds,
+            "sample_size": m.training_customers,
+            "chosen": chosen.get(m.algorithm) == m.k,
+            "saved": m.key in kept,
+        }
+        for m in sorted(fitted, key=lambda m: m.key)
+    ]
 
 
 def comparison_ks(kept: Iterable[tuple[str, int]]) -> list[int]:
     return sorted({k for _, k in kept})
 
 
-def comparison_row(k: int, kmeans: Optional[FittedModel], bisecting: Optional[FittedModel],
-                   adjusted_rand_index: Optional[float]) -> dict:
+def comparison_row(
+    k: int,
+    kmeans: FittedModel | None,
+    bisecting: FittedModel | None,
+    adjusted_rand_index: float | None,
+) -> dict:
     """One model_comparison row (without as_of); a missing algorithm leaves its side null."""
     row = {"k": k, "adjusted_rand_index": adjusted_rand_index}
     for prefix, model in (("kmeans", kmeans), ("bisecting", bisecting)):

@@ -10,11 +10,12 @@ both sets sit in one space and a slow drift of the population does not count as 
 The assignment is solved exactly with the Hungarian algorithm (O(k^3), no scipy at
 run time; scipy is only the reference in the tests).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -23,6 +24,7 @@ from pyspark.sql import functions as F
 @dataclasses.dataclass(frozen=True)
 class PreviousCluster:
     """A cluster of the earlier run: its id, its name and its centre in original units."""
+
     cluster_id: int
     cluster_name: str
     centre: dict
@@ -31,6 +33,7 @@ class PreviousCluster:
 @dataclasses.dataclass(frozen=True)
 class Match:
     """The earlier cluster a new cluster continues, and how far its centre moved."""
+
     previous: PreviousCluster
     distance: float
 
@@ -40,7 +43,7 @@ def _square_assignment(cost: Sequence[Sequence[float]]) -> list[int]:
     n, m = len(cost), len(cost[0])
     u = [0.0] * (n + 1)
     v = [0.0] * (m + 1)
-    owner = [0] * (m + 1)      # owner[j]: row (1-based) holding column j, 0 = free
+    owner = [0] * (m + 1)  # owner[j]: row (1-based) holding column j, 0 = free
     way = [0] * (m + 1)
     for row in range(1, n + 1):
         owner[0] = row
@@ -79,7 +82,7 @@ def _square_assignment(cost: Sequence[Sequence[float]]) -> list[int]:
     return assignment
 
 
-def min_cost_assignment(cost: Sequence[Sequence[float]]) -> list[Optional[int]]:
+def min_cost_assignment(cost: Sequence[Sequence[float]]) -> list[int | None]:
     """Row -> column minimising the total cost; with more rows than columns the rows left
     over get None. Exact for any rectangular matrix of finite costs."""
     if not cost or not cost[0]:
@@ -88,7 +91,7 @@ def min_cost_assignment(cost: Sequence[Sequence[float]]) -> list[Optional[int]]:
     if n <= m:
         return list(_square_assignment(cost))
     by_column = _square_assignment([[cost[i][j] for i in range(n)] for j in range(m)])
-    assignment: list[Optional[int]] = [None] * n
+    assignment: list[int | None] = [None] * n
     for column, row in enumerate(by_column):
         assignment[row] = column
     return assignment
@@ -98,8 +101,11 @@ def euclidean(a: Sequence[float], b: Sequence[float]) -> float:
     return math.sqrt(sum((x - y) ** 2 for x, y in zip(a, b)))
 
 
-def match_previous(new_centres: Sequence[Sequence[float]], previous: Sequence[PreviousCluster],
-                   to_model_units: Callable[[dict], Optional[list[float]]]) -> list[Optional[Match]]:
+def match_previous(
+    new_centres: Sequence[Sequence[float]],
+    previous: Sequence[PreviousCluster],
+    to_model_units: Callable[[dict], list[float] | None],
+) -> list[Match | None]:
     """For each new centre (standardised units) the previous cluster it continues, if any.
 
     Returns all None when there is no previous run or its centres lack a current feature
@@ -109,14 +115,16 @@ def match_previous(new_centres: Sequence[Sequence[float]], previous: Sequence[Pr
     if not previous or any(c is None for c in old):
         return [None] * len(new_centres)
     cost = [[euclidean(new, prev) for prev in old] for new in new_centres]
-    return [None if j is None else Match(previous[j], cost[i][j])
-            for i, j in enumerate(min_cost_assignment(cost))]
+    return [
+        None if j is None else Match(previous[j], cost[i][j])
+        for i, j in enumerate(min_cost_assignment(cost))
+    ]
 
 
-def stable_ids(matches: Sequence[Optional[Match]], priority: Sequence[int]) -> list[int]:
+def stable_ids(matches: Sequence[Match | None], priority: Sequence[int]) -> list[int]:
     """Cluster id per model cluster: the matched id, else the smallest free id, handed out
     in ``priority`` order (model cluster indices, most important first)."""
-    ids: list[Optional[int]] = [m.previous.cluster_id if m else None for m in matches]
+    ids: list[int | None] = [m.previous.cluster_id if m else None for m in matches]
     taken = {i for i in ids if i is not None}
     next_id = 0
     for index in priority:
@@ -128,7 +136,9 @@ def stable_ids(matches: Sequence[Optional[Match]], priority: Sequence[int]) -> l
     return [int(i) for i in ids]
 
 
-def previous_clusters(profiles: Optional[DataFrame], as_of) -> dict[tuple[str, int], list[PreviousCluster]]:
+def previous_clusters(
+    profiles: DataFrame | None, as_of
+) -> dict[tuple[str, int], list[PreviousCluster]]:
     """{(algorithm, k): clusters} of the latest as_of before ``as_of`` that has that model.
 
     Reading per model (not just the latest earlier run) lets a k that was not kept last
@@ -138,11 +148,15 @@ def previous_clusters(profiles: Optional[DataFrame], as_of) -> dict[tuple[str, i
         return {}
     earlier = profiles.filter(F.col("as_of") < F.lit(as_of))
     latest = earlier.groupBy("algorithm", "k").agg(F.max("as_of").alias("as_of"))
-    rows = (earlier.join(latest, ["algorithm", "k", "as_of"])
-            .select("algorithm", "k", "cluster_id", "cluster_name", "centre")
-            .orderBy("algorithm", "k", "cluster_id").collect())
+    rows = (
+        earlier.join(latest, ["algorithm", "k", "as_of"])
+        .select("algorithm", "k", "cluster_id", "cluster_name", "centre")
+        .orderBy("algorithm", "k", "cluster_id")
+        .collect()
+    )
     found: dict[tuple[str, int], list[PreviousCluster]] = {}
     for row in rows:
         found.setdefault((row["algorithm"], int(row["k"])), []).append(
-            PreviousCluster(int(row["cluster_id"]), row["cluster_name"], dict(row["centre"])))
+            PreviousCluster(int(row["cluster_id"]), row["cluster_name"], dict(row["centre"]))
+        )
     return found

@@ -5,11 +5,11 @@ Every rule adds a named reason instead of dropping a row, so the reconciliation
 quarantined row says all the rules it broke. Spark 4 runs in ANSI mode, where a plain
 cast of ``"abc"`` to a number aborts the job: every conversion here is a ``try_`` one.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Optional
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -40,10 +40,11 @@ RAW_COLUMNS = CANONICAL_COLUMNS
 @dataclasses.dataclass(frozen=True)
 class CleaningRules:
     """The rule parameters of one run: cleaning settings plus the time bounds."""
+
     settings: CleaningSettings
     timestamp_formats: tuple[str, ...]
     min_time: dt.date
-    max_time: Optional[dt.date]
+    max_time: dt.date | None
     has_order_id: bool
     has_amount: bool
 
@@ -56,8 +57,9 @@ def canonical_customer_id(raw: Column, pattern: str) -> Column:
     null (and quarantined as invalid).
     """
     trimmed = F.trim(raw)
-    without_float_tail = F.when(trimmed.rlike(r"^[0-9]+\.0+$"),
-                                F.regexp_extract(trimmed, r"^([0-9]+)\.0+$", 1)).otherwise(trimmed)
+    without_float_tail = F.when(
+        trimmed.rlike(r"^[0-9]+\.0+$"), F.regexp_extract(trimmed, r"^([0-9]+)\.0+$", 1)
+    ).otherwise(trimmed)
     return F.when(without_float_tail.rlike(pattern), without_float_tail)
 
 
@@ -78,46 +80,69 @@ def classify(df: DataFrame, rules: CleaningRules) -> DataFrame:
     """Adds typed columns and ``reasons`` (empty array = clean row) to canonical raw rows."""
     settings = rules.settings
     canonical_id = canonical_customer_id(F.col("customer_id"), settings.customer_id_pattern)
-    purchase_time = parse_purchase_time(F.col("purchase_time"), F.col(TYPED_TIME_COLUMN),
-                                        rules.timestamp_formats)
+    purchase_time = parse_purchase_time(
+        F.col("purchase_time"), F.col(TYPED_TIME_COLUMN), rules.timestamp_formats
+    )
     quantity_number = _number(F.col("quantity"))
     unit_price_number = F.trim(F.col("unit_price")).try_cast(MONEY)
     amount_number = F.trim(F.col("amount")).try_cast(MONEY)
-    typed = (df
-             .withColumn("canonical_id", canonical_id)
-             .withColumn("purchase_time_parsed", purchase_time)
-             .withColumn("quantity_parsed",
-                         F.when(quantity_number == F.floor(quantity_number),
-                                quantity_number.try_cast("bigint")))
-             .withColumn("unit_price_parsed", unit_price_number)
-             .withColumn("amount_given", amount_number))
-    amount = (F.col("amount_given") if rules.has_amount
-              else (F.col("quantity_parsed") * F.col("unit_price_parsed")).try_cast(MONEY))
+    typed = (
+        df.withColumn("canonical_id", canonical_id)
+        .withColumn("purchase_time_parsed", purchase_time)
+        .withColumn(
+            "quantity_parsed",
+            F.when(quantity_number == F.floor(quantity_number), quantity_number.try_cast("bigint")),
+        )
+        .withColumn("unit_price_parsed", unit_price_number)
+        .withColumn("amount_given", amount_number)
+    )
+    amount = (
+        F.col("amount_given")
+        if rules.has_amount
+        else (F.col("quantity_parsed") * F.col("unit_price_parsed")).try_cast(MONEY)
+    )
     typed = typed.withColumn("amount_parsed", amount)
 
     quantity_present = ~_blank(F.col("quantity"))
     price_present = ~_blank(F.col("unit_price"))
-    is_cancellation = (F.lit(rules.has_order_id)
-                       & F.coalesce(F.trim(F.col("order_id")).startswith(settings.cancellation_prefix),
-                                    F.lit(False))) if settings.cancellation_prefix else F.lit(False)
+    is_cancellation = (
+        (
+            F.lit(rules.has_order_id)
+            & F.coalesce(
+                F.trim(F.col("order_id")).startswith(settings.cancellation_prefix), F.lit(False)
+            )
+        )
+        if settings.cancellation_prefix
+        else F.lit(False)
+    )
     # A return is a negative quantity; only when no quantity is mapped does a negative
     # line total stand for one (a negative price is an error of its own, not a return).
-    is_negative = F.coalesce(F.col("quantity_parsed") < 0,
-                             F.col("quantity_parsed").isNull() & (F.col("amount_parsed") < 0),
-                             F.lit(False))
+    is_negative = F.coalesce(
+        F.col("quantity_parsed") < 0,
+        F.col("quantity_parsed").isNull() & (F.col("amount_parsed") < 0),
+        F.lit(False),
+    )
     checks: list[tuple[Column, str]] = [
         (F.col(CORRUPT_COLUMN).isNotNull(), MALFORMED_RECORD),
         (_blank(F.col("customer_id")), MISSING_CUSTOMER_ID),
         (~_blank(F.col("customer_id")) & F.col("canonical_id").isNull(), INVALID_CUSTOMER_ID),
         (_blank(F.col("purchase_time")) & F.col(TYPED_TIME_COLUMN).isNull(), MISSING_PURCHASE_TIME),
-        (~_blank(F.col("purchase_time")) & F.col("purchase_time_parsed").isNull(),
-         UNPARSEABLE_PURCHASE_TIME),
-        (F.col("purchase_time_parsed") < F.lit(rules.min_time).cast("timestamp"),
-         PURCHASE_TIME_BEFORE_FLOOR),
+        (
+            ~_blank(F.col("purchase_time")) & F.col("purchase_time_parsed").isNull(),
+            UNPARSEABLE_PURCHASE_TIME,
+        ),
+        (
+            F.col("purchase_time_parsed") < F.lit(rules.min_time).cast("timestamp"),
+            PURCHASE_TIME_BEFORE_FLOOR,
+        ),
     ]
     if rules.max_time is not None:
-        checks.append((F.col("purchase_time_parsed") >= F.lit(rules.max_time).cast("timestamp"),
-                       PURCHASE_TIME_AFTER_AS_OF))
+        checks.append(
+            (
+                F.col("purchase_time_parsed") >= F.lit(rules.max_time).cast("timestamp"),
+                PURCHASE_TIME_AFTER_AS_OF,
+            )
+        )
     if rules.has_amount:
         checks.append((F.col("amount_parsed").isNull(), INVALID_AMOUNT))
         checks.append((quantity_present & F.col("quantity_parsed").isNull(), INVALID_QUANTITY))
@@ -126,19 +151,27 @@ def classify(df: DataFrame, rules: CleaningRules) -> DataFrame:
         checks.append((F.col("quantity_parsed").isNull(), INVALID_QUANTITY))
         checks.append((F.col("unit_price_parsed").isNull(), INVALID_UNIT_PRICE))
     checks.append((F.col("unit_price_parsed") < 0, NEGATIVE_PRICE))
-    price_is_zero = F.coalesce(F.col("unit_price_parsed") == 0,
-                               F.col("unit_price_parsed").isNull() & (F.col("amount_parsed") == 0))
+    price_is_zero = F.coalesce(
+        F.col("unit_price_parsed") == 0,
+        F.col("unit_price_parsed").isNull() & (F.col("amount_parsed") == 0),
+    )
     if settings.zero_price == "quarantine":
         checks.append((price_is_zero, ZERO_PRICE))
     if settings.returns == "drop":
         checks.append((is_cancellation, CANCELLATION))
         checks.append((~is_cancellation & is_negative, RETURN))
     reasons = F.filter(
-        F.array(*[F.when(F.coalesce(condition, F.lit(False)), F.lit(name)) for condition, name in checks]),
-        lambda reason: reason.isNotNull())
-    return (typed
-            .withColumn("reasons", reasons)
-            .withColumn("is_return", is_cancellation | is_negative))
+        F.array(
+            *[
+                F.when(F.coalesce(condition, F.lit(False)), F.lit(name))
+                for condition, name in checks
+            ]
+        ),
+        lambda reason: reason.isNotNull(),
+    )
+    return typed.withColumn("reasons", reasons).withColumn(
+        "is_return", is_cancellation | is_negative
+    )
 
 
 def mark_duplicates(df: DataFrame) -> DataFrame:
@@ -156,15 +189,24 @@ def raw_record_json(customer_key: Column) -> Column:
 
     Malformed lines keep their text, with the id token (when it was a valid id) replaced.
     """
-    fields = [F.when(F.col("canonical_id").isNotNull(), customer_key)
-              .otherwise(F.col("customer_id")).alias("customer_id")]
+    fields = [
+        F.when(F.col("canonical_id").isNotNull(), customer_key)
+        .otherwise(F.col("customer_id"))
+        .alias("customer_id")
+    ]
     fields += [F.col(name) for name in RAW_COLUMNS if name != "customer_id"]
     as_json = F.to_json(F.struct(*fields), {"ignoreNullFields": "false"})
-    corrupt_text = F.when(F.col("canonical_id").isNotNull(),
-                          F.replace(F.col(CORRUPT_COLUMN), F.trim(F.col("customer_id")), customer_key)
-                          ).otherwise(F.col(CORRUPT_COLUMN))
-    return F.coalesce(F.when(F.col(CORRUPT_COLUMN).isNotNull(),
-                             F.to_json(F.struct(corrupt_text.alias("malformed_line")))), as_json)
+    corrupt_text = F.when(
+        F.col("canonical_id").isNotNull(),
+        F.replace(F.col(CORRUPT_COLUMN), F.trim(F.col("customer_id")), customer_key),
+    ).otherwise(F.col(CORRUPT_COLUMN))
+    return F.coalesce(
+        F.when(
+            F.col(CORRUPT_COLUMN).isNotNull(),
+            F.to_json(F.struct(corrupt_text.alias("malformed_line"))),
+        ),
+        as_json,
+    )
 
 
 def transactions_columns(run_id: str) -> list[Column]:

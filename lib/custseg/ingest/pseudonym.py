@@ -6,13 +6,13 @@ could compute an HMAC, but only with the key's pads as literals in the plan (and
 ``explain`` and the UI); a pandas UDF keeps the key inside the pickled function, which
 plans show only by name. The UDF runs over the distinct ids, not every row.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import os
 from pathlib import Path
-from typing import Optional
 
 import pandas as pd
 from pyspark.sql import DataFrame
@@ -26,7 +26,7 @@ class HashKeyError(RuntimeError):
     """The hashing key is missing or unusable; the message never contains the key."""
 
 
-def load_hash_key(env_name: str, key_file: Optional[str]) -> bytes:
+def load_hash_key(env_name: str, key_file: str | None) -> bytes:
     """The key from ``$env_name`` or else from ``key_file``; refuses to run without one."""
     value = os.environ.get(env_name)
     source = f"environment variable {env_name}"
@@ -39,7 +39,8 @@ def load_hash_key(env_name: str, key_file: Optional[str]) -> bytes:
     if not value:
         raise HashKeyError(
             f"no hashing key: set the environment variable {env_name} or pseudonym.key_file "
-            "to a file holding a secret of at least 16 characters; refusing to write raw ids")
+            "to a file holding a secret of at least 16 characters; refusing to write raw ids"
+        )
     key = value.encode("utf-8")
     if len(key) < MIN_KEY_BYTES:
         raise HashKeyError(f"the hashing key from {source} is shorter than {MIN_KEY_BYTES} bytes")
@@ -70,9 +71,11 @@ class HashCollisionError(RuntimeError):
 
 def check_no_collisions(mapping: DataFrame, id_column: str = "canonical_id") -> int:
     """Distinct keys must equal distinct ids; returns the number of distinct customers."""
-    row = mapping.agg(F.countDistinct(id_column).alias("ids"),
-                      F.countDistinct("customer_key").alias("keys")).first()
+    row = mapping.agg(
+        F.countDistinct(id_column).alias("ids"), F.countDistinct("customer_key").alias("keys")
+    ).first()
     if row["ids"] != row["keys"]:
         raise HashCollisionError(
-            f"hash collision: {row['ids']} distinct ids map to {row['keys']} distinct keys")
+            f"hash collision: {row['ids']} distinct ids map to {row['keys']} distinct keys"
+        )
     return int(row["ids"])

@@ -1,4 +1,5 @@
 """Counting where every input row went, and refusing a run where the books do not close."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,15 +24,18 @@ class IngestCounts:
     max_purchase_time: object = None
 
     @classmethod
-    def empty(cls) -> "IngestCounts":
+    def empty(cls) -> IngestCounts:
         return cls(0, 0, 0, 0, 0, {})
 
     def as_summary(self) -> dict:
-        return {"rows_read": self.rows_read, "rows_written": self.rows_written,
-                "rows_quarantined": self.rows_quarantined,
-                "duplicates_removed": self.duplicates_removed,
-                "distinct_customers": self.distinct_customers,
-                "quarantined_by_reason": dict(self.by_reason)}
+        return {
+            "rows_read": self.rows_read,
+            "rows_written": self.rows_written,
+            "rows_quarantined": self.rows_quarantined,
+            "duplicates_removed": self.duplicates_removed,
+            "distinct_customers": self.distinct_customers,
+            "quarantined_by_reason": dict(self.by_reason),
+        }
 
 
 def count_classified(keyed: DataFrame, rows_read: int) -> IngestCounts:
@@ -45,26 +49,39 @@ def count_classified(keyed: DataFrame, rows_read: int) -> IngestCounts:
         F.sum(F.col("is_duplicate").cast("long")).alias("duplicates"),
         F.sum((~F.col("is_duplicate") & (F.size("reasons") > 0)).cast("long")).alias("quarantined"),
         F.sum((~F.col("is_duplicate") & (F.size("reasons") == 0)).cast("long")).alias("written"),
-        F.min(F.when(~F.col("is_duplicate") & (F.size("reasons") == 0), F.col("purchase_time_parsed"))).alias("first"),
-        F.max(F.when(~F.col("is_duplicate") & (F.size("reasons") == 0), F.col("purchase_time_parsed"))).alias("last"),
-        F.countDistinct(F.when(~F.col("is_duplicate") & (F.size("reasons") == 0), F.col("customer_key"))).alias("customers"),
+        F.min(
+            F.when(~F.col("is_duplicate") & (F.size("reasons") == 0), F.col("purchase_time_parsed"))
+        ).alias("first"),
+        F.max(
+            F.when(~F.col("is_duplicate") & (F.size("reasons") == 0), F.col("purchase_time_parsed"))
+        ).alias("last"),
+        F.countDistinct(
+            F.when(~F.col("is_duplicate") & (F.size("reasons") == 0), F.col("customer_key"))
+        ).alias("customers"),
     ).first()
-    reasons = (keyed.where(~F.col("is_duplicate"))
-               .select(F.explode("reasons").alias("reason"))
-               .groupBy("reason").count().collect())  # one row per reason
+    reasons = (
+        keyed.where(~F.col("is_duplicate"))
+        .select(F.explode("reasons").alias("reason"))
+        .groupBy("reason")
+        .count()
+        .collect()
+    )  # one row per reason
     counts = IngestCounts(
         rows_read=int(rows_read),
         rows_written=int(totals["written"] or 0),
         rows_quarantined=int(totals["quarantined"] or 0),
         duplicates_removed=int(totals["duplicates"] or 0),
         distinct_customers=int(totals["customers"]),
-        by_reason={row["reason"]: int(row["count"]) for row in sorted(reasons, key=lambda r: r["reason"])},
+        by_reason={
+            row["reason"]: int(row["count"]) for row in sorted(reasons, key=lambda r: r["reason"])
+        },
         min_purchase_time=totals["first"],
         max_purchase_time=totals["last"],
     )
     if int(totals["classified"]) != counts.rows_read:
         raise ReconciliationError(
-            f"{counts.rows_read} rows read but {totals['classified']} rows after cleaning and keying")
+            f"{counts.rows_read} rows read but {totals['classified']} rows after cleaning and keying"
+        )
     return counts
 
 
@@ -73,4 +90,5 @@ def check_reconciliation(counts: IngestCounts) -> None:
     if accounted != counts.rows_read:
         raise ReconciliationError(
             f"rows read {counts.rows_read} != written {counts.rows_written} + quarantined "
-            f"{counts.rows_quarantined} + duplicates {counts.duplicates_removed}")
+            f"{counts.rows_quarantined} + duplicates {counts.duplicates_removed}"
+        )

@@ -5,11 +5,11 @@ Every raw column is read as a string and mapped to its canonical name by the hea
 file by position, which would silently shift values when a month's export has its
 columns in another order.
 """
+
 from __future__ import annotations
 
 import csv
 import dataclasses
-from typing import Optional
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -29,6 +29,7 @@ class SourceError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class SourceFile:
     """A file as Hadoop names it (``file:/data/a b.csv``) and its change fingerprint."""
+
     path: str
     fingerprint: str
 
@@ -48,6 +49,7 @@ def list_source_files(spark: SparkSession, settings: InputSettings) -> list[Sour
     """
     if settings.format == "delta":
         from delta.tables import DeltaTable
+
         if not DeltaTable.isDeltaTable(spark, settings.path):
             raise SourceError(f"input.path {settings.path} is not a Delta table")
         version = DeltaTable.forPath(spark, settings.path).history(1).first()["version"]
@@ -63,8 +65,11 @@ def list_source_files(spark: SparkSession, settings: InputSettings) -> list[Sour
                 found.append(_source_file(iterator.next()))
         else:
             found.append(_source_file(status))
-    found = [f for f in found
-             if not _hidden(f.path) and f.path.lower().endswith(suffixes[settings.format])]
+    found = [
+        f
+        for f in found
+        if not _hidden(f.path) and f.path.lower().endswith(suffixes[settings.format])
+    ]
     if not found:
         raise SourceError(f"no {settings.format} files found at input.path {settings.path}")
     return sorted(found, key=lambda f: f.path)
@@ -75,8 +80,9 @@ def _hidden(path: str) -> bool:
 
 
 def _source_file(status) -> SourceFile:
-    return SourceFile(status.getPath().toString(),
-                      f"size:{status.getLen()};mtime:{status.getModificationTime()}")
+    return SourceFile(
+        status.getPath().toString(), f"size:{status.getLen()};mtime:{status.getModificationTime()}"
+    )
 
 
 def read_csv_header(spark: SparkSession, path: str, settings: InputSettings) -> list[str]:
@@ -84,11 +90,14 @@ def read_csv_header(spark: SparkSession, path: str, settings: InputSettings) -> 
     jvm = spark.sparkContext._jvm
     fs, hpath = _hadoop_fs(spark, path)
     codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(
-        spark.sparkContext._jsc.hadoopConfiguration()).getCodec(hpath)
+        spark.sparkContext._jsc.hadoopConfiguration()
+    ).getCodec(hpath)
     stream = fs.open(hpath)
     if codec is not None:
         stream = codec.createInputStream(stream)
-    reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, settings.csv.encoding))
+    reader = jvm.java.io.BufferedReader(
+        jvm.java.io.InputStreamReader(stream, settings.csv.encoding)
+    )
     try:
         line = reader.readLine()
     finally:
@@ -101,16 +110,19 @@ def read_csv_header(spark: SparkSession, path: str, settings: InputSettings) -> 
 
 def _csv_reader(spark: SparkSession, settings: InputSettings, schema: StructType):
     options = settings.csv
-    return (spark.read.format("csv").schema(schema)
-            .option("header", str(options.header).lower())
-            .option("sep", options.delimiter)
-            .option("quote", options.quote)
-            .option("escape", options.escape)
-            .option("encoding", options.encoding)
-            .option("multiLine", str(options.multiline).lower())
-            .option("mode", "PERMISSIVE")
-            .option("columnNameOfCorruptRecord", CORRUPT_COLUMN)
-            .option("enforceSchema", "true"))
+    return (
+        spark.read.format("csv")
+        .schema(schema)
+        .option("header", str(options.header).lower())
+        .option("sep", options.delimiter)
+        .option("quote", options.quote)
+        .option("escape", options.escape)
+        .option("encoding", options.encoding)
+        .option("multiLine", str(options.multiline).lower())
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", CORRUPT_COLUMN)
+        .option("enforceSchema", "true")
+    )
 
 
 def required_source_columns(settings: InputSettings) -> dict[str, str]:
@@ -120,15 +132,21 @@ def required_source_columns(settings: InputSettings) -> dict[str, str]:
 
 def _check_columns(present: list[str], settings: InputSettings, where: str) -> None:
     wanted = required_source_columns(settings)
-    missing = [f"{source} (for {canonical})" for canonical, source in wanted.items()
-               if source not in present]
+    missing = [
+        f"{source} (for {canonical})"
+        for canonical, source in wanted.items()
+        if source not in present
+    ]
     if missing:
         raise SourceError(
             f"{where}: missing column(s) {', '.join(missing)}; found {', '.join(present) or 'no header'}"
-            " (check input.columns)")
+            " (check input.columns)"
+        )
 
 
-def read_sources(spark: SparkSession, files: list[SourceFile], settings: InputSettings) -> DataFrame:
+def read_sources(
+    spark: SparkSession, files: list[SourceFile], settings: InputSettings
+) -> DataFrame:
     """All rows of ``files`` with canonical string columns, ``source_file`` and corrupt text.
 
     Columns not mapped come back as nulls so downstream code has one shape. A Parquet or
@@ -145,8 +163,10 @@ def read_sources(spark: SparkSession, files: list[SourceFile], settings: InputSe
             by_header.setdefault(tuple(header), []).append(path)
         frames = []
         for header, group in by_header.items():
-            schema = StructType([StructField(name, StringType()) for name in header]
-                                + [StructField(CORRUPT_COLUMN, StringType())])
+            schema = StructType(
+                [StructField(name, StringType()) for name in header]
+                + [StructField(CORRUPT_COLUMN, StringType())]
+            )
             frame = _csv_reader(spark, settings, schema).load(group)
             frames.append(_canonical(frame, mapping, corrupt=True))
         result = frames[0]
@@ -158,8 +178,12 @@ def read_sources(spark: SparkSession, files: list[SourceFile], settings: InputSe
     _check_columns(frame.columns, settings, f"input {settings.path}")
     if settings.format == "delta":
         frame = frame.withColumn("_metadata_path", F.lit(settings.path))
-    return _canonical(frame, mapping, corrupt=False,
-                      source_column=None if settings.format == "parquet" else "_metadata_path")
+    return _canonical(
+        frame,
+        mapping,
+        corrupt=False,
+        source_column=None if settings.format == "parquet" else "_metadata_path",
+    )
 
 
 def _hadoop_path_string(file_uri: Column) -> Column:
@@ -172,8 +196,9 @@ def _hadoop_path_string(file_uri: Column) -> Column:
     return F.url_decode(F.replace(file_uri, F.lit("+"), F.lit("%2B")))
 
 
-def _canonical(frame: DataFrame, mapping: dict[str, str], corrupt: bool,
-               source_column: Optional[str] = None) -> DataFrame:
+def _canonical(
+    frame: DataFrame, mapping: dict[str, str], corrupt: bool, source_column: str | None = None
+) -> DataFrame:
     """One shape for every source: canonical string columns plus bookkeeping columns."""
     from custseg.config import CANONICAL_COLUMNS
 
@@ -183,16 +208,25 @@ def _canonical(frame: DataFrame, mapping: dict[str, str], corrupt: bool,
         source = mapping.get(canonical)
         if source is None:
             selected.append(F.lit(None).cast(StringType()).alias(canonical))
-        elif canonical == "purchase_time" and isinstance(frame.schema[source].dataType, TimestampType):
+        elif canonical == "purchase_time" and isinstance(
+            frame.schema[source].dataType, TimestampType
+        ):
             typed_time = F.col(f"`{source}`")
             selected.append(F.date_format(typed_time, "yyyy-MM-dd HH:mm:ss").alias(canonical))
         else:
             selected.append(F.col(f"`{source}`").cast(StringType()).alias(canonical))
-    selected.append((typed_time if typed_time is not None
-                     else F.lit(None).cast(TimestampType())).alias(TYPED_TIME_COLUMN))
-    source_file = (_hadoop_path_string(F.col("_metadata.file_path")) if source_column is None
-                   else F.col(source_column))
+    selected.append(
+        (typed_time if typed_time is not None else F.lit(None).cast(TimestampType())).alias(
+            TYPED_TIME_COLUMN
+        )
+    )
+    source_file = (
+        _hadoop_path_string(F.col("_metadata.file_path"))
+        if source_column is None
+        else F.col(source_column)
+    )
     selected.append(source_file.alias(SOURCE_FILE))
-    selected.append((F.col(CORRUPT_COLUMN) if corrupt else F.lit(None).cast(StringType()))
-                    .alias(CORRUPT_COLUMN))
+    selected.append(
+        (F.col(CORRUPT_COLUMN) if corrupt else F.lit(None).cast(StringType())).alias(CORRUPT_COLUMN)
+    )
     return frame.select(selected)

@@ -4,10 +4,11 @@ Every function takes DataFrames and returns a DataFrame whose size does not grow
 number of customers (a few hundred rows), except ``projection_sample``, which is bounded
 by the ``sample_size`` it is given. Only these results are ever brought to the driver.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Sequence
+from collections.abc import Sequence
 
 from pyspark.ml import Pipeline
 from pyspark.ml.feature import PCA, StandardScaler, VectorAssembler
@@ -32,10 +33,14 @@ def rf_grid_counts(rfm: DataFrame) -> DataFrame:
     The segment map assigns segments from R and F, so a cell has one segment; the
     deterministic mode still gives a stable answer should a map ever split a cell.
     """
-    return (rfm.groupBy("r_score", "f_score")
-            .agg(F.count(F.lit(1)).alias("customers"),
-                 F.mode("segment", deterministic=True).alias("segment"))
-            .orderBy("r_score", "f_score"))
+    return (
+        rfm.groupBy("r_score", "f_score")
+        .agg(
+            F.count(F.lit(1)).alias("customers"),
+            F.mode("segment", deterministic=True).alias("segment"),
+        )
+        .orderBy("r_score", "f_score")
+    )
 
 
 def metric_histograms(rfm: DataFrame, bins: int) -> DataFrame:
@@ -45,39 +50,66 @@ def metric_histograms(rfm: DataFrame, bins: int) -> DataFrame:
     Two passes over the customers (bounds, then counts); empty bins are left out.
     """
     log_metrics = [name for name, log_scale in HISTOGRAM_METRICS if log_scale]
-    stacked = (rfm.select(F.explode(F.array(*[
-        F.struct(F.lit(name).alias("metric"), F.col(name).cast("double").alias("value"))
-        for name, _ in HISTOGRAM_METRICS])).alias("point"))
+    stacked = (
+        rfm.select(
+            F.explode(
+                F.array(
+                    *[
+                        F.struct(
+                            F.lit(name).alias("metric"), F.col(name).cast("double").alias("value")
+                        )
+                        for name, _ in HISTOGRAM_METRICS
+                    ]
+                )
+            ).alias("point")
+        )
         .select("point.*")
         .withColumn("log_scale", F.col("metric").isin(log_metrics))
-        .withColumn("scaled", F.when(F.col("log_scale"),
-                                     F.log1p(F.greatest(F.col("value"), F.lit(0.0))))
-                    .otherwise(F.col("value"))))
+        .withColumn(
+            "scaled",
+            F.when(F.col("log_scale"), F.log1p(F.greatest(F.col("value"), F.lit(0.0)))).otherwise(
+                F.col("value")
+            ),
+        )
+    )
     bounds = stacked.groupBy("metric").agg(
-        F.min("scaled").alias("low"), F.max("scaled").alias("high"),
-        F.percentile_approx("value", 0.5).alias("median"))
+        F.min("scaled").alias("low"),
+        F.max("scaled").alias("high"),
+        F.percentile_approx("value", 0.5).alias("median"),
+    )
     width = (F.col("high") - F.col("low")) / F.lit(bins)
-    bucket = F.when(F.col("high") > F.col("low"),
-                    F.least(F.floor((F.col("scaled") - F.col("low")) / width), F.lit(bins - 1))
-                    ).otherwise(F.lit(0)).cast("int")
-    counts = (stacked.join(F.broadcast(bounds), "metric")
-              .groupBy("metric", "log_scale", "low", "high", "median", bucket.alias("bin"))
-              .agg(F.count(F.lit(1)).alias("customers")))
+    bucket = (
+        F.when(
+            F.col("high") > F.col("low"),
+            F.least(F.floor((F.col("scaled") - F.col("low")) / width), F.lit(bins - 1)),
+        )
+        .otherwise(F.lit(0))
+        .cast("int")
+    )
+    counts = (
+        stacked.join(F.broadcast(bounds), "metric")
+        .groupBy("metric", "log_scale", "low", "high", "median", bucket.alias("bin"))
+        .agg(F.count(F.lit(1)).alias("customers"))
+    )
     safe_width = F.when(F.col("high") > F.col("low"), width).otherwise(F.lit(1.0))
 
     def original_units(scaled: Column) -> Column:
         return F.when(F.col("log_scale"), F.expm1(scaled)).otherwise(scaled)
 
-    return (counts.select(
-        "metric", "bin",
+    return counts.select(
+        "metric",
+        "bin",
         original_units(F.col("low") + F.col("bin") * safe_width).alias("lower"),
         original_units(F.col("low") + (F.col("bin") + 1) * safe_width).alias("upper"),
-        "customers", "median", "log_scale")
-        .orderBy("metric", "bin"))
+        "customers",
+        "median",
+        "log_scale",
+    ).orderBy("metric", "bin")
 
 
-def projection_sample(rfm: DataFrame, clusters: DataFrame, features: Sequence[str],
-                      sample_size: int) -> tuple[DataFrame, list[float]]:
+def projection_sample(
+    rfm: DataFrame, clusters: DataFrame, features: Sequence[str], sample_size: int
+) -> tuple[DataFrame, list[float]]:
     """First two principal components of the standardised features, for a bounded sample.
 
     The scaler and PCA are fitted in Spark on every customer of ``rfm``; only the
@@ -89,26 +121,34 @@ def projection_sample(rfm: DataFrame, clusters: DataFrame, features: Sequence[st
         raise ValueError("a 2-D projection needs at least two clustering features")
     parsed = parse_features(features)  # the models' own definitions: same transforms, aliases
     featured = rfm.select("customer_key", *[f.expression() for f in parsed])
-    model = Pipeline(stages=[
-        VectorAssembler(inputCols=[f.frame_column for f in parsed], outputCol="raw_features"),
-        StandardScaler(inputCol="raw_features", outputCol="scaled_features",
-                       withMean=True, withStd=True),
-        PCA(k=2, inputCol="scaled_features", outputCol="components"),
-    ]).fit(featured)
+    model = Pipeline(
+        stages=[
+            VectorAssembler(inputCols=[f.frame_column for f in parsed], outputCol="raw_features"),
+            StandardScaler(
+                inputCol="raw_features", outputCol="scaled_features", withMean=True, withStd=True
+            ),
+            PCA(k=2, inputCol="scaled_features", outputCol="components"),
+        ]
+    ).fit(featured)
     explained = [float(v) for v in model.stages[-1].explainedVariance.toArray()]
     components = vector_to_array(F.col("components"))
-    sample = (model.transform(featured)
-              .select("customer_key", components[0].alias("pc1"), components[1].alias("pc2"))
-              .orderBy(F.xxhash64("customer_key"), "customer_key")
-              .limit(sample_size))
-    labelled = (sample.join(clusters.select("customer_key", "algorithm", "k", "cluster_id",
-                                            "cluster_name"), "customer_key")
-                .select("algorithm", "k", "cluster_id", "cluster_name", "pc1", "pc2")
-                .orderBy("algorithm", "k", "cluster_id", "pc1", "pc2"))
+    sample = (
+        model.transform(featured)
+        .select("customer_key", components[0].alias("pc1"), components[1].alias("pc2"))
+        .orderBy(F.xxhash64("customer_key"), "customer_key")
+        .limit(sample_size)
+    )
+    labelled = (
+        sample.join(
+            clusters.select("customer_key", "algorithm", "k", "cluster_id", "cluster_name"),
+            "customer_key",
+        )
+        .select("algorithm", "k", "cluster_id", "cluster_name", "pc1", "pc2")
+        .orderBy("algorithm", "k", "cluster_id", "pc1", "pc2")
+    )
     return labelled, explained
 
 
 def segment_history(summary: DataFrame) -> DataFrame:
     """Customers per segment at every as_of (one row per run and segment)."""
     return summary.select("as_of", "segment", "customers").orderBy("as_of", "segment")
-

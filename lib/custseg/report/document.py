@@ -4,20 +4,27 @@ Each section always appears (the table of contents stays the same from run to ru
 its data does not exist yet, for instance the transition matrix on the first run, the
 section says why instead of showing a chart.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
 
 from custseg.clustering.features import NAMING_COLUMNS
 from custseg.report import figures
-from custseg.report.html import (Image, Section, TableColumn, key_figures_html, render_page,
-                                 table_html)
+from custseg.report.html import (
+    Image,
+    Section,
+    TableColumn,
+    key_figures_html,
+    render_page,
+    table_html,
+)
 from custseg.report.inputs import ReportInputs
 
 SECTION_HEADINGS = {
@@ -92,12 +99,17 @@ def _overview(inputs: ReportInputs) -> Section:
         tiles.append(("cluster models", _count(len(models))))
     runs = inputs.segment_history["as_of"].nunique() if not inputs.segment_history.empty else 1
     tiles.append(("runs so far", _count(runs)))
-    return Section("overview", SECTION_HEADINGS["overview"], paragraphs=(
-        "Customers are scored on how recently they bought (R), how often (F) and how much "
-        "they spent (M); the R and F scores place each customer in a named segment. "
-        "Independently, clustering groups customers with similar buying behaviour. "
-        "This page shows both views, how they relate, and how segments move between runs.",
-    ), tables=(key_figures_html(tiles),))
+    return Section(
+        "overview",
+        SECTION_HEADINGS["overview"],
+        paragraphs=(
+            "Customers are scored on how recently they bought (R), how often (F) and how much "
+            "they spent (M); the R and F scores place each customer in a named segment. "
+            "Independently, clustering groups customers with similar buying behaviour. "
+            "This page shows both views, how they relate, and how segments move between runs.",
+        ),
+        tables=(key_figures_html(tiles),),
+    )
 
 
 SEGMENT_COLUMNS = (
@@ -124,33 +136,60 @@ def _segments(inputs: ReportInputs) -> Section:
     else:
         ordered = summary.sort_values(["revenue", "segment"], ascending=[False, True])
     return Section(
-        "segments", heading,
-        paragraphs=("Box areas are proportional to the number of customers (left) and to their "
-                    "spend in the window (right). Segments whose right box is larger than "
-                    "their left one bring more revenue than their head count suggests.",),
-        images=(_image(TREEMAP_FILE, figures.segment_treemap(ordered),
-                       "Treemaps of customers and revenue per segment"),),
-        tables=(table_html(ordered, [c for c in SEGMENT_COLUMNS if c.name in ordered.columns]),))
+        "segments",
+        heading,
+        paragraphs=(
+            "Box areas are proportional to the number of customers (left) and to their "
+            "spend in the window (right). Segments whose right box is larger than "
+            "their left one bring more revenue than their head count suggests.",
+        ),
+        images=(
+            _image(
+                TREEMAP_FILE,
+                figures.segment_treemap(ordered),
+                "Treemaps of customers and revenue per segment",
+            ),
+        ),
+        tables=(table_html(ordered, [c for c in SEGMENT_COLUMNS if c.name in ordered.columns]),),
+    )
 
 
 def _rf_grid(inputs: ReportInputs) -> Section:
     return Section(
-        "rf-grid", SECTION_HEADINGS["rf-grid"],
-        paragraphs=("Each cell counts the customers with that recency and frequency score and "
-                    "names the segment the cell belongs to. The top-right corner holds recent, "
-                    "frequent buyers; the bottom-left those who bought once, long ago.",),
-        images=(_image(RF_GRID_FILE, figures.rf_grid_heatmap(inputs.rf_grid, inputs.score_bins),
-                       "Heatmap of customers per recency and frequency score"),))
+        "rf-grid",
+        SECTION_HEADINGS["rf-grid"],
+        paragraphs=(
+            "Each cell counts the customers with that recency and frequency score and "
+            "names the segment the cell belongs to. The top-right corner holds recent, "
+            "frequent buyers; the bottom-left those who bought once, long ago.",
+        ),
+        images=(
+            _image(
+                RF_GRID_FILE,
+                figures.rf_grid_heatmap(inputs.rf_grid, inputs.score_bins),
+                "Heatmap of customers per recency and frequency score",
+            ),
+        ),
+    )
 
 
 def _distributions(inputs: ReportInputs) -> Section:
     return Section(
-        "distributions", SECTION_HEADINGS["distributions"],
-        paragraphs=("How the raw measures behind the scores are spread. Orders and spend are "
-                    "shown on a logarithmic axis because a few customers buy far more than the "
-                    "rest; the dashed line is the median.",),
-        images=(_image(DISTRIBUTIONS_FILE, figures.rfm_distributions(inputs.histograms),
-                       "Histograms of recency, frequency and monetary value"),))
+        "distributions",
+        SECTION_HEADINGS["distributions"],
+        paragraphs=(
+            "How the raw measures behind the scores are spread. Orders and spend are "
+            "shown on a logarithmic axis because a few customers buy far more than the "
+            "rest; the dashed line is the median.",
+        ),
+        images=(
+            _image(
+                DISTRIBUTIONS_FILE,
+                figures.rfm_distributions(inputs.histograms),
+                "Histograms of recency, frequency and monetary value",
+            ),
+        ),
+    )
 
 
 COMPARISON_COLUMNS = (
@@ -166,61 +205,98 @@ COMPARISON_COLUMNS = (
 def _k_sweep(inputs: ReportInputs) -> Section:
     heading = SECTION_HEADINGS["k-sweep"]
     if inputs.model_selection.empty:
-        return Section("k-sweep", heading, notes=("No clustering results for this as_of yet: "
-                                                  "run the cluster stage first.",))
+        return Section(
+            "k-sweep",
+            heading,
+            notes=("No clustering results for this as_of yet: run the cluster stage first.",),
+        )
     tables = ()
     if not inputs.model_comparison.empty:
-        tables = (table_html(inputs.model_comparison, COMPARISON_COLUMNS,
-                             "KMeans and Bisecting KMeans at the chosen k"),)
+        tables = (
+            table_html(
+                inputs.model_comparison,
+                COMPARISON_COLUMNS,
+                "KMeans and Bisecting KMeans at the chosen k",
+            ),
+        )
     return Section(
-        "k-sweep", heading,
-        paragraphs=("Every algorithm was fitted for a range of cluster counts. Inertia always "
-                    "falls as k grows, so look for the bend; silhouette rewards well separated "
-                    "clusters and Davies-Bouldin penalises overlapping ones. Ringed points are "
-                    "the models used in the rest of this report; the star marks the one the "
-                    "selection rule prefers.",),
-        images=(_image(K_SWEEP_FILE, figures.k_sweep_curves(inputs.model_selection),
-                       "Inertia, silhouette and Davies-Bouldin against k per algorithm"),),
-        tables=tables)
+        "k-sweep",
+        heading,
+        paragraphs=(
+            "Every algorithm was fitted for a range of cluster counts. Inertia always "
+            "falls as k grows, so look for the bend; silhouette rewards well separated "
+            "clusters and Davies-Bouldin penalises overlapping ones. Ringed points are "
+            "the models used in the rest of this report; the star marks the one the "
+            "selection rule prefers.",
+        ),
+        images=(
+            _image(
+                K_SWEEP_FILE,
+                figures.k_sweep_curves(inputs.model_selection),
+                "Inertia, silhouette and Davies-Bouldin against k per algorithm",
+            ),
+        ),
+        tables=tables,
+    )
 
 
 def _projection(inputs: ReportInputs) -> Section:
     heading = SECTION_HEADINGS["projection"]
     if inputs.projection.empty:
-        return Section("projection", heading, notes=("No cluster assignments for this as_of "
-                                                     "yet: run the cluster stage first.",))
+        return Section(
+            "projection",
+            heading,
+            notes=("No cluster assignments for this as_of yet: run the cluster stage first.",),
+        )
     sampled = int(inputs.projection.groupby(["algorithm", "k"]).size().max())
     variance = sum(inputs.explained_variance[:2])
     return Section(
-        "projection", heading,
-        paragraphs=(f"The clustering features ({', '.join(inputs.features)}) are standardised "
-                    "and projected on their first two principal components, fitted on all "
-                    f"customers; together they explain {variance:.0%} of the variance. "
-                    f"{sampled:,} customers are drawn (the same ones in every panel, chosen by a "
-                    "hash of their key, so the picture is stable between runs) and coloured by "
-                    "cluster.",),
-        images=(_image(PROJECTION_FILE, figures.pca_projection(inputs.projection,
-                                                               inputs.explained_variance),
-                       "Customers on the first two principal components, coloured by cluster"),))
+        "projection",
+        heading,
+        paragraphs=(
+            f"The clustering features ({', '.join(inputs.features)}) are standardised "
+            "and projected on their first two principal components, fitted on all "
+            f"customers; together they explain {variance:.0%} of the variance. "
+            f"{sampled:,} customers are drawn (the same ones in every panel, chosen by a "
+            "hash of their key, so the picture is stable between runs) and coloured by "
+            "cluster.",
+        ),
+        images=(
+            _image(
+                PROJECTION_FILE,
+                figures.pca_projection(inputs.projection, inputs.explained_variance),
+                "Customers on the first two principal components, coloured by cluster",
+            ),
+        ),
+    )
 
 
 def _segment_cluster(inputs: ReportInputs) -> Section:
     heading = SECTION_HEADINGS["segment-cluster"]
     if inputs.crosstab.empty:
-        return Section("segment-cluster", heading,
-                       notes=("No segment x cluster table for this as_of yet.",))
+        return Section(
+            "segment-cluster", heading, notes=("No segment x cluster table for this as_of yet.",)
+        )
     images = tuple(
-        _image(segment_cluster_file(k), figures.segment_cluster_heatmap(inputs.crosstab, k),
-               f"RFM segment by cluster for the {k}-cluster models",
-               f"{k} clusters: cell text is the number of customers, colour the share of the "
-               "segment's customers")
-        for k in sorted({int(k) for k in inputs.crosstab["k"]}))
+        _image(
+            segment_cluster_file(k),
+            figures.segment_cluster_heatmap(inputs.crosstab, k),
+            f"RFM segment by cluster for the {k}-cluster models",
+            f"{k} clusters: cell text is the number of customers, colour the share of the "
+            "segment's customers",
+        )
+        for k in sorted({int(k) for k in inputs.crosstab["k"]})
+    )
     return Section(
-        "segment-cluster", heading,
-        paragraphs=("Where the rule-based segments and the data-driven clusters agree, a "
-                    "segment's row is dark in one column; a row spread over several clusters "
-                    "shows a segment that mixes different behaviours.",),
-        images=images)
+        "segment-cluster",
+        heading,
+        paragraphs=(
+            "Where the rule-based segments and the data-driven clusters agree, a "
+            "segment's row is dark in one column; a row spread over several clusters "
+            "shows a segment that mixes different behaviours.",
+        ),
+        images=images,
+    )
 
 
 def _profile_features(value: Any) -> str:
@@ -229,8 +305,9 @@ def _profile_features(value: Any) -> str:
     means = dict(value)
     names = [n for n in NAMING_COLUMNS if n in means]
     names += sorted(n for n in means if n not in NAMING_COLUMNS)
-    return "; ".join(f"{n.replace('_', ' ')} {float(means[n]):,.1f}" for n in names
-                     if means[n] is not None)
+    return "; ".join(
+        f"{n.replace('_', ' ')} {float(means[n]):,.1f}" for n in names if means[n] is not None
+    )
 
 
 PROFILE_COLUMNS = (
@@ -249,57 +326,100 @@ def _cluster_profiles(inputs: ReportInputs) -> Section:
     heading = SECTION_HEADINGS["cluster-profiles"]
     profiles = inputs.cluster_profiles
     if profiles.empty:
-        return Section("cluster-profiles", heading,
-                       notes=("No cluster profiles for this as_of yet.",))
+        return Section(
+            "cluster-profiles", heading, notes=("No cluster profiles for this as_of yet.",)
+        )
     shown = profiles.assign(
         model=[figures.model_label(a, k) for a, k in zip(profiles["algorithm"], profiles["k"])],
-        typical_customer=[_profile_features(v) for v in profiles["feature_means"]])
+        typical_customer=[_profile_features(v) for v in profiles["feature_means"]],
+    )
     return Section(
-        "cluster-profiles", heading,
-        paragraphs=("Each cluster is named from how its customers compare with the whole "
-                    "population; the actions are the suggested way to address them.",),
-        tables=(table_html(shown, PROFILE_COLUMNS),))
+        "cluster-profiles",
+        heading,
+        paragraphs=(
+            "Each cluster is named from how its customers compare with the whole "
+            "population; the actions are the suggested way to address them.",
+        ),
+        tables=(table_html(shown, PROFILE_COLUMNS),),
+    )
 
 
 def _over_time(inputs: ReportInputs) -> Section:
     heading = SECTION_HEADINGS["over-time"]
     history = inputs.segment_history
     if history.empty or history["as_of"].nunique() < 2:
-        return Section("over-time", heading, notes=(
-            "Only one run so far: this chart appears once the pipeline has run for a second "
-            "as_of date.",))
+        return Section(
+            "over-time",
+            heading,
+            notes=(
+                "Only one run so far: this chart appears once the pipeline has run for a second "
+                "as_of date.",
+            ),
+        )
     return Section(
-        "over-time", heading,
-        paragraphs=(f"Customers per segment at each of the {history['as_of'].nunique()} "
-                    "as_of dates the pipeline has scored.",),
-        images=(_image(SIZES_OVER_TIME_FILE, figures.segment_sizes_over_time(history),
-                       "Segment sizes at every as_of date"),))
+        "over-time",
+        heading,
+        paragraphs=(
+            f"Customers per segment at each of the {history['as_of'].nunique()} "
+            "as_of dates the pipeline has scored.",
+        ),
+        images=(
+            _image(
+                SIZES_OVER_TIME_FILE,
+                figures.segment_sizes_over_time(history),
+                "Segment sizes at every as_of date",
+            ),
+        ),
+    )
 
 
 def _transitions(inputs: ReportInputs) -> Section:
     heading = SECTION_HEADINGS["transitions"]
     moves = inputs.transitions
     if moves.empty or not moves["from_segment"].notna().any():
-        return Section("transitions", heading, notes=(
-            "No earlier run to compare with: the transition matrix appears from the second "
-            "as_of date on.",))
+        return Section(
+            "transitions",
+            heading,
+            notes=(
+                "No earlier run to compare with: the transition matrix appears from the second "
+                "as_of date on.",
+            ),
+        )
     previous = moves["previous_as_of"].dropna()
     since = f" since {pd.Timestamp(previous.max()).date().isoformat()}" if len(previous) else ""
     return Section(
-        "transitions", heading,
-        paragraphs=(f"How customers moved between segments{since}. Rows are the earlier segment, "
-                    "columns the current one; the diagonal holds customers who stayed. "
-                    f"'{figures.NEW_CUSTOMERS_LABEL}' are first-time buyers, "
-                    f"'{figures.GONE_CUSTOMERS_LABEL}' customers no longer in the window.",),
-        images=(_image(TRANSITIONS_FILE, figures.transition_matrix(moves),
-                       "Matrix of customers moving between segments"),))
+        "transitions",
+        heading,
+        paragraphs=(
+            f"How customers moved between segments{since}. Rows are the earlier segment, "
+            "columns the current one; the diagonal holds customers who stayed. "
+            f"'{figures.NEW_CUSTOMERS_LABEL}' are first-time buyers, "
+            f"'{figures.GONE_CUSTOMERS_LABEL}' customers no longer in the window.",
+        ),
+        images=(
+            _image(
+                TRANSITIONS_FILE,
+                figures.transition_matrix(moves),
+                "Matrix of customers moving between segments",
+            ),
+        ),
+    )
 
 
 def build_sections(inputs: ReportInputs) -> list[Section]:
     """All sections in reading order, one per entry of ``SECTION_HEADINGS``."""
-    return [_overview(inputs), _segments(inputs), _rf_grid(inputs), _distributions(inputs),
-            _k_sweep(inputs), _projection(inputs), _segment_cluster(inputs),
-            _cluster_profiles(inputs), _over_time(inputs), _transitions(inputs)]
+    return [
+        _overview(inputs),
+        _segments(inputs),
+        _rf_grid(inputs),
+        _distributions(inputs),
+        _k_sweep(inputs),
+        _projection(inputs),
+        _segment_cluster(inputs),
+        _cluster_profiles(inputs),
+        _over_time(inputs),
+        _transitions(inputs),
+    ]
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -309,8 +429,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(partial, path)
 
 
-def write_report(inputs: ReportInputs, directory: Path,
-                 footer: Optional[str] = None) -> WrittenReport:
+def write_report(inputs: ReportInputs, directory: Path, footer: str | None = None) -> WrittenReport:
     """Writes every figure as PNG and the self-contained page into ``directory``.
 
     PNGs a previous run of the same as_of left behind but this run did not draw are removed,
@@ -328,6 +447,8 @@ def write_report(inputs: ReportInputs, directory: Path,
     page = render_page(
         f"Customer segments at {inputs.as_of.isoformat()}",
         "RFM segments and behavioural clusters, built from the custseg Delta tables",
-        sections, footer)
+        sections,
+        footer,
+    )
     _write_atomically(directory / PAGE_FILE, page.encode("utf-8"))
     return WrittenReport(directory / PAGE_FILE, written)

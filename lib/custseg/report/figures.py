@@ -5,12 +5,13 @@ Every function takes an aggregate that Spark already reduced to a few hundred ro
 Spark or the file system. Figures are built with ``Figure`` rather than ``pyplot`` so no
 global figure state is kept between runs and no display backend is ever needed.
 """
+
 from __future__ import annotations
 
 import io
 import math
 import textwrap
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,8 +26,29 @@ from custseg.report.treemap import squarify
 ALGORITHM_LABELS = {"kmeans": "KMeans", "bisecting_kmeans": "Bisecting KMeans"}
 NEW_CUSTOMERS_LABEL = "(new)"
 GONE_CUSTOMERS_LABEL = "(gone)"
-_LOG_TICK_CANDIDATES = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000,
-                        20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000, 10_000_000]
+_LOG_TICK_CANDIDATES = [
+    0,
+    1,
+    2,
+    5,
+    10,
+    20,
+    50,
+    100,
+    200,
+    500,
+    1_000,
+    2_000,
+    5_000,
+    10_000,
+    20_000,
+    50_000,
+    100_000,
+    200_000,
+    500_000,
+    1_000_000,
+    10_000_000,
+]
 
 
 def png_bytes(figure: Figure, dpi: int = 100) -> bytes:
@@ -66,43 +88,73 @@ def segment_treemap(summary: pd.DataFrame) -> Figure:
     colours = segment_colours(summary["segment"])
     figure = Figure(figsize=(13, 6.2), layout="constrained")
     panels = figure.subplots(1, 2)
-    for axes, measure, title in zip(panels, ("customers", "revenue"),
-                                    ("Customers per segment", "Revenue per segment")):
+    for axes, measure, title in zip(
+        panels, ("customers", "revenue"), ("Customers per segment", "Revenue per segment")
+    ):
         values = summary[measure].astype(float).clip(lower=0).to_numpy()
         total = float(values.sum())
-        for rect, segment, value in zip(squarify(list(values), 0, 0, 100, 100),
-                                        summary["segment"], values):
+        for rect, segment, value in zip(
+            squarify(list(values), 0, 0, 100, 100), summary["segment"], values
+        ):
             if rect.width <= 0 or rect.height <= 0:
                 continue
-            axes.add_patch(Rectangle((rect.x, rect.y), rect.width, rect.height,
-                                     facecolor=colours[segment], edgecolor="white", linewidth=2))
+            axes.add_patch(
+                Rectangle(
+                    (rect.x, rect.y),
+                    rect.width,
+                    rect.height,
+                    facecolor=colours[segment],
+                    edgecolor="white",
+                    linewidth=2,
+                )
+            )
             if rect.width >= 9 and rect.height >= 6:
                 font_size = 10 if rect.width * rect.height >= 400 else 8
                 label = f"{_wrap(segment, max(6, int(rect.width / 1.6)))}\n{value / total:.1%}"
-                axes.text(rect.x + rect.width / 2, rect.y + rect.height / 2, label,
-                          ha="center", va="center", fontsize=font_size, color="black")
+                axes.text(
+                    rect.x + rect.width / 2,
+                    rect.y + rect.height / 2,
+                    label,
+                    ha="center",
+                    va="center",
+                    fontsize=font_size,
+                    color="black",
+                )
         axes.set_xlim(0, 100)
         axes.set_ylim(0, 100)
         axes.set_aspect("equal")
         axes.set_axis_off()
         axes.set_title(f"{title} (total {total:,.0f})", fontsize=12)
     handles = [Rectangle((0, 0), 1, 1, facecolor=c) for c in colours.values()]
-    figure.legend(handles, list(colours), loc="outside lower center", ncols=min(5, len(colours)),
-                  fontsize=9, frameon=False)
+    figure.legend(
+        handles,
+        list(colours),
+        loc="outside lower center",
+        ncols=min(5, len(colours)),
+        fontsize=9,
+        frameon=False,
+    )
     return figure
 
 
-def _annotated_heatmap(axes, counts: np.ndarray, shading: np.ndarray, row_labels: Sequence[str],
-                       column_labels: Sequence[str], cmap: str, cell_text=None):
+def _annotated_heatmap(
+    axes,
+    counts: np.ndarray,
+    shading: np.ndarray,
+    row_labels: Sequence[str],
+    column_labels: Sequence[str],
+    cmap: str,
+    cell_text=None,
+):
     """A heatmap coloured by ``shading`` with the counts (or ``cell_text``) written in.
 
     Empty cells stay blank so the eye goes to the moves and overlaps that exist.
     """
     vmax = float(np.nanmax(shading)) if shading.size else 0.0
-    image = axes.imshow(shading, cmap=cmap, aspect="auto", vmin=0, vmax=vmax or 1.0,
-                        origin="upper")
-    axes.set_xticks(range(len(column_labels)), labels=column_labels, rotation=35, ha="right",
-                    fontsize=8)
+    image = axes.imshow(shading, cmap=cmap, aspect="auto", vmin=0, vmax=vmax or 1.0, origin="upper")
+    axes.set_xticks(
+        range(len(column_labels)), labels=column_labels, rotation=35, ha="right", fontsize=8
+    )
     axes.set_yticks(range(len(row_labels)), labels=row_labels, fontsize=8)
     for row in range(counts.shape[0]):
         for column in range(counts.shape[1]):
@@ -111,8 +163,15 @@ def _annotated_heatmap(axes, counts: np.ndarray, shading: np.ndarray, row_labels
             else:
                 text = f"{counts[row, column]:,.0f}" if counts[row, column] else ""
             if text:
-                axes.text(column, row, text, ha="center", va="center", fontsize=7,
-                          color=_text_colour(shading[row, column], vmax))
+                axes.text(
+                    column,
+                    row,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color=_text_colour(shading[row, column], vmax),
+                )
     return image
 
 
@@ -131,8 +190,15 @@ def rf_grid_heatmap(grid: pd.DataFrame, bins: int) -> Figure:
         labels[f_row][int(row.r_score) - 1] = f"{int(row.customers):,}\n{_wrap(row.segment, 12)}"
     figure = Figure(figsize=(8.5, 7), layout="constrained")
     axes = figure.subplots()
-    image = _annotated_heatmap(axes, counts, counts, [str(s) for s in range(size, 0, -1)],
-                               [str(s) for s in range(1, size + 1)], "Blues", labels)
+    image = _annotated_heatmap(
+        axes,
+        counts,
+        counts,
+        [str(s) for s in range(size, 0, -1)],
+        [str(s) for s in range(1, size + 1)],
+        "Blues",
+        labels,
+    )
     axes.tick_params(axis="x", labelrotation=0)
     axes.set_xlabel(f"Recency score (1 = longest ago, {size} = most recent)")
     axes.set_ylabel(f"Frequency score (1 = fewest orders, {size} = most)")
@@ -169,8 +235,15 @@ def rfm_distributions(histograms: pd.DataFrame) -> Figure:
         log_scale = bool(bars["log_scale"].iloc[0])
         if log_scale:
             axes.set_xscale("function", functions=(lambda v: np.log1p(np.maximum(v, 0)), np.expm1))
-        axes.bar(bars["lower"], bars["customers"], width=bars["upper"] - bars["lower"],
-                 align="edge", color="#4c78a8", edgecolor="white", linewidth=0.5)
+        axes.bar(
+            bars["lower"],
+            bars["customers"],
+            width=bars["upper"] - bars["lower"],
+            align="edge",
+            color="#4c78a8",
+            edgecolor="white",
+            linewidth=0.5,
+        )
         low, high = float(bars["lower"].min()), float(bars["upper"].max())
         if log_scale:
             axes.set_xticks(_log1p_ticks(low, high))
@@ -206,20 +279,40 @@ def k_sweep_curves(selection: pd.DataFrame) -> Figure:
             rows = rows[rows[metric].notna()]
             if rows.empty:
                 continue
-            line, = axes.plot(rows["k"], rows[metric], marker="o", markersize=4,
-                              label=ALGORITHM_LABELS.get(algorithm, algorithm))
+            (line,) = axes.plot(
+                rows["k"],
+                rows[metric],
+                marker="o",
+                markersize=4,
+                label=ALGORITHM_LABELS.get(algorithm, algorithm),
+            )
             saved = rows[rows[saved_column].astype(bool)]
-            axes.scatter(saved["k"], saved[metric], s=150, facecolors="none",
-                         edgecolors=line.get_color(), linewidths=1.6)
+            axes.scatter(
+                saved["k"],
+                saved[metric],
+                s=150,
+                facecolors="none",
+                edgecolors=line.get_color(),
+                linewidths=1.6,
+            )
             chosen = rows[rows["chosen"].astype(bool)]
-            axes.scatter(chosen["k"], chosen[metric], s=110, marker="*", color=line.get_color(),
-                         edgecolors="black", linewidths=0.6, zorder=3)
+            axes.scatter(
+                chosen["k"],
+                chosen[metric],
+                s=110,
+                marker="*",
+                color=line.get_color(),
+                edgecolors="black",
+                linewidths=0.6,
+                zorder=3,
+            )
         axes.set_title(title, fontsize=10)
         axes.set_xlabel("k (number of clusters)")
         axes.xaxis.get_major_locator().set_params(integer=True)
         axes.grid(alpha=0.3)
-    panels[0].legend(fontsize=9, title="ring: model in this report\nstar: the rule's pick",
-                     title_fontsize=8)
+    panels[0].legend(
+        fontsize=9, title="ring: model in this report\nstar: the rule's pick", title_fontsize=8
+    )
     return figure
 
 
@@ -239,18 +332,26 @@ def pca_projection(sample: pd.DataFrame, explained_variance: Sequence[float]) ->
     for axes, (algorithm, k) in zip(panels, models):
         model_rows = sample[(sample["algorithm"] == algorithm) & (sample["k"] == k)]
         for colour, (cluster_id, cluster_rows) in enumerate(
-                model_rows.sort_values("cluster_id").groupby("cluster_id", sort=True)):
+            model_rows.sort_values("cluster_id").groupby("cluster_id", sort=True)
+        ):
             name = cluster_rows["cluster_name"].iloc[0]
-            axes.scatter(cluster_rows["pc1"], cluster_rows["pc2"], s=6, alpha=0.6,
-                         color=palette(colour % 10), label=f"{cluster_id}: {name}",
-                         rasterized=True)
-        axes.set_title(f"{model_label(algorithm, k)} ({len(model_rows):,} customers sampled)",
-                       fontsize=10)
+            axes.scatter(
+                cluster_rows["pc1"],
+                cluster_rows["pc2"],
+                s=6,
+                alpha=0.6,
+                color=palette(colour % 10),
+                label=f"{cluster_id}: {name}",
+                rasterized=True,
+            )
+        axes.set_title(
+            f"{model_label(algorithm, k)} ({len(model_rows):,} customers sampled)", fontsize=10
+        )
         axes.set_xlabel(f"PC1 ({variance[0]:.0%} of variance)")
         axes.set_ylabel(f"PC2 ({variance[1]:.0%} of variance)")
         axes.legend(fontsize=7, markerscale=2.5, loc="best")
         axes.grid(alpha=0.3)
-    for axes in panels[len(models):]:
+    for axes in panels[len(models) :]:
         axes.set_axis_off()
     return figure
 
@@ -270,26 +371,38 @@ def segment_cluster_heatmap(crosstab: pd.DataFrame, k: int) -> Figure:
     rows_k = crosstab[crosstab["k"] == k]
     algorithms = sorted(set(rows_k["algorithm"]))
     segments = sorted(set(rows_k["segment"]))
-    figure = Figure(figsize=(6.5 * max(1, len(algorithms)), 0.45 * len(segments) + 3),
-                    layout="constrained")
+    figure = Figure(
+        figsize=(6.5 * max(1, len(algorithms)), 0.45 * len(segments) + 3), layout="constrained"
+    )
     panels = np.atleast_1d(figure.subplots(1, max(1, len(algorithms))))
     image = None
     for axes, algorithm in zip(panels, algorithms):
         model_rows = rows_k[rows_k["algorithm"] == algorithm]
-        clusters = (model_rows[["cluster_id", "cluster_name"]].drop_duplicates("cluster_id")
-                    .sort_values("cluster_id"))
-        matrix = (model_rows.pivot_table(index="segment", columns="cluster_id", values="customers",
-                                         aggfunc="sum", fill_value=0)
-                  .reindex(index=segments, columns=list(clusters["cluster_id"]), fill_value=0))
+        clusters = (
+            model_rows[["cluster_id", "cluster_name"]]
+            .drop_duplicates("cluster_id")
+            .sort_values("cluster_id")
+        )
+        matrix = model_rows.pivot_table(
+            index="segment", columns="cluster_id", values="customers", aggfunc="sum", fill_value=0
+        ).reindex(index=segments, columns=list(clusters["cluster_id"]), fill_value=0)
         counts = matrix.to_numpy(dtype=float)
         image = _annotated_heatmap(
-            axes, counts, _row_shares(counts), segments,
-            [_wrap(f"{i}: {n}", 18) for i, n in zip(clusters["cluster_id"], clusters["cluster_name"])],
-            "Purples")
+            axes,
+            counts,
+            _row_shares(counts),
+            segments,
+            [
+                _wrap(f"{i}: {n}", 18)
+                for i, n in zip(clusters["cluster_id"], clusters["cluster_name"])
+            ],
+            "Purples",
+        )
         axes.set_title(model_label(algorithm, k), fontsize=11)
     if image is not None:
-        figure.colorbar(image, ax=list(panels), label="share of the segment's customers",
-                        shrink=0.8)
+        figure.colorbar(
+            image, ax=list(panels), label="share of the segment's customers", shrink=0.8
+        )
     return figure
 
 
@@ -299,14 +412,16 @@ def segment_sizes_over_time(history: pd.DataFrame) -> Figure:
     ``history`` has ``as_of``, ``segment`` and ``customers``.
     """
     colours = segment_colours(history["segment"])
-    table = history.pivot_table(index="as_of", columns="segment", values="customers",
-                                aggfunc="sum", fill_value=0).sort_index()
+    table = history.pivot_table(
+        index="as_of", columns="segment", values="customers", aggfunc="sum", fill_value=0
+    ).sort_index()
     figure = Figure(figsize=(11, 5), layout="constrained")
     axes = figure.subplots()
     dates = pd.to_datetime(table.index)
     for segment in table.columns:
-        axes.plot(dates, table[segment], marker="o", markersize=4, color=colours[segment],
-                  label=segment)
+        axes.plot(
+            dates, table[segment], marker="o", markersize=4, color=colours[segment], label=segment
+        )
     axes.set_ylabel("customers")
     axes.set_xlabel("as_of")
     axes.set_title("Segment sizes over time")
@@ -327,20 +442,32 @@ def transition_matrix(transitions: pd.DataFrame) -> Figure:
     """
     moves = transitions.assign(
         from_segment=transitions["from_segment"].fillna(NEW_CUSTOMERS_LABEL),
-        to_segment=transitions["to_segment"].fillna(GONE_CUSTOMERS_LABEL))
-    named = sorted({s for s in set(moves["from_segment"]) | set(moves["to_segment"])
-                    if s not in (NEW_CUSTOMERS_LABEL, GONE_CUSTOMERS_LABEL)})
-    row_labels = named + ([NEW_CUSTOMERS_LABEL] if NEW_CUSTOMERS_LABEL in set(moves["from_segment"]) else [])
-    column_labels = named + ([GONE_CUSTOMERS_LABEL] if GONE_CUSTOMERS_LABEL in set(moves["to_segment"]) else [])
-    matrix = (moves.pivot_table(index="from_segment", columns="to_segment", values="customers",
-                                aggfunc="sum", fill_value=0)
-              .reindex(index=row_labels, columns=column_labels, fill_value=0))
+        to_segment=transitions["to_segment"].fillna(GONE_CUSTOMERS_LABEL),
+    )
+    named = sorted(
+        {
+            s
+            for s in set(moves["from_segment"]) | set(moves["to_segment"])
+            if s not in (NEW_CUSTOMERS_LABEL, GONE_CUSTOMERS_LABEL)
+        }
+    )
+    row_labels = named + (
+        [NEW_CUSTOMERS_LABEL] if NEW_CUSTOMERS_LABEL in set(moves["from_segment"]) else []
+    )
+    column_labels = named + (
+        [GONE_CUSTOMERS_LABEL] if GONE_CUSTOMERS_LABEL in set(moves["to_segment"]) else []
+    )
+    matrix = moves.pivot_table(
+        index="from_segment", columns="to_segment", values="customers", aggfunc="sum", fill_value=0
+    ).reindex(index=row_labels, columns=column_labels, fill_value=0)
     counts = matrix.to_numpy(dtype=float)
-    figure = Figure(figsize=(0.75 * len(column_labels) + 4.5, 0.5 * len(row_labels) + 3),
-                    layout="constrained")
+    figure = Figure(
+        figsize=(0.75 * len(column_labels) + 4.5, 0.5 * len(row_labels) + 3), layout="constrained"
+    )
     axes = figure.subplots()
-    image = _annotated_heatmap(axes, counts, _row_shares(counts), row_labels, column_labels,
-                               "Greens")
+    image = _annotated_heatmap(
+        axes, counts, _row_shares(counts), row_labels, column_labels, "Greens"
+    )
     axes.set_xlabel("segment now")
     axes.set_ylabel("segment at the previous as_of")
     axes.set_title("Segment transitions since the previous run")

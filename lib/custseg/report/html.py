@@ -4,12 +4,14 @@ Images are embedded as base64 ``data:`` URIs and the style sheet is inline, so t
 can be mailed, archived or opened offline and shows exactly what it showed on the day it
 was written. The page holds no scripts and loads nothing from the network.
 """
+
 from __future__ import annotations
 
 import base64
 import dataclasses
 import html
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,6 +48,7 @@ footer { color: #6b7580; font-size: 12px; padding: 0 40px 30px 40px; }
 @dataclasses.dataclass(frozen=True)
 class Image:
     """A figure as PNG bytes; ``file_name`` is the PNG written next to the page."""
+
     file_name: str
     png: bytes
     alt: str
@@ -89,37 +92,45 @@ def table_html(frame: pd.DataFrame, columns: Sequence[TableColumn], caption: str
     head = "".join(f"<th>{html.escape(c.header)}</th>" for c in columns)
     body = "".join(
         "<tr>" + "".join(_cell(row[c.name], c) for c in columns) + "</tr>"
-        for _, row in frame.iterrows())
+        for _, row in frame.iterrows()
+    )
     caption_html = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     return f"<table>{caption_html}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def key_figures_html(items: Sequence[tuple[str, str]]) -> str:
     """Headline numbers as labelled tiles: (label, value)."""
-    tiles = "".join(f"<div><b>{html.escape(value)}</b>{html.escape(label)}</div>"
-                    for label, value in items)
+    tiles = "".join(
+        f"<div><b>{html.escape(value)}</b>{html.escape(label)}</div>" for label, value in items
+    )
     return f'<div class="key-figures">{tiles}</div>'
 
 
 def _section_html(section: Section) -> str:
-    parts = [f'<section id="{html.escape(section.anchor)}">',
-             f"<h2>{html.escape(section.heading)}</h2>"]
+    parts = [
+        f'<section id="{html.escape(section.anchor)}">',
+        f"<h2>{html.escape(section.heading)}</h2>",
+    ]
     parts += [f"<p>{html.escape(p)}</p>" for p in section.paragraphs]
     parts += [f'<p class="note">{html.escape(n)}</p>' for n in section.notes]
     parts += list(section.tables)
     for image in section.images:
         caption = f"<figcaption>{html.escape(image.caption)}</figcaption>" if image.caption else ""
-        parts.append(f'<figure><img src="{data_uri(image.png)}" alt="{html.escape(image.alt)}" '
-                     f'data-file="{html.escape(image.file_name)}">{caption}</figure>')
+        parts.append(
+            f'<figure><img src="{data_uri(image.png)}" alt="{html.escape(image.alt)}" '
+            f'data-file="{html.escape(image.file_name)}">{caption}</figure>'
+        )
     parts.append("</section>")
     return "\n".join(parts)
 
 
-def render_page(title: str, subtitle: str, sections: Sequence[Section],
-                footer: Optional[str] = None) -> str:
+def render_page(
+    title: str, subtitle: str, sections: Sequence[Section], footer: str | None = None
+) -> str:
     """The complete page: header, a table of contents, the sections and a footer."""
-    nav = "".join(f'<a href="#{html.escape(s.anchor)}">{html.escape(s.heading)}</a>'
-                  for s in sections)
+    nav = "".join(
+        f'<a href="#{html.escape(s.anchor)}">{html.escape(s.heading)}</a>' for s in sections
+    )
     body = "\n".join(_section_html(s) for s in sections)
     footer_html = f"<footer>{html.escape(footer)}</footer>" if footer else ""
     return (
@@ -128,4 +139,5 @@ def render_page(title: str, subtitle: str, sections: Sequence[Section],
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
         f"<header><h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p></header>\n"
-        f"<nav>{nav}</nav>\n<main>\n{body}\n</main>\n{footer_html}\n</body>\n</html>\n")
+        f"<nav>{nav}</nav>\n<main>\n{body}\n</main>\n{footer_html}\n</body>\n</html>\n"
+    )

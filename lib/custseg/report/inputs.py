@@ -5,11 +5,12 @@ of rows), the aggregates from ``aggregates`` and one bounded sample. A table tha
 exist yet (no clustering run, no earlier as_of) becomes an empty frame and its section says
 so, rather than failing the whole report.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 from pyspark.sql import DataFrame
@@ -37,19 +38,23 @@ class ReportInputs:
     transitions: pd.DataFrame
 
 
-def _small(df: Optional[DataFrame], order_by: Sequence[str] = ()) -> pd.DataFrame:
+def _small(df: DataFrame | None, order_by: Sequence[str] = ()) -> pd.DataFrame:
     if df is None:
         return pd.DataFrame()
     return (df.orderBy(*order_by) if order_by else df).toPandas()
 
 
-def _at(df: Optional[DataFrame], as_of: dt.date) -> Optional[DataFrame]:
+def _at(df: DataFrame | None, as_of: dt.date) -> DataFrame | None:
     return None if df is None else aggregates.at_as_of(df, as_of)
 
 
-def gather_report_inputs(frames: Mapping[str, Optional[DataFrame]], as_of: dt.date,
-                         score_bins: int, features: Sequence[str],
-                         sample_size: int) -> ReportInputs:
+def gather_report_inputs(
+    frames: Mapping[str, DataFrame | None],
+    as_of: dt.date,
+    score_bins: int,
+    features: Sequence[str],
+    sample_size: int,
+) -> ReportInputs:
     """Reduces the run's tables (``frames`` by table name, None when absent) for ``as_of``.
 
     ``customer_rfm`` is required; every other table is optional.
@@ -74,10 +79,17 @@ def gather_report_inputs(frames: Mapping[str, Optional[DataFrame]], as_of: dt.da
         model_comparison=_small(_at(frames.get("model_comparison"), as_of), ["k"]),
         projection=projection,
         explained_variance=explained,
-        crosstab=_small(_at(frames.get("segment_cluster_crosstab"), as_of),
-                        ["algorithm", "k", "segment", "cluster_id"]),
-        cluster_profiles=_small(_at(frames.get("cluster_profiles"), as_of),
-                                ["algorithm", "k", "cluster_id"]),
-        transitions=_small(None if transitions is None else transitions.where(
-            "from_segment IS NOT NULL OR to_segment IS NOT NULL"), ["from_segment", "to_segment"]),
+        crosstab=_small(
+            _at(frames.get("segment_cluster_crosstab"), as_of),
+            ["algorithm", "k", "segment", "cluster_id"],
+        ),
+        cluster_profiles=_small(
+            _at(frames.get("cluster_profiles"), as_of), ["algorithm", "k", "cluster_id"]
+        ),
+        transitions=_small(
+            None
+            if transitions is None
+            else transitions.where("from_segment IS NOT NULL OR to_segment IS NOT NULL"),
+            ["from_segment", "to_segment"],
+        ),
     )

@@ -4,9 +4,11 @@ Written here rather than taken from a package because it is forty lines and the 
 needs nothing else from one: rectangles are kept close to square so small segments stay
 readable next to large ones.
 """
+
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 
 class Rect(NamedTuple):
@@ -20,11 +22,15 @@ def _worst_aspect(row_areas: Sequence[float], short_side: float) -> float:
     """The most elongated rectangle a row would produce when laid along ``short_side``."""
     total = sum(row_areas)
     side_squared = short_side * short_side
-    return max(max(side_squared * area / (total * total), (total * total) / (side_squared * area))
-               for area in row_areas)
+    return max(
+        max(side_squared * area / (total * total), (total * total) / (side_squared * area))
+        for area in row_areas
+    )
 
 
-def squarify(values: Sequence[float], x: float, y: float, width: float, height: float) -> list[Rect]:
+def squarify(
+    values: Sequence[float], x: float, y: float, width: float, height: float
+) -> list[Rect]:
     """Rectangles tiling ``(x, y, width, height)`` with areas proportional to ``values``.
 
     The result is aligned with the input order; values that are not positive get an empty
@@ -40,11 +46,11 @@ def squarify(values: Sequence[float], x: float, y: float, width: float, height: 
     while pending:
         short_side = min(width, height)
         row = [pending[0]]
-        while (len(row) < len(pending)
-               and _worst_aspect([a for _, a in row] + [pending[len(row)][1]], short_side)
-               <= _worst_aspect([a for _, a in row], short_side)):
+        while len(row) < len(pending) and _worst_aspect(
+            [a for _, a in row] + [pending[len(row)][1]], short_side
+        ) <= _worst_aspect([a for _, a in row], short_side):
             row.append(pending[len(row)])
-        pending = pending[len(row):]
+        pending = pending[len(row) :]
         row_area = sum(a for _, a in row)
         if width >= height:  # a column on the left, as tall as the free space
             column_width = row_area / height if pending else width

@@ -6,10 +6,10 @@ not Spark's ``datediff`` on calendar dates (which counts 23:00 yesterday as one 
 Money is summed as decimals and only turned into a double at the end, so the sums do not
 depend on how Spark happened to partition the lines.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -29,7 +29,7 @@ def as_of_micros(as_of: dt.date) -> int:
     return int(midnight.timestamp()) * 1_000_000
 
 
-def resolve_as_of(configured: Optional[str], last_purchase_micros: Optional[int]) -> dt.date:
+def resolve_as_of(configured: str | None, last_purchase_micros: int | None) -> dt.date:
     """``rfm.as_of`` when set, else the day after the last purchase (UTC), as the classic
     analysis does, so the latest buyers get recency 0."""
     if configured:
@@ -46,8 +46,9 @@ def last_purchase_micros(transactions: DataFrame) -> DataFrame:
     return transactions.agg(F.max(F.unix_micros("purchase_time")).alias("last_purchase_micros"))
 
 
-def transactions_in_window(transactions: DataFrame, as_of: dt.date,
-                           window_days: Optional[int] = None) -> DataFrame:
+def transactions_in_window(
+    transactions: DataFrame, as_of: dt.date, window_days: int | None = None
+) -> DataFrame:
     """Lines with ``as_of - window_days <= purchase_time < as_of`` (no lower bound if None)."""
     end = as_of_micros(as_of)
     micros = F.unix_micros("purchase_time")
@@ -65,8 +66,9 @@ def transactions_in_window(transactions: DataFrame, as_of: dt.date,
 
 def _order_reference() -> Column:
     """The order id when there is one; otherwise each distinct purchase time is an order."""
-    return F.coalesce(F.col("order_id"),
-                      F.concat(F.lit("@"), F.unix_micros("purchase_time").cast("string")))
+    return F.coalesce(
+        F.col("order_id"), F.concat(F.lit("@"), F.unix_micros("purchase_time").cast("string"))
+    )
 
 
 def customer_orders(lines: DataFrame, as_of: dt.date, returns: str) -> DataFrame:
@@ -83,17 +85,21 @@ def customer_orders(lines: DataFrame, as_of: dt.date, returns: str) -> DataFrame
     micros = F.unix_micros("purchase_time")
     zero = F.lit(0).cast("decimal(18,4)")
     window_spend = [
-        F.sum(F.when(micros >= F.lit(end - days * MICROS_PER_DAY), F.col("amount"))
-              .otherwise(zero)).alias(f"_value_{days}d")
+        F.sum(
+            F.when(micros >= F.lit(end - days * MICROS_PER_DAY), F.col("amount")).otherwise(zero)
+        ).alias(f"_value_{days}d")
         for days in FEATURE_WINDOWS_DAYS
     ]
-    return (lines
-            .groupBy("customer_key", _order_reference().alias("order_ref"),
-                     (~F.col("is_return")).alias(_IS_PURCHASE))
-            .agg(F.min(micros).alias(_ORDER_MICROS),
-                 F.sum("amount").alias(_VALUE),
-                 F.count(F.lit(1)).alias("_lines"),
-                 *window_spend))
+    return lines.groupBy(
+        "customer_key",
+        _order_reference().alias("order_ref"),
+        (~F.col("is_return")).alias(_IS_PURCHASE),
+    ).agg(
+        F.min(micros).alias(_ORDER_MICROS),
+        F.sum("amount").alias(_VALUE),
+        F.count(F.lit(1)).alias("_lines"),
+        *window_spend,
+    )
 
 
 def _with_gap_days(orders: DataFrame) -> DataFrame:
@@ -102,8 +108,9 @@ def _with_gap_days(orders: DataFrame) -> DataFrame:
     Purchases sort before returns inside each customer, so a purchase's predecessor is
     always a purchase; gaps on return rows are discarded.
     """
-    by_customer = (Window.partitionBy("customer_key")
-                   .orderBy(F.col(_IS_PURCHASE).desc(), _ORDER_MICROS, "order_ref"))
+    by_customer = Window.partitionBy("customer_key").orderBy(
+        F.col(_IS_PURCHASE).desc(), _ORDER_MICROS, "order_ref"
+    )
     previous = F.lag(_ORDER_MICROS).over(by_customer)
     gap = (F.col(_ORDER_MICROS) - previous) / F.lit(float(MICROS_PER_DAY))
     return orders.withColumn("_gap_days", F.when(F.col(_IS_PURCHASE), gap))
@@ -126,22 +133,31 @@ def customer_metrics(lines: DataFrame, as_of: dt.date, returns: str) -> DataFram
     purchase = F.col(_IS_PURCHASE)
     orders = _with_gap_days(customer_orders(lines, as_of, returns))
     recent_orders = [
-        F.count(F.when(purchase & (F.col(_ORDER_MICROS) >= F.lit(end - days * MICROS_PER_DAY)),
-                       F.lit(1))).alias(f"orders_{days}d")
+        F.count(
+            F.when(
+                purchase & (F.col(_ORDER_MICROS) >= F.lit(end - days * MICROS_PER_DAY)), F.lit(1)
+            )
+        ).alias(f"orders_{days}d")
         for days in FEATURE_WINDOWS_DAYS
     ]
-    recent_spend = [F.sum(f"_value_{days}d").cast("double").alias(f"spend_{days}d")
-                    for days in FEATURE_WINDOWS_DAYS]
+    recent_spend = [
+        F.sum(f"_value_{days}d").cast("double").alias(f"spend_{days}d")
+        for days in FEATURE_WINDOWS_DAYS
+    ]
     per_customer = orders.groupBy("customer_key").agg(
-        F.coalesce(F.max(F.when(purchase, F.col(_ORDER_MICROS))), F.max(_ORDER_MICROS))
-        .alias("_last_micros"),
-        F.coalesce(F.min(F.when(purchase, F.col(_ORDER_MICROS))), F.min(_ORDER_MICROS))
-        .alias("_first_micros"),
+        F.coalesce(F.max(F.when(purchase, F.col(_ORDER_MICROS))), F.max(_ORDER_MICROS)).alias(
+            "_last_micros"
+        ),
+        F.coalesce(F.min(F.when(purchase, F.col(_ORDER_MICROS))), F.min(_ORDER_MICROS)).alias(
+            "_first_micros"
+        ),
         F.count(F.when(purchase, F.lit(1))).alias("frequency"),
         F.sum(_VALUE).cast("double").alias("monetary"),
-        F.coalesce(F.sum(F.when(purchase, F.col(_VALUE))), F.lit(0)).cast("double")
+        F.coalesce(F.sum(F.when(purchase, F.col(_VALUE))), F.lit(0))
+        .cast("double")
         .alias("_purchased_value"),
-        F.coalesce(-F.sum(F.when(~purchase, F.col(_VALUE))), F.lit(0)).cast("double")
+        F.coalesce(-F.sum(F.when(~purchase, F.col(_VALUE))), F.lit(0))
+        .cast("double")
         .alias("_returned_value"),
         F.avg("_gap_days").alias("mean_days_between_orders"),
         F.sum("_lines").alias("transaction_lines"),
@@ -157,12 +173,14 @@ def customer_metrics(lines: DataFrame, as_of: dt.date, returns: str) -> DataFram
         F.timestamp_micros("_last_micros").alias("last_purchase_time"),
         _whole_days_before(as_of, "_first_micros").alias("tenure_days"),
         "mean_days_between_orders",
-        F.try_divide(F.col("monetary"), F.col("frequency").cast("double"))
-        .alias("average_order_value"),
+        F.try_divide(F.col("monetary"), F.col("frequency").cast("double")).alias(
+            "average_order_value"
+        ),
         *[f"spend_{days}d" for days in FEATURE_WINDOWS_DAYS],
         *[f"orders_{days}d" for days in FEATURE_WINDOWS_DAYS],
-        F.try_divide(F.col("_returned_value"), F.col("_purchased_value"))
-        .alias("returned_value_share"),
+        F.try_divide(F.col("_returned_value"), F.col("_purchased_value")).alias(
+            "returned_value_share"
+        ),
         "transaction_lines",
     )
 

@@ -22,11 +22,12 @@ customers, work out the positions numpy would read, fetch those few values from 
 range-partitioned sort (no single-partition window, no collect of customer rows) and redo
 numpy's arithmetic bit for bit on the driver. The cut points land in ``score_edges``.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -47,6 +48,7 @@ _ROW_MASK = (1 << _PARTITION_SHIFT) - 1
 
 # --- pure: numpy's linear quantile, one order statistic at a time -----------------------
 
+
 def qcut_probabilities(bins: int) -> np.ndarray:
     """The probabilities pandas' qcut hands to numpy, bit for bit.
 
@@ -60,6 +62,7 @@ def qcut_probabilities(bins: int) -> np.ndarray:
 @dataclasses.dataclass(frozen=True)
 class QuantilePlan:
     """Which 0-based order statistics numpy's linear quantile reads, and with what weight."""
+
     lower: tuple[int, ...]
     upper: tuple[int, ...]
     weights: np.ndarray
@@ -128,6 +131,7 @@ def rank_quantile_edges(n: int, bins: int) -> tuple[float, ...]:
 
 # --- Spark: global positions without a global window --------------------------------------
 
+
 def _with_row_ids(sorted_df: DataFrame) -> DataFrame:
     return sorted_df.withColumn(_ROW_ID, F.monotonically_increasing_id())
 
@@ -136,7 +140,9 @@ def _partition_counts(with_row_ids: DataFrame) -> dict[int, int]:
     """Rows per partition of a sorted frame; collects one row per partition."""
     return dict(
         with_row_ids.groupBy(F.shiftright(_ROW_ID, _PARTITION_SHIFT).alias("partition"))
-        .count().collect())
+        .count()
+        .collect()
+    )
 
 
 def _position(counts: Mapping[int, int]) -> Column:
@@ -150,7 +156,9 @@ def _position(counts: Mapping[int, int]) -> Column:
     return offset + F.col(_ROW_ID).bitwiseAND(F.lit(_ROW_MASK))
 
 
-def order_statistics(df: DataFrame, wanted: Mapping[str, Sequence[int]]) -> dict[str, dict[int, float]]:
+def order_statistics(
+    df: DataFrame, wanted: Mapping[str, Sequence[int]]
+) -> dict[str, dict[int, float]]:
     """Values at 0-based positions of each column sorted ascending, from one distributed sort.
 
     ``orderBy`` range-partitions the data; each partition is sorted and the partitions are
@@ -168,11 +176,18 @@ def order_statistics(df: DataFrame, wanted: Mapping[str, Sequence[int]]) -> dict
     try:
         counts = _partition_counts(sorted_values)
         rows_per_column = sum(counts.values()) // len(columns)
-        global_positions = sorted({number * rows_per_column + int(p)
-                                   for number, column in enumerate(columns)
-                                   for p in wanted[column]})
-        rows = (sorted_values.select(_position(counts).alias(_POSITION), _COLUMN, _VALUE)
-                .where(F.col(_POSITION).isin(global_positions)).collect())
+        global_positions = sorted(
+            {
+                number * rows_per_column + int(p)
+                for number, column in enumerate(columns)
+                for p in wanted[column]
+            }
+        )
+        rows = (
+            sorted_values.select(_position(counts).alias(_POSITION), _COLUMN, _VALUE)
+            .where(F.col(_POSITION).isin(global_positions))
+            .collect()
+        )
     finally:
         sorted_values.unpersist()
     found: dict[str, dict[int, float]] = {column: {} for column in columns}
@@ -185,8 +200,9 @@ def order_statistics(df: DataFrame, wanted: Mapping[str, Sequence[int]]) -> dict
     return found
 
 
-def quantile_edges(df: DataFrame, columns: Sequence[str], n: int,
-                   bins: int) -> dict[str, tuple[float, ...]]:
+def quantile_edges(
+    df: DataFrame, columns: Sequence[str], n: int, bins: int
+) -> dict[str, tuple[float, ...]]:
     """qcut's unique cut points of each column (n values, no nulls), exactly."""
     plan = plan_linear_quantiles(n, qcut_probabilities(bins))
     statistics = order_statistics(df, {column: plan.positions for column in columns})
@@ -200,6 +216,7 @@ class Ranked:
     The ranks belong to one particular sort; recomputing it could partition differently,
     so the sort stays cached while anything derived from ``frame`` is still to be computed.
     """
+
     frame: DataFrame
     count: int
     cached: DataFrame
@@ -236,6 +253,7 @@ class Scored:
 
     ``customers`` reads a cached sort: call ``release()`` once it has been written.
     """
+
     customers: DataFrame
     count: int
     edges: dict[str, tuple[float, ...]]
@@ -257,20 +275,27 @@ def score_customers(customers: DataFrame, bins: int) -> Scored:
     if n == 0:
         edges = {RECENCY: (), FREQUENCY_RANK: (), MONETARY: ()}
     else:
-        edges = {**quantile_edges(ranked.frame, [RECENCY, MONETARY], n, bins),
-                 FREQUENCY_RANK: rank_quantile_edges(n, bins)}
-    scored = (ranked.frame
-              .withColumn("r_score", descending_score(RECENCY, edges[RECENCY], bins))
-              .withColumn("f_score", ascending_score(FREQUENCY_RANK, edges[FREQUENCY_RANK]))
-              .withColumn("m_score", ascending_score(MONETARY, edges[MONETARY])))
+        edges = {
+            **quantile_edges(ranked.frame, [RECENCY, MONETARY], n, bins),
+            FREQUENCY_RANK: rank_quantile_edges(n, bins),
+        }
+    scored = (
+        ranked.frame.withColumn("r_score", descending_score(RECENCY, edges[RECENCY], bins))
+        .withColumn("f_score", ascending_score(FREQUENCY_RANK, edges[FREQUENCY_RANK]))
+        .withColumn("m_score", ascending_score(MONETARY, edges[MONETARY]))
+    )
     return Scored(scored, n, {k: edges[k] for k in (RECENCY, FREQUENCY_RANK, MONETARY)}, ranked)
 
 
-def edges_frame(spark: SparkSession, edges: Mapping[str, Sequence[float]], bins: int,
-                as_of: dt.date) -> DataFrame:
+def edges_frame(
+    spark: SparkSession, edges: Mapping[str, Sequence[float]], bins: int, as_of: dt.date
+) -> DataFrame:
     """The ``score_edges`` rows: one per metric and unique cut point."""
-    rows = [(as_of, metric, bins, index, float(edge))
-            for metric, metric_edges in edges.items()
-            for index, edge in enumerate(metric_edges)]
+    rows = [
+        (as_of, metric, bins, index, float(edge))
+        for metric, metric_edges in edges.items()
+        for index, edge in enumerate(metric_edges)
+    ]
     return spark.createDataFrame(
-        rows, "as_of date, metric string, bins int, edge_index int, edge double")
+        rows, "as_of date, metric string, bins int, edge_index int, edge double"
+    )

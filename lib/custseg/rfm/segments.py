@@ -15,13 +15,14 @@ Format::
         description: ...
         actions: [..., ...]
 """
+
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 from importlib import resources
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -42,8 +43,11 @@ class Segment:
     actions: tuple[str, ...]
 
     def cells(self) -> list[tuple[int, int]]:
-        return [(r, f) for r in range(self.r_scores[0], self.r_scores[1] + 1)
-                for f in range(self.f_scores[0], self.f_scores[1] + 1)]
+        return [
+            (r, f)
+            for r in range(self.r_scores[0], self.r_scores[1] + 1)
+            for f in range(self.f_scores[0], self.f_scores[1] + 1)
+        ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +77,11 @@ def format_cell(r: int, f: int) -> str:
 
 def _parse_scores(value: Any, what: str) -> tuple[int, int]:
     """``5``, ``"5"`` or ``"4-5"`` -> (low, high)."""
-    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else None
+    text = (
+        str(value).strip()
+        if isinstance(value, (int, str)) and not isinstance(value, bool)
+        else None
+    )
     parts = text.split("-") if text else []
     if len(parts) not in (1, 2) or not all(p.strip().isdigit() for p in parts):
         raise SegmentMapError(f"{what} must be a score or a range like '4-5', got {value!r}")
@@ -102,8 +110,9 @@ def _parse_segment(entry: Any, index: int, source: str) -> Segment:
         raise SegmentMapError(f"{where}: description must be text")
     actions = entry.get("actions", [])
     if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
-        raise SegmentMapError(f"{where}: actions must be a list of texts "
-                              "(quote an action that contains ': ')")
+        raise SegmentMapError(
+            f"{where}: actions must be a list of texts (quote an action that contains ': ')"
+        )
     return Segment(
         name=name.strip(),
         r_scores=_parse_scores(entry["r"], f"{where}: r"),
@@ -119,16 +128,21 @@ def coverage_problems(segments: tuple[Segment, ...], bins: int) -> list[str]:
     for segment in segments:
         for axis, (low, high) in (("R", segment.r_scores), ("F", segment.f_scores)):
             if low < 1 or high > bins:
-                problems.append(f"segment '{segment.name}' has {axis} scores "
-                                f"{format_scores((low, high))} outside 1-{bins}")
+                problems.append(
+                    f"segment '{segment.name}' has {axis} scores "
+                    f"{format_scores((low, high))} outside 1-{bins}"
+                )
     owners: dict[tuple[int, int], list[str]] = {}
     for segment in segments:
         for cell in segment.cells():
             owners.setdefault(cell, []).append(segment.name)
     grid = [(r, f) for r in range(bins, 0, -1) for f in range(bins, 0, -1)]
     uncovered = [format_cell(r, f) for r, f in grid if (r, f) not in owners]
-    overlapping = [f"{format_cell(r, f)} ({', '.join(owners[r, f])})"
-                   for r, f in grid if len(owners.get((r, f), [])) > 1]
+    overlapping = [
+        f"{format_cell(r, f)} ({', '.join(owners[r, f])})"
+        for r, f in grid
+        if len(owners.get((r, f), [])) > 1
+    ]
     if uncovered:
         problems.append("cells covered by no segment: " + "; ".join(uncovered))
     if overlapping:
@@ -142,28 +156,33 @@ def parse_segment_map(data: Any, bins: int, source: str) -> SegmentMap:
         raise SegmentMapError(f"segment map {source} must hold 'bins' and a list 'segments'")
     unknown = sorted(set(data) - {"bins", "segments"})
     if unknown:
-        raise SegmentMapError(f"segment map {source} has unknown key(s): "
-                              f"{', '.join(map(str, unknown))} (known: bins, segments)")
+        raise SegmentMapError(
+            f"segment map {source} has unknown key(s): "
+            f"{', '.join(map(str, unknown))} (known: bins, segments)"
+        )
     map_bins = data.get("bins")
     if not isinstance(map_bins, int) or isinstance(map_bins, bool):
-        raise SegmentMapError(f"segment map {source} must say which score count it is for "
-                              f"(bins: {bins})")
+        raise SegmentMapError(
+            f"segment map {source} must say which score count it is for (bins: {bins})"
+        )
     if map_bins != bins:
         raise SegmentMapError(
             f"segment map {source} is written for bins={map_bins} but rfm.bins is {bins}: "
-            f"point rfm.segments_file at a map for {bins} bins")
+            f"point rfm.segments_file at a map for {bins} bins"
+        )
     segments = tuple(_parse_segment(e, i, source) for i, e in enumerate(data["segments"]))
     names = [s.name for s in segments]
     repeated = sorted({n for n in names if names.count(n) > 1})
     problems = [f"segment name(s) used twice: {', '.join(repeated)}"] if repeated else []
     problems += coverage_problems(segments, bins)
     if problems:
-        raise SegmentMapError(f"segment map {source} (bins={bins}) is invalid: "
-                              + ". ".join(problems))
+        raise SegmentMapError(
+            f"segment map {source} (bins={bins}) is invalid: " + ". ".join(problems)
+        )
     return SegmentMap(bins, segments, source)
 
 
-def load_segment_map(path: Optional[str], bins: int) -> SegmentMap:
+def load_segment_map(path: str | None, bins: int) -> SegmentMap:
     """Reads ``path`` (None: the shipped default) and validates it for ``bins`` scores."""
     file = Path(path) if path else default_segments_path()
     data = read_yaml_file(file, "segment map", SegmentMapError, hint=" (rfm.segments_file)")
@@ -175,15 +194,19 @@ def segment_for(segment_map: SegmentMap, r: int, f: int) -> str:
     return next(s.name for s in segment_map.segments if (r, f) in s.cells())
 
 
-def segment_column(segment_map: SegmentMap, r_column: str = "r_score",
-                   f_column: str = "f_score") -> Column:
+def segment_column(
+    segment_map: SegmentMap, r_column: str = "r_score", f_column: str = "f_score"
+) -> Column:
     """The segment name from the R and F scores, one CASE branch per segment."""
     r, f = F.col(r_column), F.col(f_column)
     expression = None
     for segment in segment_map.segments:
         condition = (r.between(*segment.r_scores)) & (f.between(*segment.f_scores))
-        expression = (F.when(condition, F.lit(segment.name)) if expression is None
-                      else expression.when(condition, F.lit(segment.name)))
+        expression = (
+            F.when(condition, F.lit(segment.name))
+            if expression is None
+            else expression.when(condition, F.lit(segment.name))
+        )
     return expression
 
 
@@ -191,7 +214,7 @@ def assign_segments(scored: DataFrame, segment_map: SegmentMap) -> DataFrame:
     return scored.withColumn("segment", segment_column(segment_map))
 
 
-def with_previous_segment(current: DataFrame, previous: Optional[DataFrame]) -> DataFrame:
+def with_previous_segment(current: DataFrame, previous: DataFrame | None) -> DataFrame:
     """Adds each customer's segment at the previous as_of (null when new or no previous)."""
     if previous is None:
         return current.withColumn("previous_segment", F.lit(None).cast("string"))
@@ -199,26 +222,44 @@ def with_previous_segment(current: DataFrame, previous: Optional[DataFrame]) -> 
     return current.join(earlier, "customer_key", "left")
 
 
-def segment_transitions(current: DataFrame, previous: DataFrame, as_of: dt.date,
-                        previous_as_of: dt.date) -> DataFrame:
+def segment_transitions(
+    current: DataFrame, previous: DataFrame, as_of: dt.date, previous_as_of: dt.date
+) -> DataFrame:
     """Customers per (from_segment, to_segment); null from = new, null to = gone."""
     before = previous.select("customer_key", F.col("segment").alias("from_segment"))
     after = current.select("customer_key", F.col("segment").alias("to_segment"))
-    return (before.join(after, "customer_key", "full_outer")
-            .groupBy("from_segment", "to_segment")
-            .agg(F.count(F.lit(1)).alias("customers"))
-            .select(F.lit(as_of).alias("as_of"), F.lit(previous_as_of).alias("previous_as_of"),
-                    "from_segment", "to_segment", "customers"))
+    return (
+        before.join(after, "customer_key", "full_outer")
+        .groupBy("from_segment", "to_segment")
+        .agg(F.count(F.lit(1)).alias("customers"))
+        .select(
+            F.lit(as_of).alias("as_of"),
+            F.lit(previous_as_of).alias("previous_as_of"),
+            "from_segment",
+            "to_segment",
+            "customers",
+        )
+    )
 
 
 def segment_definitions(spark: SparkSession, segment_map: SegmentMap) -> DataFrame:
     """The map as a small frame: name, order, score ranges, description, actions."""
-    rows = [(s.name, order, format_scores(s.r_scores), format_scores(s.f_scores),
-             s.description, list(s.actions))
-            for order, s in enumerate(segment_map.segments)]
+    rows = [
+        (
+            s.name,
+            order,
+            format_scores(s.r_scores),
+            format_scores(s.f_scores),
+            s.description,
+            list(s.actions),
+        )
+        for order, s in enumerate(segment_map.segments)
+    ]
     return spark.createDataFrame(
-        rows, "segment string, segment_order int, r_scores string, f_scores string, "
-              "description string, actions array<string>")
+        rows,
+        "segment string, segment_order int, r_scores string, f_scores string, "
+        "description string, actions array<string>",
+    )
 
 
 def segment_summary(customers: DataFrame, segment_map: SegmentMap, as_of: dt.date) -> DataFrame:
@@ -233,19 +274,37 @@ def segment_summary(customers: DataFrame, segment_map: SegmentMap, as_of: dt.dat
         F.avg("monetary").alias("mean_monetary"),
         F.median("monetary").alias("median_monetary"),
     )
-    totals = customers.agg(F.count(F.lit(1)).alias("_all_customers"),
-                           F.sum("monetary").alias("_all_revenue"))
+    totals = customers.agg(
+        F.count(F.lit(1)).alias("_all_customers"), F.sum("monetary").alias("_all_revenue")
+    )
     definitions = segment_definitions(customers.sparkSession, segment_map)
-    return (per_segment.crossJoin(F.broadcast(totals))
-            .join(F.broadcast(definitions), "segment", "left")
-            .select(
-                F.lit(as_of).alias("as_of"), "segment", "segment_order", "r_scores", "f_scores",
-                "customers",
-                F.try_divide(F.col("customers").cast("double"), F.col("_all_customers"))
-                .alias("customer_share"),
-                "revenue",
-                F.try_divide(F.col("revenue"), F.col("_all_revenue")).alias("revenue_share"),
-                *[F.col(c).cast("double").alias(c) for c in (
-                    "mean_recency_days", "median_recency_days", "mean_frequency",
-                    "median_frequency", "mean_monetary", "median_monetary")],
-                "description", "actions"))
+    return (
+        per_segment.crossJoin(F.broadcast(totals))
+        .join(F.broadcast(definitions), "segment", "left")
+        .select(
+            F.lit(as_of).alias("as_of"),
+            "segment",
+            "segment_order",
+            "r_scores",
+            "f_scores",
+            "customers",
+            F.try_divide(F.col("customers").cast("double"), F.col("_all_customers")).alias(
+                "customer_share"
+            ),
+            "revenue",
+            F.try_divide(F.col("revenue"), F.col("_all_revenue")).alias("revenue_share"),
+            *[
+                F.col(c).cast("double").alias(c)
+                for c in (
+                    "mean_recency_days",
+                    "median_recency_days",
+                    "mean_frequency",
+                    "median_frequency",
+                    "mean_monetary",
+                    "median_monetary",
+                )
+            ],
+            "description",
+            "actions",
+        )
+    )
