@@ -37,7 +37,7 @@ setup(
             "deltalake>=1.0,<2",
             "polars>=1.0",
             "ruff==0.17.6",  # pinned: a new ruff release must not turn CI red on its own
-        ],
+        ]
     },
     entry_points={"console_scripts": ["custseg=custseg.cli:main"]},
 )

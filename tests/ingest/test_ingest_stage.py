@@ -37,10 +37,7 @@ MESSY_ROWS = """\
 12583,536381,22632,TOO MANY,1.85,6,2010-12-04 10:00:00,surplus
 12583,536382,22632,NEGATIVE,-1.85,6,2010-12-04 10:00:00
 """
-EXPECTED_REASONS = {
-    "": "missing_customer_id",
-    "17850.5": "invalid_customer_id",
-}
+EXPECTED_REASONS = {"": "missing_customer_id", "17850.5": "invalid_customer_id"}
 
 
 def _messy_settings(settings, data_dir: Path):
