@@ -5,7 +5,7 @@
 The synthetic customer_rfm is generated inside Spark (spark.range plus hash-based
 pseudo-random numbers, so the same arguments give the same rows): geometric order counts,
 log-normal order values, recency that shortens as customers order more often, and a crude
-R x F segment. It is written to a temporary warehouse, then ``pipeline.cluster`` runs with
+R x F segment. It is written to a temporary warehouse, then the cluster stage runs with
 the default clustering settings except ``sample_size`` (the sweep is fitted on a stable hash
 sample and every customer is assigned). Printed: generation and stage seconds, the stage
 summary, the sweep table, and the peak resident memory of the driver JVM (which in local
@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 from pyspark.sql import Column, DataFrame, SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
-from custseg import pipeline, tables  # noqa: E402
+from custseg import delta_io, pipeline, tables  # noqa: E402
 from custseg.config import Settings, replace  # noqa: E402
+from custseg.run_context import RunContext  # noqa: E402
 from custseg.spark import get_spark  # noqa: E402
 
 AS_OF = dt.date(2021, 12, 31)
@@ -121,9 +122,9 @@ def main() -> None:
     jvm_pid = int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
     try:
         started = time.perf_counter()
-        tables.write_table(
+        delta_io.write_table(
             spark,
-            settings,
+            settings.warehouse_root,
             tables.CUSTOMER_RFM,
             synthetic_customer_rfm(spark, args.customers, args.partitions),
             replace_where=f"as_of = '{AS_OF}'",
@@ -132,14 +133,13 @@ def main() -> None:
         print(f"generated {args.customers:,} customer_rfm rows in {generated:.1f}s", flush=True)
 
         started = time.perf_counter()
-        summary = pipeline.cluster(
-            spark, settings, pipeline.RunContext("bench", dt.datetime(2022, 1, 1))
-        )
+        context = RunContext("bench", dt.datetime(2022, 1, 1), as_of=AS_OF)
+        summary = pipeline.run_stage(spark, settings, context, "cluster")
         staged = time.perf_counter() - started
         print(f"cluster stage: {staged:.1f}s")
         print(f"summary: {summary}")
         (
-            tables.read_table(spark, settings, tables.MODEL_SELECTION.name)
+            delta_io.read_table(spark, settings.warehouse_root, tables.MODEL_SELECTION.name)
             .select(
                 "algorithm",
                 "k",
@@ -156,7 +156,7 @@ def main() -> None:
             .show(40, truncate=False)
         )
         (
-            tables.read_table(spark, settings, tables.CLUSTER_PROFILES.name)
+            delta_io.read_table(spark, settings.warehouse_root, tables.CLUSTER_PROFILES.name)
             .select(
                 "algorithm",
                 "k",

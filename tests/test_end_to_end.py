@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
-from custseg import cli, tables
+from custseg import cli, delta_io, tables
 from custseg.config import load_settings
 from custseg.demo import generate_transactions
 
@@ -36,18 +36,18 @@ def finished_run(spark, tmp_path_factory):
         "clustering.partitions=2",
     ]
     flags = [arg for override in overrides for arg in ("--set", override)]
-    conf = ["--conf", str(REPO / "conf" / "local.yaml")]
+    conf = ["--conf", str(REPO / "lib" / "custseg" / "defaults" / "local.yaml")]
     # an earlier as_of first, so the full run also has segment transitions to write
     assert cli.main(["ingest", *conf, *flags]) == 0
     assert cli.main(["rfm", *conf, *flags, "--set", "rfm.as_of=2021-04-01"]) == 0
     assert cli.main(["run", *conf, *flags]) == 0
-    return load_settings(REPO / "conf" / "local.yaml", overrides)
+    return load_settings(REPO / "lib" / "custseg" / "defaults" / "local.yaml", overrides)
 
 
 def test_every_table_is_written_and_readable_without_spark(spark, finished_run):
     for name, spec in tables.ALL_TABLES.items():
         path = finished_run.table_path(name)
-        assert tables.table_exists(spark, path), f"{name} was not written"
+        assert delta_io.table_exists(spark, path), f"{name} was not written"
         spark_rows = spark.read.format("delta").load(path).count()
         arrow = DeltaTable(path).to_pyarrow_table()
         assert arrow.num_rows == spark_rows, name
@@ -158,7 +158,7 @@ def test_spark_submit_runs_the_ingest_job(spark, tmp_path):
             "scripts/submit.sh",
             "jobs/ingest.py",
             "--conf",
-            "conf/local.yaml",
+            "lib/custseg/defaults/local.yaml",
             "--set",
             f"warehouse={tmp_path / 'wh'}",
             "--set",

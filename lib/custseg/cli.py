@@ -9,12 +9,10 @@ with ``--verbose``).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
 import sys
 import time
-import uuid
 from collections.abc import Sequence
 
 EXIT_OK = 0
@@ -74,33 +72,48 @@ def _print_summary(stage: str, summary: dict, seconds: float) -> None:
     print(f"[custseg] {stage} done in {seconds:.1f}s: {compact}", file=sys.stderr)
 
 
+def load_command_settings(command: str, conf: str | None, overrides: Sequence[str]):
+    """The settings of this invocation; ``demo`` without ``--conf`` uses the packaged
+    laptop config, so it works from any working directory."""
+    from custseg.config import load_packaged_settings, load_settings
+
+    if command == "demo" and conf is None:
+        from custseg.demo import DEMO_CONFIG
+
+        return load_packaged_settings(DEMO_CONFIG, list(overrides))
+    return load_settings(conf, list(overrides))
+
+
 def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dict:
+    """``demo`` prepares its key and data, then is exactly ``run``."""
+    settings = load_command_settings(command, conf, overrides)
+    if command == "demo":
+        from custseg.demo import prepare_demo
+
+        prepare_demo(settings)
+        command = "run"
     from custseg import pipeline
-    from custseg.config import load_settings
+    from custseg.run_context import RunContext
     from custseg.spark import get_spark
 
-    if command == "demo":
-        from custseg import demo
-
-        return demo.run_demo(conf, list(overrides))
-    settings = load_settings(conf, list(overrides))
-    run = pipeline.RunContext(run_id=uuid.uuid4().hex, started_at=dt.datetime.now(dt.timezone.utc))
+    context = RunContext.start()
     spark = get_spark(settings, app_name=f"custseg-{command}")
-    print(f"[custseg] {command}: warehouse {settings.table_path('')[:-1]}", file=sys.stderr)
-    if command == "run":
+    print(f"[custseg] {command}: warehouse {settings.warehouse_root}", file=sys.stderr)
+    started = time.monotonic()
+    if command != "run":
+        summary = pipeline.run_stage(spark, settings, context, command)
+        _print_summary(command, summary, time.monotonic() - started)
+        return summary
+
+    def progress(stage: str, summary: dict) -> None:
+        nonlocal started
+        _print_summary(stage, summary, time.monotonic() - started)
         started = time.monotonic()
 
-        def progress(stage: str, summary: dict) -> None:
-            nonlocal started
-            _print_summary(stage, summary, time.monotonic() - started)
-            started = time.monotonic()
-
-        return pipeline.run_all(spark, settings, run, on_stage=progress)
-    stage = pipeline.score if command == "score" else pipeline.STAGES[command]
-    started = time.monotonic()
-    summary = stage(spark, settings, run)
-    _print_summary(command, summary, time.monotonic() - started)
-    return summary
+    summaries = pipeline.run_all(spark, settings, context, on_stage=progress)
+    print(f"Delta tables: {settings.warehouse_root}")
+    print(f"Report: {summaries['report'].get('report_path')}")
+    return summaries
 
 
 def main(argv: Sequence[str] | None = None) -> int:

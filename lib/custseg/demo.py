@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from custseg.config import Settings
+
 # (share of customers, mean orders per active month, mean basket lines, churn probability per month)
 ARCHETYPES = {
     "regular": (0.12, 2.2, 6.0, 0.01),
@@ -117,6 +119,7 @@ def _orders(rng: np.random.Generator, people: pd.DataFrame, months: int) -> pd.D
 
 def generate_transactions(
     out_dir: str | Path,
+    *,
     customers: int = 8000,
     months: int = 12,
     start: str = "2021-01-01",
@@ -201,16 +204,14 @@ def ensure_demo_key(path: Path) -> Path:
     return path
 
 
-def run_demo(conf: str | None, overrides: list[str]) -> dict:
-    """Key + demo data if absent, then every stage; prints where the results are."""
-    import datetime as dt
-    import uuid
+DEMO_CONFIG = "local.yaml"
 
-    from custseg import pipeline
-    from custseg.config import load_settings
-    from custseg.spark import get_spark
 
-    settings = load_settings(conf or "conf/local.yaml", overrides)
+def prepare_demo(settings: Settings) -> None:
+    """Creates what the demo run needs and does not find: the local key and the data.
+
+    The run itself is ``custseg run``'s, unchanged; this only prepares its inputs.
+    """
     if settings.pseudonym.key_file and not os.environ.get(settings.pseudonym.key_env):
         ensure_demo_key(Path(settings.pseudonym.key_file))
     data_dir = Path(settings.input.path)
@@ -218,17 +219,3 @@ def run_demo(conf: str | None, overrides: list[str]) -> dict:
         print(f"[custseg] generating demo data in {data_dir} ...", file=sys.stderr)
         counts = generate_transactions(data_dir)
         print(f"[custseg] demo data: {counts}", file=sys.stderr)
-    spark = get_spark(settings, app_name="custseg-demo")
-    run = pipeline.RunContext(uuid.uuid4().hex, dt.datetime.now(dt.timezone.utc))
-
-    def progress(stage: str, summary: dict) -> None:
-        print(
-            f"[custseg] {stage} done: "
-            + ", ".join(f"{k}={v}" for k, v in summary.items() if not isinstance(v, (dict, list))),
-            file=sys.stderr,
-        )
-
-    summaries = pipeline.run_all(spark, settings, run, on_stage=progress)
-    print(f"Delta tables: {settings.table_path('')[:-1]}")
-    print(f"Report: {summaries['report'].get('report_path')}")
-    return summaries

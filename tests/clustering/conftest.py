@@ -13,6 +13,7 @@ from tests.clustering.rfm_builders import AS_OF, customer_rfm_frame, rfm_rows
 def make_rfm(spark):
     def build(
         group_sizes: dict,
+        *,
         seed: int = 7,
         shift: float = 1.0,
         as_of: dt.date = AS_OF,

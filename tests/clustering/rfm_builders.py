@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 from pyspark.sql import functions as F
 
-from custseg import tables
+from custseg import delta_io, tables
 
 AS_OF = dt.date(2021, 12, 31)
 
@@ -66,4 +66,4 @@ def customer_rfm_frame(spark, rows, as_of: dt.date = AS_OF):
         if column.name not in df.columns:
             neutral = F.lit(None) if column.nullable else F.lit(0)
             df = df.withColumn(column.name, neutral.cast(column.type))
-    return tables.conform(df, tables.CUSTOMER_RFM)
+    return delta_io.conform(df, tables.CUSTOMER_RFM)

@@ -8,7 +8,8 @@ import pytest
 from chispa import assert_df_equality
 
 from custseg.clustering import features
-from custseg.clustering.features import Feature
+from custseg.clustering.errors import ClusteringConfigError
+from custseg.clustering.features import Feature, ScalerStatistics
 from custseg.config import ConfigError
 
 
@@ -42,9 +43,10 @@ def test_plain_columns_aliases_and_logs_of_any_numeric_column():
     ],
 )
 def test_bad_feature_lists_name_the_setting(names, message):
-    with pytest.raises(ConfigError, match="clustering.features") as error:
+    with pytest.raises(ClusteringConfigError, match="clustering.features") as error:
         features.parse_features(names)
     assert message in str(error.value)
+    assert isinstance(error.value, ConfigError)  # the CLI's usage exit code
 
 
 def test_profile_columns_always_hold_recency_frequency_monetary():
@@ -82,11 +84,11 @@ def test_feature_frame_takes_logs_and_counts_missing_or_negative_values_as_zero(
 
 def test_centres_go_to_original_units_and_back():
     parsed = features.parse_features(["log_monetary", "tenure_days"])
-    shift, scale = [0.0, 0.0], [2.0, 50.0]
+    scaler = ScalerStatistics(shift=[0.0, 0.0], scale=[2.0, 50.0])
     centre = [3.0, 4.0]
 
-    original = features.centre_in_original_units(centre, parsed, shift, scale)
+    original = features.centre_in_original_units(centre, parsed, scaler)
 
     assert original == pytest.approx({"monetary": math.expm1(6.0), "tenure_days": 200.0})
-    assert features.centre_in_model_units(original, parsed, shift, scale) == pytest.approx(centre)
-    assert features.centre_in_model_units({"monetary": 10.0}, parsed, shift, scale) is None
+    assert features.centre_in_model_units(original, parsed, scaler) == pytest.approx(centre)
+    assert features.centre_in_model_units({"monetary": 10.0}, parsed, scaler) is None

@@ -6,6 +6,8 @@ import pytest
 from pyspark.sql import functions as F
 
 from custseg.clustering import features, models
+from custseg.clustering.errors import ClusteringConfigError
+from custseg.clustering.models import ModelKey
 
 FEATURES = features.parse_features(["log_recency", "log_frequency", "log_monetary"])
 GROUP_SIZES = {"active_big": 40, "lapsed_big": 30, "recent_new": 60, "lapsed_small": 50}
@@ -14,7 +16,9 @@ GROUP_SIZES = {"active_big": 40, "lapsed_big": 30, "recent_new": 60, "lapsed_sma
 def fitted_centres(rfm, algorithm, seed=42):
     frame = models.fixed_partitioning(features.feature_frame(rfm, FEATURES), 2)
     scaler = models.scaler_pipeline(FEATURES).fit(frame)
-    model = models.fit_clustering(models.scaled_frame(scaler, frame), algorithm, 4, seed, 20)
+    model = models.fit_clustering(
+        models.scaled_frame(scaler, frame), ModelKey(algorithm, 4), seed=seed, max_iter=20
+    )
     return models.centres(model)
 
 
@@ -61,8 +65,8 @@ def test_the_saved_unit_scores_raw_features_like_the_fitted_stages(make_rfm, tmp
     frame = models.fixed_partitioning(features.feature_frame(make_rfm(GROUP_SIZES), FEATURES), 2)
     scaler = models.scaler_pipeline(FEATURES).fit(frame)
     scaled = models.scaled_frame(scaler, frame)
-    model = models.fit_clustering(scaled, "kmeans", 4, 42, 20)
-    path = models.model_path(str(tmp_path / "_models"), "2021-12-31", "kmeans", 4)
+    model = models.fit_clustering(scaled, ModelKey("kmeans", 4), seed=42, max_iter=20)
+    path = models.model_path(str(tmp_path / "_models"), "2021-12-31", ModelKey("kmeans", 4))
     models.pipeline_model(scaler, model).write().overwrite().save(path)
 
     loaded = PipelineModel.load(path)
@@ -71,5 +75,20 @@ def test_the_saved_unit_scores_raw_features_like_the_fitted_stages(make_rfm, tmp
 
     assert path.endswith("/_models/2021-12-31/kmeans_k4")
     assert models.model_input_columns(loaded) == [f.frame_column for f in FEATURES]
-    assert direct.join(reloaded, "customer_key").filter("direct != reloaded").count() == 0
+    assert (
+        direct.join(reloaded, on="customer_key", how="inner").filter("direct != reloaded").count()
+        == 0
+    )
     assert direct.count() == 180
+
+
+def test_an_unknown_algorithm_is_a_configuration_error():
+    with pytest.raises(ClusteringConfigError, match="unknown clustering algorithm 'dbscan'"):
+        models.clustering_estimator(ModelKey("dbscan", 4), seed=42, max_iter=20)
+
+
+def test_model_key_is_still_the_plain_pair():
+    key = ModelKey("kmeans", 4)
+
+    assert key == ("kmeans", 4) and {("kmeans", 4): 1}[key] == 1
+    assert key.name == "kmeans_k4"

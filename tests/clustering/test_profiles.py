@@ -8,12 +8,15 @@ import math
 import numpy as np
 import pytest
 
-from custseg.clustering import features, profiles
-from custseg.clustering.profiles import ClusterStatistics, Levels, PopulationStatistics
+from custseg.clustering import features, naming, profiles, statistics
+from custseg.clustering.features import ScalerStatistics
+from custseg.clustering.models import ModelKey
+from custseg.clustering.naming import Levels
 from custseg.clustering.stability import PreviousCluster
+from custseg.clustering.statistics import ClusterStatistics, PopulationStatistics
 
 FEATURES = features.parse_features(["log_recency", "log_frequency", "log_monetary"])
-NO_SHIFT, UNIT_SCALE = [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]
+IDENTITY_SCALER = ScalerStatistics(shift=[0.0, 0.0, 0.0], scale=[1.0, 1.0, 1.0])
 POPULATION = PopulationStatistics(
     customers=1000,
     revenue=100_000.0,
@@ -22,18 +25,19 @@ POPULATION = PopulationStatistics(
 )
 
 
-def stats(customers, revenue, log_recency, log_frequency, log_monetary):
-    log_means = {"recency_days": log_recency, "frequency": log_frequency, "monetary": log_monetary}
+def stats(customers, revenue, logs):
+    """``logs``: the cluster's mean log1p recency, frequency and monetary."""
+    log_means = dict(zip(["recency_days", "frequency", "monetary"], logs))
     means = {c: math.expm1(v) for c, v in log_means.items()}
     return ClusterStatistics(customers, revenue, means, means, log_means)
 
 
 # (statistics, centre in model units = log values) of four clearly different groups
 CLUSTERS = [
-    (stats(100, 50_000.0, 1.5, 2.5, 7.5), [1.5, 2.5, 7.5]),
-    (stats(150, 30_000.0, 5.5, 2.0, 7.0), [5.5, 2.0, 7.0]),
-    (stats(300, 12_000.0, 2.0, 0.7, 4.0), [2.0, 0.7, 4.0]),
-    (stats(450, 8_000.0, 5.6, 0.7, 3.5), [5.6, 0.7, 3.5]),
+    (stats(100, 50_000.0, (1.5, 2.5, 7.5)), [1.5, 2.5, 7.5]),
+    (stats(150, 30_000.0, (5.5, 2.0, 7.0)), [5.5, 2.0, 7.0]),
+    (stats(300, 12_000.0, (2.0, 0.7, 4.0)), [2.0, 0.7, 4.0]),
+    (stats(450, 8_000.0, (5.6, 0.7, 3.5)), [5.6, 0.7, 3.5]),
 ]
 EXPECTED_NAMES = [
     "Recent frequent high spenders",
@@ -50,7 +54,12 @@ def describe(order, previous=(), clusters=CLUSTERS):
     for i, (_, centre) in enumerate(clusters):
         centres[order[i]] = centre
     return profiles.describe(
-        numbered_stats, centres, FEATURES, NO_SHIFT, UNIT_SCALE, POPULATION, previous
+        numbered_stats,
+        centres=centres,
+        features=FEATURES,
+        scaler=IDENTITY_SCALER,
+        population=POPULATION,
+        previous=previous,
     )
 
 
@@ -77,8 +86,8 @@ def test_first_run_ids_go_by_revenue():
 
 def test_two_clusters_with_one_name_are_told_apart_by_revenue_not_by_number():
     twins = [
-        (stats(100, 900.0, 2.0, 0.7, 4.0), [2.0, 0.7, 4.0]),
-        (stats(100, 1_500.0, 1.9, 0.6, 4.1), [1.9, 0.6, 4.1]),
+        (stats(100, 900.0, (2.0, 0.7, 4.0)), [2.0, 0.7, 4.0]),
+        (stats(100, 1_500.0, (1.9, 0.6, 4.1)), [1.9, 0.6, 4.1]),
         CLUSTERS[0],
     ]
     for order in ([0, 1, 2], [2, 1, 0], [1, 0, 2]):
@@ -136,7 +145,7 @@ ALL_LEVELS = [
 def test_each_name_always_comes_with_the_same_actions():
     actions_by_name: dict[str, set] = {}
     for level in ALL_LEVELS:
-        label = profiles.label(level)
+        label = naming.label(level)
         actions_by_name.setdefault(label.name, set()).add(label.actions)
 
     assert all(len(actions) == 1 for actions in actions_by_name.values())
@@ -162,7 +171,7 @@ def test_each_name_always_comes_with_the_same_actions():
     ],
 )
 def test_names_for_typical_profiles(z, expected):
-    assert profiles.label(profiles.levels(z)).name == expected
+    assert naming.label(naming.levels(z)).name == expected
 
 
 def test_cluster_and_population_statistics_in_spark(spark):
@@ -178,8 +187,8 @@ def test_cluster_and_population_statistics_in_spark(spark):
     )
     columns = ["recency_days", "frequency", "monetary"]
 
-    by_cluster = profiles.cluster_statistics(frame, "cluster", columns)
-    population = profiles.population_statistics(frame, columns)
+    by_cluster = statistics.cluster_statistics(frame, "cluster", columns)
+    population = statistics.population_statistics(frame, columns)
 
     assert by_cluster[0].customers == 3 and by_cluster[0].revenue == 180.0
     assert by_cluster[0].means == pytest.approx(
@@ -193,3 +202,17 @@ def test_cluster_and_population_statistics_in_spark(spark):
     assert population.log_means["monetary"] == pytest.approx(logs.mean())
     assert population.log_stds["monetary"] == pytest.approx(logs.std())
     assert (population.customers, population.revenue) == (5, 180.0)
+
+
+def test_profile_rows_carry_the_model_and_ids_and_names_follow_the_model_index():
+    described = describe([3, 1, 0, 2])
+
+    rows = profiles.profile_rows(described, ModelKey("kmeans", 4))
+    labels = profiles.ids_and_names(described)
+
+    assert [(r["algorithm"], r["k"]) for r in rows] == [("kmeans", 4)] * 4
+    assert [r["cluster_id"] for r in rows] == [0, 1, 2, 3]
+    assert all(isinstance(r["actions"], list) for r in rows)
+    by_model_cluster = {p.model_cluster: p for p in described}
+    assert list(labels.ids) == [by_model_cluster[i].cluster_id for i in range(4)]
+    assert list(labels.names) == [by_model_cluster[i].cluster_name for i in range(4)]

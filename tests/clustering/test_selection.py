@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from custseg.clustering import selection
+from custseg.clustering.errors import ClusteringConfigError
 from custseg.clustering.metrics import ClusterQuality
+from custseg.clustering.models import ModelKey
 from custseg.clustering.selection import FittedModel
 
 
-def fitted(algorithm, k, davies_bouldin, sizes, silhouette=0.5):
+def fitted(algorithm, k, davies_bouldin, sizes, *, silhouette=0.5):
     quality = ClusterQuality(
         sizes=tuple(sizes),
         inertia=100.0 / k,
@@ -52,7 +54,7 @@ def test_when_no_k_keeps_every_cluster_big_the_size_rule_is_dropped():
 
 def test_no_metric_no_choice():
     assert selection.choose_k([fitted("kmeans", 2, None, [100, 0])], 0.02) is None
-    with pytest.raises(ValueError, match="unknown selection metric"):
+    with pytest.raises(ClusteringConfigError, match="unknown selection metric"):
         selection.choose_k(SWEEP, 0.02, metric="inertia")
 
 
@@ -62,12 +64,13 @@ def test_kept_models_are_the_chosen_k_plus_the_fixed_ks():
     )
 
     assert kept == [
-        ("kmeans", 3),
-        ("kmeans", 4),
-        ("kmeans", 5),
-        ("bisecting_kmeans", 4),
-        ("bisecting_kmeans", 5),
+        ModelKey("kmeans", 3),
+        ModelKey("kmeans", 4),
+        ModelKey("kmeans", 5),
+        ModelKey("bisecting_kmeans", 4),
+        ModelKey("bisecting_kmeans", 5),
     ]
+    assert all(isinstance(key, ModelKey) for key in kept)
     assert selection.comparison_ks(kept) == [3, 4, 5]
 
 

@@ -7,14 +7,15 @@ import datetime as dt
 import pytest
 from pyspark.sql import functions as F
 
-from custseg import pipeline, tables
+from custseg import delta_io, pipeline, tables
 from custseg.config import Settings, replace
+from custseg.run_context import RunContext
 from tests.clustering.rfm_builders import AS_OF, customer_rfm_frame, rfm_rows
 
 pytestmark = pytest.mark.slow
 
 GROUP_SIZES = {"active_big": 60, "lapsed_big": 50, "recent_new": 100, "lapsed_small": 90}
-RUN = pipeline.RunContext("test-run", dt.datetime(2022, 1, 2))
+RUN = RunContext("test-run", dt.datetime(2022, 1, 2))
 NEXT_MONTH = dt.date(2022, 1, 31)
 LATER = dt.date(2022, 2, 28)
 
@@ -33,9 +34,9 @@ def warehouse_settings(path, **changes) -> Settings:
 
 
 def write_rfm(spark, settings, rows, as_of):
-    tables.write_table(
+    delta_io.write_table(
         spark,
-        settings,
+        settings.warehouse_root,
         tables.CUSTOMER_RFM,
         customer_rfm_frame(spark, rows, as_of),
         replace_where=f"as_of = '{as_of}'",
@@ -43,7 +44,9 @@ def write_rfm(spark, settings, rows, as_of):
 
 
 def read(spark, settings, spec, as_of=AS_OF):
-    return tables.read_table(spark, settings, spec.name).filter(F.col("as_of") == F.lit(as_of))
+    return delta_io.read_table(spark, settings.warehouse_root, spec.name).filter(
+        F.col("as_of") == F.lit(as_of)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +54,10 @@ def clustered(spark, tmp_path_factory):
     """Both algorithms, k swept over 2..4, fixed k 4 (the seeds' comparison, shortened)."""
     settings = warehouse_settings(
         tmp_path_factory.mktemp("stage") / "warehouse",
-        **{"clustering.k_range": [2, 4], "clustering.k": [4]},
+        **{"clustering.k_range": [2, 4], "clustering.k": [4], "rfm.as_of": str(AS_OF)},
     )
     write_rfm(spark, settings, rfm_rows(GROUP_SIZES), AS_OF)
-    return settings, pipeline.cluster(spark, settings, RUN)
+    return settings, pipeline.run_stage(spark, settings, RUN, "cluster")
 
 
 def test_summary_names_the_run(clustered):
@@ -169,7 +172,7 @@ def test_a_saved_model_scores_new_customers(spark, clustered):
     newcomers = [("new_" + key, *rest) for key, *rest in originals[::7]]
     write_rfm(spark, settings, newcomers, NEXT_MONTH)
 
-    summary = pipeline.score(spark, settings, RUN)
+    summary = pipeline.run_stage(spark, settings, RUN, "score")
 
     assert summary["as_of"] == "2022-01-31" and summary["model_as_of"] == "2021-12-31"
     assert sorted(summary["models"]) == ["bisecting_kmeans_k4", "kmeans_k4"]
@@ -180,7 +183,7 @@ def test_a_saved_model_scores_new_customers(spark, clustered):
         F.col("cluster_id").alias("id_before"),
         F.col("cluster_name").alias("name_before"),
     )
-    compared = scored.join(before, ["customer_key", "algorithm"])
+    compared = scored.join(before, on=["customer_key", "algorithm"], how="inner")
     assert compared.count() == 2 * len(newcomers)
     assert compared.filter("cluster_id != id_before or cluster_name != name_before").count() == 0
     assert scored.filter(F.col("model_as_of") != F.lit(AS_OF)).count() == 0
@@ -200,7 +203,7 @@ def refitted(spark, clustered):
         },
     )
     write_rfm(spark, settings, rfm_rows(GROUP_SIZES, seed=8, shift=1.05), LATER)
-    pipeline.cluster(spark, settings, RUN)
+    pipeline.run_stage(spark, settings, RUN, "cluster")
     return settings
 
 

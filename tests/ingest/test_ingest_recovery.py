@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from chispa import assert_df_equality
 
-from custseg import tables
+from custseg import delta_io
 from custseg.config import load_settings
 from custseg.demo import generate_transactions
+from custseg.run_context import RunContext
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +33,7 @@ def _ingest_command(warehouse: Path, raw: Path) -> list[str]:
         "custseg.cli",
         "ingest",
         "--conf",
-        str(REPO / "conf" / "local.yaml"),
+        str(REPO / "lib" / "custseg" / "defaults" / "local.yaml"),
         "--set",
         f"warehouse={warehouse}",
         "--set",
@@ -115,7 +116,9 @@ def test_uci_online_retail_ingests_with_example_mapping(spark, tmp_path, monkeyp
 
     from custseg import pipeline
 
-    summary = pipeline.ingest(spark, settings, pipeline.RunContext("uci", dt.datetime(2026, 1, 1)))
+    summary = pipeline.run_stage(
+        spark, settings, RunContext("uci", dt.datetime(2026, 1, 1)), "ingest"
+    )
     assert summary["rows_read"] == 20000
     assert (
         summary["rows_read"]
@@ -123,6 +126,6 @@ def test_uci_online_retail_ingests_with_example_mapping(spark, tmp_path, monkeyp
     )
     reasons = summary["quarantined_by_reason"]
     assert reasons["missing_customer_id"] > 1000 and reasons["cancellation"] > 100
-    written = tables.read_table(spark, settings, "transactions")
+    written = delta_io.read_table(spark, settings.warehouse_root, "transactions")
     assert written.where("order_id LIKE 'C%' OR quantity <= 0").count() == 0
     assert written.select("customer_key").distinct().count() == summary["distinct_customers"]

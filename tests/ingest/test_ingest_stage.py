@@ -10,10 +10,12 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from custseg import pipeline, tables
+from custseg import delta_io, pipeline
 from custseg.config import Settings, replace
 from custseg.ingest.pseudonym import HashKeyError, hmac_hex
 from custseg.ingest.sources import SourceError
+from custseg.ingest.stage import IngestRejected
+from custseg.run_context import RunContext
 from tests.conftest import TEST_HASH_KEY
 
 HEADER = "customer_id,order_id,item_id,item_name,unit_price,item_count,purchase_time\n"
@@ -61,7 +63,9 @@ def _messy_settings(settings, data_dir: Path):
 
 
 def _run(spark, settings, run_id="run-1"):
-    return pipeline.ingest(spark, settings, pipeline.RunContext(run_id, dt.datetime(2026, 1, 1)))
+    return pipeline.run_stage(
+        spark, settings, RunContext(run_id, dt.datetime(2026, 1, 1)), "ingest"
+    )
 
 
 @pytest.fixture
@@ -91,7 +95,7 @@ def messy_ingested(spark, tmp_path_factory):
 
 def test_every_bad_row_kind_is_quarantined_with_its_reason(spark, messy_ingested):
     messy, summary = messy_ingested
-    quarantine = tables.read_table(spark, messy, "quarantine")
+    quarantine = delta_io.read_table(spark, messy.warehouse_root, "quarantine")
     by_order = {}
     for row in quarantine.select(
         F.get_json_object("raw_record", "$.order_id").alias("order_id"), "raw_record", "reasons"
@@ -119,7 +123,7 @@ def test_every_bad_row_kind_is_quarantined_with_its_reason(spark, messy_ingested
 
 def test_canonical_ids_float_tail_and_leading_zeros(spark, messy_ingested):
     messy, _ = messy_ingested
-    written = tables.read_table(spark, messy, "transactions")
+    written = delta_io.read_table(spark, messy.warehouse_root, "transactions")
     keys = {
         row["order_id"]: row["customer_key"]
         for row in written.select("order_id", "customer_key").collect()
@@ -136,14 +140,16 @@ def test_canonical_ids_float_tail_and_leading_zeros(spark, messy_ingested):
 
 def test_typed_transactions_and_reconciliation_row(spark, messy_ingested):
     messy, _ = messy_ingested
-    written = tables.read_table(spark, messy, "transactions").where("order_id = '536365'")
+    written = delta_io.read_table(spark, messy.warehouse_root, "transactions").where(
+        "order_id = '536365'"
+    )
     row = written.first()
     assert (
         row["quantity"] == 6 and float(row["unit_price"]) == 2.55 and float(row["amount"]) == 15.30
     )
     assert row["purchase_time"] == dt.datetime(2010, 12, 1, 8, 26)
     assert row["purchase_month"] == "2010-12" and row["ingest_run_id"] == "run-typed"
-    runs = tables.read_table(spark, messy, "ingest_runs").collect()
+    runs = delta_io.read_table(spark, messy.warehouse_root, "ingest_runs").collect()
     assert len(runs) == 1
     run = runs[0]
     assert (
@@ -152,7 +158,7 @@ def test_typed_transactions_and_reconciliation_row(spark, messy_ingested):
     )
     assert (run["rows_read"], run["rows_written"], run["distinct_customers"]) == (18, 5, 3)
     assert run["min_purchase_time"] == dt.datetime(2010, 12, 1, 8, 26)
-    detail = tables.read_table(spark, messy, "transactions")
+    detail = delta_io.read_table(spark, messy.warehouse_root, "transactions")
     assert detail.where("purchase_month = '2010-12'").count() == 5
     history = spark.sql(f"DESCRIBE DETAIL delta.`{messy.table_path('transactions')}`").first()
     assert history["partitionColumns"] == ["purchase_month"]
@@ -161,7 +167,7 @@ def test_typed_transactions_and_reconciliation_row(spark, messy_ingested):
 def test_returns_net_and_zero_price_keep(spark, messy):
     lenient = replace(messy, **{"cleaning.returns": "net", "cleaning.zero_price": "keep"})
     summary = _run(spark, lenient)
-    written = tables.read_table(spark, lenient, "transactions")
+    written = delta_io.read_table(spark, lenient.warehouse_root, "transactions")
     returns = written.where("is_return").select(
         "order_id", F.col("amount").cast("double").alias("amount")
     )
@@ -182,7 +188,7 @@ def test_reordered_header_does_not_shift_values(spark, tmp_path, settings):
     )
     configured = _messy_settings(settings, data)
     _run(spark, configured)
-    got = tables.read_table(spark, configured, "transactions").select(
+    got = delta_io.read_table(spark, configured.warehouse_root, "transactions").select(
         "order_id",
         "item_id",
         "item_name",
@@ -211,14 +217,17 @@ def test_latin1_encoding(spark, tmp_path, settings):
     )
     configured = replace(_messy_settings(settings, data), **{"input.csv.encoding": "ISO-8859-1"})
     _run(spark, configured)
-    assert tables.read_table(spark, configured, "transactions").first()["item_name"] == "CAFÉ CRÈME"
+    assert (
+        delta_io.read_table(spark, configured.warehouse_root, "transactions").first()["item_name"]
+        == "CAFÉ CRÈME"
+    )
 
 
 def test_refuses_to_run_without_key(spark, messy, monkeypatch, tmp_path):
     monkeypatch.delenv("CUSTSEG_HASH_KEY", raising=False)
     with pytest.raises(HashKeyError, match="CUSTSEG_HASH_KEY"):
         _run(spark, messy)
-    assert not tables.table_exists(spark, messy.table_path("transactions"))
+    assert not delta_io.table_exists(spark, messy.table_path("transactions"))
     key_file = tmp_path / "key"
     key_file.write_text("short")
     with pytest.raises(HashKeyError, match="shorter") as error:
@@ -234,7 +243,7 @@ def test_key_file_is_used_when_env_is_unset(spark, messy, monkeypatch, tmp_path)
     _run(spark, configured)
     keys = {
         row[0]
-        for row in tables.read_table(spark, configured, "transactions")
+        for row in delta_io.read_table(spark, configured.warehouse_root, "transactions")
         .select("customer_key")
         .collect()
     }
@@ -253,7 +262,7 @@ def test_key_and_raw_ids_never_stored_or_planned(spark, messy_ingested):
                 # (the invalid id 17850.5 is kept as written, by design)
                 assert b"17850" not in content.replace(b"17850.5", b""), path
     for name in ("transactions", "quarantine"):
-        frame = tables.read_table(spark, messy, name)
+        frame = delta_io.read_table(spark, messy.warehouse_root, name)
         text = " ".join(str(v) for row in frame.collect() for v in row.asDict().values())
         assert "17850" not in text.replace("17850.5", "")  # the invalid id is kept as written
         assert TEST_HASH_KEY not in text
@@ -274,11 +283,13 @@ def test_reingest_is_idempotent_and_new_months_are_incremental(spark, tmp_path, 
     )
     configured = replace(_messy_settings(settings, data), **{"rfm.as_of": "2011-06-01"})
     _run(spark, configured, "r1")
-    first = tables.read_table(spark, configured, "transactions").drop("ingest_run_id")
+    first = delta_io.read_table(spark, configured.warehouse_root, "transactions").drop(
+        "ingest_run_id"
+    )
     second_summary = _run(spark, configured, "r2")
     assert second_summary["files_read"] == 0 and second_summary["files_skipped"] == 1
     assert_df_equality(
-        tables.read_table(spark, configured, "transactions").drop("ingest_run_id"),
+        delta_io.read_table(spark, configured.warehouse_root, "transactions").drop("ingest_run_id"),
         first,
         ignore_row_order=True,
         ignore_nullable=True,
@@ -288,12 +299,12 @@ def test_reingest_is_idempotent_and_new_months_are_incremental(spark, tmp_path, 
     assert third["files_read"] == 1 and third["rows_read"] == 1
     registry = {
         r["source_file"].rsplit("/", 1)[-1]: r["rows_read"]
-        for r in tables.read_table(spark, configured, "ingest_files").collect()
+        for r in delta_io.read_table(spark, configured.warehouse_root, "ingest_files").collect()
     }
     assert registry == {"2010-12.csv": 2, "2011-01 export+1.csv": 1}
     per_run = {
         r["ingest_run_id"]: r["count"]
-        for r in tables.read_table(spark, configured, "transactions")
+        for r in delta_io.read_table(spark, configured.warehouse_root, "transactions")
         .groupBy("ingest_run_id")
         .count()
         .collect()
@@ -305,19 +316,20 @@ def test_reingest_is_idempotent_and_new_months_are_incremental(spark, tmp_path, 
     fourth = _run(spark, configured, "r4")
     assert fourth["files_read"] == 1
     amounts = sorted(
-        float(r["amount"]) for r in tables.read_table(spark, configured, "transactions").collect()
+        float(r["amount"])
+        for r in delta_io.read_table(spark, configured.warehouse_root, "transactions").collect()
     )
     assert amounts == [1.5, 3.0]
-    runs = tables.read_table(spark, configured, "ingest_runs").count()
+    runs = delta_io.read_table(spark, configured.warehouse_root, "ingest_runs").count()
     assert runs == 4
 
 
 def test_quarantine_share_limit_leaves_transactions_untouched(spark, messy):
     strict = replace(messy, **{"cleaning.max_quarantine_share": 0.1})
-    with pytest.raises(pipeline.IngestRejected, match="max_quarantine_share"):
+    with pytest.raises(IngestRejected, match="max_quarantine_share"):
         _run(spark, strict)
-    assert not tables.table_exists(spark, strict.table_path("transactions"))
-    assert tables.read_table(spark, strict, "quarantine").count() == 12
+    assert not delta_io.table_exists(spark, strict.table_path("transactions"))
+    assert delta_io.read_table(spark, strict.warehouse_root, "quarantine").count() == 12
 
 
 def test_parquet_input_with_typed_columns(spark, tmp_path, settings):
@@ -341,7 +353,7 @@ def test_parquet_input_with_typed_columns(spark, tmp_path, settings):
         },
     )
     _run(spark, configured)
-    row = tables.read_table(spark, configured, "transactions").first()
+    row = delta_io.read_table(spark, configured.warehouse_root, "transactions").first()
     assert row["customer_key"] == hmac_hex(TEST_HASH_KEY.encode(), "17850")
     assert row["purchase_time"] == dt.datetime(2010, 12, 1, 8, 0) and float(row["amount"]) == 7.5
 
@@ -358,7 +370,7 @@ def test_delta_table_input(spark, tmp_path, settings):
     )
     summary = _run(spark, configured)
     assert (summary["files_read"], summary["rows_written"]) == (1, 1)
-    row = tables.read_table(spark, configured, "transactions").first()
+    row = delta_io.read_table(spark, configured.warehouse_root, "transactions").first()
     assert row["customer_key"] == hmac_hex(TEST_HASH_KEY.encode(), "00042")
     assert row["source_file"] == str(tmp_path / "delta_source") and float(row["amount"]) == 5.0
     assert _run(spark, configured)["files_read"] == 0  # same table version: nothing new

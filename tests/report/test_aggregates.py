@@ -8,6 +8,7 @@ from sklearn.decomposition import PCA as SkPCA
 from sklearn.preprocessing import StandardScaler as SkScaler
 
 from custseg.report import aggregates
+from custseg.report.errors import ReportError
 
 AS_OF = dt.date(2011, 12, 1)
 FEATURES = ["log_recency", "log_frequency", "log_monetary"]
@@ -114,5 +115,6 @@ def test_projection_is_a_bounded_deterministic_sample_labelled_per_model(spark):
 
 def test_projection_needs_two_features(spark):
     frame = rfm(spark, customers(3))
-    with pytest.raises(ValueError, match="two"):
+    assert issubclass(ReportError, ValueError)
+    with pytest.raises(ReportError, match="two"):
         aggregates.projection_sample(frame, frame, ["log_recency"], 10)

@@ -3,7 +3,7 @@ import datetime as dt
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from custseg import tables
+from custseg import delta_io, tables
 from custseg.report.current import segments_current
 
 EARLIER, LATEST = dt.date(2011, 11, 1), dt.date(2011, 12, 1)
@@ -50,7 +50,7 @@ def expected(spark, rows):
 
 def current_at(spark, as_of, clusters):
     """Sorted by customer: chispa cannot sort rows by a map column itself."""
-    return tables.conform(
+    return delta_io.conform(
         segments_current(rfm_frame(spark), clusters, as_of), tables.SEGMENTS_CURRENT
     ).orderBy("customer_key")
 

@@ -7,21 +7,21 @@ import re
 import pandas as pd
 import pytest
 
-from custseg.report import document
+from custseg.report import contents
 from custseg.report.document import SECTION_HEADINGS, write_report
 from tests.report import sample_inputs as sample
 from tests.report.test_figures import assert_not_blank
 
 ALL_FIGURES = {
-    document.TREEMAP_FILE,
-    document.RF_GRID_FILE,
-    document.DISTRIBUTIONS_FILE,
-    document.K_SWEEP_FILE,
-    document.PROJECTION_FILE,
+    contents.TREEMAP_FILE,
+    contents.RF_GRID_FILE,
+    contents.DISTRIBUTIONS_FILE,
+    contents.K_SWEEP_FILE,
+    contents.PROJECTION_FILE,
     "segment_cluster_k4.png",
     "segment_cluster_k5.png",
-    document.SIZES_OVER_TIME_FILE,
-    document.TRANSITIONS_FILE,
+    contents.SIZES_OVER_TIME_FILE,
+    contents.TRANSITIONS_FILE,
 }
 
 
@@ -72,9 +72,9 @@ def test_first_run_without_clusters_keeps_every_section_and_explains_the_gaps(tm
     page = written.page.read_text(encoding="utf-8")
     assert re.findall(r'<section id="([^"]+)">', page) == list(SECTION_HEADINGS)
     assert {p.name for p in written.figures} == {
-        document.TREEMAP_FILE,
-        document.RF_GRID_FILE,
-        document.DISTRIBUTIONS_FILE,
+        contents.TREEMAP_FILE,
+        contents.RF_GRID_FILE,
+        contents.DISTRIBUTIONS_FILE,
     }
     assert page.count('class="note"') == 6
     assert "appears from the second as_of date on" in page
@@ -84,7 +84,7 @@ def test_rerun_removes_figures_the_new_run_no_longer_draws(tmp_path):
     write_report(sample.full_inputs(), tmp_path)
     write_report(sample.first_run_inputs(), tmp_path)
     assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(
-        [document.TREEMAP_FILE, document.RF_GRID_FILE, document.DISTRIBUTIONS_FILE]
+        [contents.TREEMAP_FILE, contents.RF_GRID_FILE, contents.DISTRIBUTIONS_FILE]
     )
 
 
@@ -110,4 +110,4 @@ def test_transitions_of_a_first_run_with_only_new_customers_are_not_drawn(tmp_pa
     written = write_report(
         dataclasses.replace(sample.first_run_inputs(), transitions=only_new), tmp_path
     )
-    assert document.TRANSITIONS_FILE not in {p.name for p in written.figures}
+    assert contents.TRANSITIONS_FILE not in {p.name for p in written.figures}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from custseg.report import figures
+from custseg.report import cluster_figures, history_figures, plotting, segment_figures
 from tests.report import sample_inputs as sample
 
 
@@ -31,8 +31,8 @@ def titles(figure) -> list[str]:
 
 
 def test_png_bytes_are_a_png_of_the_figure_size():
-    figure = figures.rf_grid_heatmap(sample.rf_grid(), 5)
-    png = figures.png_bytes(figure, dpi=50)
+    figure = segment_figures.rf_grid_heatmap(sample.rf_grid(), 5)
+    png = plotting.png_bytes(figure, dpi=50)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     height, width = decoded(png).shape[:2]
     assert (width, height) == (
@@ -43,8 +43,8 @@ def test_png_bytes_are_a_png_of_the_figure_size():
 
 def test_treemap_labels_every_large_segment_with_its_share():
     summary = sample.segment_summary()
-    figure = figures.segment_treemap(summary)
-    assert_not_blank(figures.png_bytes(figure))
+    figure = segment_figures.segment_treemap(summary)
+    assert_not_blank(plotting.png_bytes(figure))
     labels = texts(figure)
     hibernating_share = (
         summary.set_index("segment").loc["Hibernating", "customers"] / summary["customers"].sum()
@@ -59,7 +59,7 @@ def test_treemap_labels_every_large_segment_with_its_share():
 
 
 def test_treemap_colours_a_segment_the_same_in_both_panels():
-    figure = figures.segment_treemap(sample.segment_summary())
+    figure = segment_figures.segment_treemap(sample.segment_summary())
     colour_sets = [{tuple(p.get_facecolor()) for p in axes.patches} for axes in figure.axes]
     assert colour_sets[0] == colour_sets[1]
     assert len(colour_sets[0]) == len(sample.SEGMENTS)
@@ -67,8 +67,8 @@ def test_treemap_colours_a_segment_the_same_in_both_panels():
 
 def test_rf_grid_writes_count_and_segment_in_each_cell():
     grid = sample.rf_grid()
-    figure = figures.rf_grid_heatmap(grid, 5)
-    assert_not_blank(figures.png_bytes(figure))
+    figure = segment_figures.rf_grid_heatmap(grid, 5)
+    assert_not_blank(plotting.png_bytes(figure))
     cells = texts(figure)
     assert len(cells) == 25
     best = grid[(grid.r_score == 5) & (grid.f_score == 5)].iloc[0]
@@ -76,17 +76,19 @@ def test_rf_grid_writes_count_and_segment_in_each_cell():
 
 
 def test_rfm_distributions_has_a_panel_per_metric_with_its_median():
-    figure = figures.rfm_distributions(sample.histograms())
-    assert_not_blank(figures.png_bytes(figure))
-    assert [t.split("\n")[0] for t in titles(figure)] == list(figures.METRIC_TITLES.values())
+    figure = segment_figures.rfm_distributions(sample.histograms())
+    assert_not_blank(plotting.png_bytes(figure))
+    assert [t.split("\n")[0] for t in titles(figure)] == list(
+        segment_figures.METRIC_TITLES.values()
+    )
     monetary_axes = figure.axes[2]
     assert monetary_axes.get_xscale() == "function"  # log(1 + x) spacing, original units
     assert len(monetary_axes.patches) == 10
 
 
 def test_k_sweep_draws_one_line_per_algorithm_in_each_panel():
-    figure = figures.k_sweep_curves(sample.model_selection())
-    assert_not_blank(figures.png_bytes(figure))
+    figure = cluster_figures.k_sweep_curves(sample.model_selection())
+    assert_not_blank(plotting.png_bytes(figure))
     assert [len(axes.lines) for axes in figure.axes] == [2, 2, 2]
     assert [t.split(" ")[0] for t in titles(figure)] == ["Inertia", "Silhouette", "Davies-Bouldin"]
 
@@ -94,15 +96,15 @@ def test_k_sweep_draws_one_line_per_algorithm_in_each_panel():
 def test_k_sweep_skips_missing_metrics():
     selection = sample.model_selection()
     selection.loc[selection.algorithm == "bisecting_kmeans", "silhouette"] = np.nan
-    figure = figures.k_sweep_curves(selection)
+    figure = cluster_figures.k_sweep_curves(selection)
     assert [len(axes.lines) for axes in figure.axes] == [2, 1, 2]
 
 
 def test_pca_projection_has_a_panel_per_model_coloured_by_cluster():
-    figure = figures.pca_projection(sample.projection(), (0.62, 0.27))
-    assert_not_blank(figures.png_bytes(figure))
+    figure = cluster_figures.pca_projection(sample.projection(), (0.62, 0.27))
+    assert_not_blank(plotting.png_bytes(figure))
     assert sorted(titles(figure)) == sorted(
-        f"{figures.model_label(a, k)} (300 customers sampled)" for a, k in sample.MODELS
+        f"{plotting.model_label(a, k)} (300 customers sampled)" for a, k in sample.MODELS
     )
     kmeans_5 = next(a for a in figure.axes if a.get_title().startswith("KMeans, k=5"))
     assert len(kmeans_5.collections) == 5
@@ -112,8 +114,8 @@ def test_pca_projection_has_a_panel_per_model_coloured_by_cluster():
 @pytest.mark.parametrize("k", [4, 5])
 def test_segment_cluster_heatmap_shows_both_algorithms_for_one_k(k):
     crosstab = sample.crosstab()
-    figure = figures.segment_cluster_heatmap(crosstab, k)
-    assert_not_blank(figures.png_bytes(figure))
+    figure = cluster_figures.segment_cluster_heatmap(crosstab, k)
+    assert_not_blank(plotting.png_bytes(figure))
     assert titles(figure)[:2] == [f"Bisecting KMeans, k={k}", f"KMeans, k={k}"]
     expected_nonzero = int(
         (crosstab[(crosstab.k == k) & (crosstab.algorithm == "kmeans")].customers > 0).sum()
@@ -122,23 +124,26 @@ def test_segment_cluster_heatmap_shows_both_algorithms_for_one_k(k):
 
 
 def test_segment_sizes_over_time_draws_a_line_per_segment():
-    figure = figures.segment_sizes_over_time(sample.segment_history())
-    assert_not_blank(figures.png_bytes(figure))
+    figure = history_figures.segment_sizes_over_time(sample.segment_history())
+    assert_not_blank(plotting.png_bytes(figure))
     assert len(figure.axes[0].lines) == len(sample.SEGMENTS)
     assert all(len(line.get_xdata()) == 3 for line in figure.axes[0].lines)
 
 
 def test_transition_matrix_labels_new_and_gone_customers():
-    figure = figures.transition_matrix(sample.transitions())
-    assert_not_blank(figures.png_bytes(figure))
+    figure = history_figures.transition_matrix(sample.transitions())
+    assert_not_blank(plotting.png_bytes(figure))
     axes = figure.axes[0]
     rows = [t.get_text() for t in axes.get_yticklabels()]
     columns = [t.get_text() for t in axes.get_xticklabels()]
-    assert rows[-1] == figures.NEW_CUSTOMERS_LABEL and columns[-1] == figures.GONE_CUSTOMERS_LABEL
+    assert (
+        rows[-1] == history_figures.NEW_CUSTOMERS_LABEL
+        and columns[-1] == history_figures.GONE_CUSTOMERS_LABEL
+    )
     assert sorted(rows[:-1]) == rows[:-1] == sorted(sample.SEGMENTS)
 
 
 def test_segment_colours_are_stable_and_distinct():
-    first = figures.segment_colours(["b", "a", "c"])
-    assert first == figures.segment_colours(["c", "a", "b", "a"])
+    first = plotting.segment_colours(["b", "a", "c"])
+    assert first == plotting.segment_colours(["c", "a", "b", "a"])
     assert len(set(first.values())) == 3

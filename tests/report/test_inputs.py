@@ -18,7 +18,9 @@ def test_first_run_without_clusters_gives_rfm_aggregates_and_empty_cluster_frame
             wb.segment_summary_rows(earlier) + wb.segment_summary_rows(latest),
         ),
     }
-    inputs = gather_report_inputs(frames, wb.LATEST, 5, ["log_recency", "log_frequency"], 100)
+    inputs = gather_report_inputs(
+        frames, wb.LATEST, 5, ["log_recency", "log_frequency"], sample_size=100
+    )
     assert inputs.as_of == wb.LATEST and inputs.features == ("log_recency", "log_frequency")
     assert inputs.rf_grid["customers"].sum() == 16
     assert set(inputs.segment_summary["as_of"]) == {wb.LATEST}

@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 from chispa import assert_df_equality
 
-from custseg import pipeline, tables
+from custseg import delta_io, pipeline, tables
 from custseg.config import Settings, replace
+from custseg.run_context import RunContext
 from tests.report import browser
 from tests.report import warehouse_builder as wb
 from tests.report.test_browser import assert_seen_complete
@@ -32,14 +33,15 @@ def stage(spark, tmp_path_factory):
             "spark.shuffle_partitions": 2,
             "clustering.partitions": 2,
             "report.sample_size": 30,
+            "rfm.as_of": wb.LATEST.isoformat(),  # the warehouse is built without transactions
         },
     )
     written = wb.build_warehouse(spark, settings)
     # The catalog lives as long as the session: drop names other tests registered elsewhere.
     for name in tables.ALL_TABLES:
         spark.sql(f"DROP TABLE IF EXISTS {tables.DATABASE}.{name}")
-    summary = pipeline.report(
-        spark, settings, pipeline.RunContext("run-7", dt.datetime(2024, 1, 2))
+    summary = pipeline.run_stage(
+        spark, settings, RunContext("run-7", dt.datetime(2024, 1, 2)), "report"
     )
     return settings, written, summary
 
@@ -99,7 +101,9 @@ def test_segments_current_holds_the_latest_picture_of_every_customer(spark, stag
         ),
         tables.SEGMENTS_CURRENT.schema,
     )
-    actual = tables.read_table(spark, settings, "segments_current").orderBy("customer_key")
+    actual = delta_io.read_table(spark, settings.warehouse_root, "segments_current").orderBy(
+        "customer_key"
+    )
     assert_df_equality(actual, expected, ignore_metadata=True)
     moved = [r for r in latest_rows(written) if r["previous_segment"] not in (None, r["segment"])]
     assert moved, "the fixture should move some customers between segments"
@@ -156,7 +160,9 @@ def test_delta_rs_and_polars_read_what_spark_wrote(spark, stage, name):
     by_spark = sorted(
         (
             tuple(row.asDict().values())
-            for row in tables.read_table(spark, settings, name).select(spec.column_names).collect()
+            for row in delta_io.read_table(spark, settings.warehouse_root, name)
+            .select(spec.column_names)
+            .collect()
         ),
         key=repr,
     )

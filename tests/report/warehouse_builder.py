@@ -1,7 +1,7 @@
 """Hand-built, mutually consistent input tables for the report stage.
 
 The stages that write these tables are developed alongside; the report is tested against
-tables made here with ``tables.write_table`` so it depends only on the specs. Values are
+tables made here with ``delta_io.write_table`` so it depends only on the specs. Values are
 arithmetic on the customer number, so every count below can be recomputed by hand.
 """
 
@@ -12,7 +12,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable
 
-from custseg import tables
+from custseg import delta_io, tables
 
 EARLIER = dt.date(2011, 11, 1)
 LATEST = dt.date(2011, 12, 1)
@@ -273,7 +273,9 @@ def frame_of(spark, spec: tables.TableSpec, rows: list[dict]):
 def write_rows(
     spark, settings, spec: tables.TableSpec, rows: list[dict], mode: str = "overwrite"
 ) -> None:
-    tables.write_table(spark, settings, spec, frame_of(spark, spec, rows), mode=mode)
+    delta_io.write_table(
+        spark, settings.warehouse_root, spec, frame_of(spark, spec, rows), mode=mode
+    )
 
 
 def build_warehouse(

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from custseg import tables
+from custseg import delta_io, tables
 
 
 def key(name: str) -> str:
@@ -21,6 +21,7 @@ def line(
     time: str,
     amount: str | float,
     order_id: str | None = None,
+    *,
     is_return: bool = False,
     quantity: int = 1,
 ) -> tuple:
@@ -45,7 +46,7 @@ def transactions(spark: SparkSession, lines: list[tuple]) -> DataFrame:
         "quantity long, amount decimal(18,4), is_return boolean, time string",
     )
     purchase_time = F.to_timestamp("time", "yyyy-MM-dd HH:mm:ss")
-    return tables.conform(
+    return delta_io.conform(
         raw.withColumn("purchase_time", purchase_time)
         .withColumn("unit_price", F.col("amount") / F.abs(F.col("quantity")))
         .withColumn("purchase_date", F.to_date(purchase_time))
@@ -60,7 +61,7 @@ def save_transactions(spark: SparkSession, settings, lines: list[tuple]) -> None
     """Writes the lines as the transactions Delta table.
 
     A plain Delta write of the table's columns: the rfm stage only reads the table, and
-    tables.write_table would also add the ingest stage's constraints, which costs a few
+    delta_io.write_table would also add the ingest stage's constraints, which costs a few
     extra Delta commits per test.
     """
     (

@@ -25,14 +25,6 @@ def _ann_lines():
     ]
 
 
-def test_as_of_defaults_to_the_day_after_the_last_purchase_in_utc():
-    last = metrics.as_of_micros(dt.date(2011, 12, 9)) + (23 * 3600 + 59 * 60) * 1_000_000
-    assert metrics.resolve_as_of(None, last) == dt.date(2011, 12, 10)
-    assert metrics.resolve_as_of("2011-06-01", last) == dt.date(2011, 6, 1)
-    with pytest.raises(ValueError, match="empty"):
-        metrics.resolve_as_of(None, None)
-
-
 def test_last_purchase_micros_reads_the_latest_time(spark):
     df = transactions(
         spark, [line("a", "2011-12-09 23:59:00", "1"), line("b", "2010-01-01 00:00:00", "1")]
@@ -179,5 +171,9 @@ def test_non_positive_monetary_customers_are_left_out_and_counted(spark):
 
 def test_unknown_returns_mode_is_refused(spark):
     df = transactions(spark, [line("a", "2011-12-01 00:00:00", "1")])
-    with pytest.raises(ValueError, match="returns"):
+    with pytest.raises(metrics.ReturnsModeError, match="returns"):
         metrics.customer_orders(df, AS_OF, "keep")
+
+
+def test_named_errors_stay_value_errors_for_the_cli():
+    assert issubclass(metrics.ReturnsModeError, ValueError)

@@ -8,11 +8,12 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from custseg import pipeline, tables
+from custseg import delta_io, pipeline, tables
 from custseg.config import Settings, replace
+from custseg.run_context import RunContext
 from tests.rfm.factory import key, line, save_transactions
 
-RUN = pipeline.RunContext(run_id="test-run", started_at=dt.datetime(2011, 12, 10, 6, 0))
+RUN = RunContext(run_id="test-run", started_at=dt.datetime(2011, 12, 10, 6, 0))
 AS_OF_A = "2011-11-01"
 AS_OF_B = "2011-12-10"
 
@@ -87,7 +88,9 @@ def _write_transactions(spark, settings, lines):
 
 
 def _slice(spark, settings, table, as_of):
-    return tables.read_table(spark, settings, table).where(F.col("as_of") == F.lit(as_of))
+    return delta_io.read_table(spark, settings.warehouse_root, table).where(
+        F.col("as_of") == F.lit(as_of)
+    )
 
 
 def _segments_by_name(spark, settings, as_of, column="segment"):
@@ -98,7 +101,9 @@ def _segments_by_name(spark, settings, as_of, column="segment"):
 
 def _run(spark, settings, as_of, **changes):
     """One stage run; ``as_of=None`` leaves rfm.as_of to its default."""
-    return pipeline.rfm(spark, replace(settings, **{"rfm.as_of": as_of, **changes}), RUN)
+    return pipeline.run_stage(
+        spark, replace(settings, **{"rfm.as_of": as_of, **changes}), RUN, "rfm"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +184,7 @@ def test_transitions_between_the_two_dates(spark, two_dates):
         ],
         tables.SEGMENT_TRANSITIONS.schema,
     )
-    transitions = tables.read_table(spark, two_dates[0], "segment_transitions")
+    transitions = delta_io.read_table(spark, two_dates[0].warehouse_root, "segment_transitions")
     assert_df_equality(
         transitions, expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True
     )
@@ -268,7 +273,12 @@ def test_rerunning_an_as_of_replaces_only_its_slice(spark, two_dates, tmp_path):
             frame.sort_values(order).reset_index(drop=True),
             obj=table,
         )
-    counts = tables.read_table(spark, settings, "customer_rfm").groupBy("as_of").count().collect()
+    counts = (
+        delta_io.read_table(spark, settings.warehouse_root, "customer_rfm")
+        .groupBy("as_of")
+        .count()
+        .collect()
+    )
     assert {r["as_of"].isoformat(): r["count"] for r in counts} == {AS_OF_A: 5, AS_OF_B: 10}
     assert (
         _slice(spark, shared, "customer_rfm", AS_OF_A).count() == 8

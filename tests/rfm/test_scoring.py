@@ -1,3 +1,5 @@
+"""Scores on Spark equal to pandas qcut, without a single-partition sort."""
+
 import contextlib
 import datetime as dt
 import hashlib
@@ -9,66 +11,7 @@ from chispa import assert_df_equality
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from custseg.rfm import scoring
-
-# --- pure: numpy's quantile rebuilt from a few order statistics (fast, many examples) -------
-
-any_floats = st.floats(allow_nan=False, allow_infinity=False, width=64)
-heavy_ties = st.sampled_from([0.0, 1.0, 2.5, 2.5, 7.0, 1e6])
-value_lists = st.one_of(
-    st.lists(any_floats, min_size=1, max_size=60),
-    st.lists(heavy_ties, min_size=1, max_size=60),
-    st.lists(st.integers(0, 3).map(float), min_size=1, max_size=200),
-)
-
-
-@given(values=value_lists, bins=st.integers(2, 12))
-@settings(max_examples=400, deadline=None)
-def test_linear_quantiles_equal_numpy_bit_for_bit(values, bins):
-    probabilities = scoring.qcut_probabilities(bins)
-    with np.errstate(all="ignore"):
-        expected = np.quantile(np.array(values), probabilities, method="linear")
-        ours = scoring.linear_quantiles(sorted(values), probabilities)
-    np.testing.assert_array_equal(ours, expected)
-
-
-@given(values=value_lists, bins=st.integers(2, 12))
-@settings(max_examples=300, deadline=None)
-def test_unique_edges_equal_the_bins_pandas_qcut_uses(values, bins):
-    with np.errstate(all="ignore"):
-        _, pandas_bins = pd.qcut(
-            pd.Series(values), bins, labels=False, retbins=True, duplicates="drop"
-        )
-        ours = scoring.unique_edges(
-            scoring.linear_quantiles(sorted(values), scoring.qcut_probabilities(bins))
-        )
-    np.testing.assert_array_equal(np.array(ours), pandas_bins)
-
-
-@given(n=st.integers(1, 5000), bins=st.integers(2, 12))
-@settings(max_examples=200, deadline=None)
-def test_rank_edges_equal_pandas_on_ranks(n, bins):
-    _, pandas_bins = pd.qcut(
-        pd.Series(np.arange(1, n + 1)), bins, labels=False, retbins=True, duplicates="drop"
-    )
-    np.testing.assert_array_equal(np.array(scoring.rank_quantile_edges(n, bins)), pandas_bins)
-
-
-def test_probabilities_keep_the_percent_round_trip_of_pandas():
-    assert scoring.qcut_probabilities(5).tolist() == [0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]
-    assert scoring.qcut_probabilities(10)[7] == 0.7  # linspace alone gives 0.7000000000000001
-
-
-def test_plan_reads_two_neighbours_and_the_maximum():
-    plan = scoring.plan_linear_quantiles(10, scoring.qcut_probabilities(5))
-    assert plan.lower == (0, 1, 3, 5, 7, 9)
-    assert plan.upper == (1, 2, 4, 6, 8, 9)
-    assert plan.positions == list(range(10))
-    with pytest.raises(ValueError):
-        scoring.plan_linear_quantiles(0, scoring.qcut_probabilities(5))
-
-
-# --- Spark: the same scores without a single-partition sort ---------------------------------
+from custseg.rfm import positions, scoring
 
 
 @contextlib.contextmanager
@@ -167,7 +110,7 @@ def test_order_statistics_cross_partition_borders(spark):
     rows = [(int(v), float(1000 - 2 * v)) for v in shuffled]
     df = spark.createDataFrame(rows, "up int, down double").repartition(3)
     with several_partitions(spark, partitions=5):
-        found = scoring.order_statistics(df, {"up": [0, 19, 20, 37, 99], "down": [0, 50, 99]})
+        found = positions.order_statistics(df, {"up": [0, 19, 20, 37, 99], "down": [0, 50, 99]})
     assert found == {
         "up": {0: 0.0, 19: 19.0, 20: 20.0, 37: 37.0, 99: 99.0},
         "down": {0: 802.0, 50: 902.0, 99: 1000.0},
@@ -179,7 +122,7 @@ def test_frequency_rank_breaks_ties_by_customer_key(spark):
         [("d", 2), ("b", 1), ("c", 2), ("a", 1), ("e", 7)], "customer_key string, frequency long"
     )
     with several_partitions(spark, partitions=3):
-        ranked = scoring.with_rank(df, ["frequency", "customer_key"], "frequency_rank")
+        ranked = positions.with_rank(df, ["frequency", "customer_key"], "frequency_rank")
         try:
             expected = spark.createDataFrame(
                 [("a", 1, 1), ("b", 1, 2), ("c", 2, 3), ("d", 2, 4), ("e", 7, 5)],

@@ -13,13 +13,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import NumericType
 
 from custseg import tables
-from custseg.config import ConfigError
+from custseg.clustering.errors import ClusteringConfigError
 
 LOG_PREFIX = "log_"
 COLUMN_ALIASES = {"recency": "recency_days", "tenure": "tenure_days"}
@@ -62,6 +63,17 @@ class Feature:
         return math.expm1(value) if self.log else value
 
 
+class ScalerStatistics(NamedTuple):
+    """The fitted scaler as plain numbers: model units = (value - shift) / scale per feature.
+
+    A tuple, so ``shift, scale = ...`` still unpacks it; kept together because a centre can
+    only be carried between units with both halves of the same scaler.
+    """
+
+    shift: Sequence[float]
+    scale: Sequence[float]
+
+
 def numeric_rfm_columns() -> list[str]:
     return [c.name for c in tables.CUSTOMER_RFM.columns if isinstance(c.type, NumericType)]
 
@@ -72,7 +84,7 @@ def parse_feature(name: str) -> Feature:
     column = name[len(LOG_PREFIX) :] if log else name
     column = COLUMN_ALIASES.get(column, column)
     if column not in numeric:
-        raise ConfigError(
+        raise ClusteringConfigError(
             f"config key 'clustering.features' has unknown feature {name!r}: use a numeric "
             f"customer_rfm column or log_<column> (columns: {', '.join(numeric)}; aliases: "
             + ", ".join(f"{a}={c}" for a, c in COLUMN_ALIASES.items())
@@ -84,12 +96,14 @@ def parse_feature(name: str) -> Feature:
 def parse_features(names: Sequence[str]) -> list[Feature]:
     """Resolves the configured names; two features of one column would collide in profiles."""
     if not names:
-        raise ConfigError("config key 'clustering.features' must list at least one feature")
+        raise ClusteringConfigError(
+            "config key 'clustering.features' must list at least one feature"
+        )
     features = [parse_feature(str(n)) for n in names]
     seen: dict[str, str] = {}
     for feature in features:
         if feature.column in seen:
-            raise ConfigError(
+            raise ClusteringConfigError(
                 f"config key 'clustering.features' uses column {feature.column!r} twice "
                 f"({seen[feature.column]!r} and {feature.name!r}): keep one of them"
             )
@@ -122,20 +136,17 @@ def feature_frame(rfm_df: DataFrame, features: Sequence[Feature]) -> DataFrame:
 
 
 def centre_in_original_units(
-    centre: Sequence[float],
-    features: Sequence[Feature],
-    shift: Sequence[float],
-    scale: Sequence[float],
+    centre: Sequence[float], features: Sequence[Feature], scaler: ScalerStatistics
 ) -> dict[str, float]:
     """A centre in scaled model units -> {customer_rfm column: value in its own units}."""
     return {
         f.column: f.to_original_units(m + s * z)
-        for f, z, m, s in zip(features, centre, shift, scale)
+        for f, z, m, s in zip(features, centre, scaler.shift, scaler.scale)
     }
 
 
 def centre_in_model_units(
-    centre: dict, features: Sequence[Feature], shift: Sequence[float], scale: Sequence[float]
+    centre: dict, features: Sequence[Feature], scaler: ScalerStatistics
 ) -> list[float] | None:
     """Inverse of ``centre_in_original_units`` under *this* run's scaler; None if a column
     is missing. A feature with zero spread is scaled to 0 by StandardScaler, so it maps to
@@ -145,5 +156,5 @@ def centre_in_model_units(
         return None
     return [
         (f.to_model_units(centre[f.column]) - m) / s if s > 0 else 0.0
-        for f, m, s in zip(features, shift, scale)
+        for f, m, s in zip(features, scaler.shift, scaler.scale)
     ]

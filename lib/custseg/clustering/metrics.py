@@ -88,6 +88,7 @@ def cluster_spreads(
     df: DataFrame,
     vector_col: str,
     cluster_col: str,
+    *,
     centres: Sequence[Sequence[float]],
     means: dict[int, list[float]],
 ) -> dict[int, tuple[float, float, float]]:
@@ -154,7 +155,11 @@ def cluster_quality(
     dims = len(centres[0])
     by_cluster = cluster_means(df, vector_col, cluster_col, dims)
     spreads = cluster_spreads(
-        df, vector_col, cluster_col, centres, {c: mean for c, (_, mean) in by_cluster.items()}
+        df,
+        vector_col,
+        cluster_col,
+        centres=centres,
+        means={c: mean for c, (_, mean) in by_cluster.items()},
     )
     present = sorted(by_cluster)
     return ClusterQuality(

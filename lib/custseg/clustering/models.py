@@ -21,6 +21,7 @@ settings give the same centres.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.clustering import BisectingKMeans, BisectingKMeansModel, KMeans, KMeansModel
@@ -28,7 +29,8 @@ from pyspark.ml.feature import StandardScaler, StandardScalerModel, VectorAssemb
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from custseg.clustering.features import CUSTOMER_KEY, Feature
+from custseg.clustering.errors import ClusteringConfigError
+from custseg.clustering.features import CUSTOMER_KEY, Feature, ScalerStatistics
 
 ALGORITHMS = ("kmeans", "bisecting_kmeans")
 RAW_VECTOR = "features_raw"
@@ -37,6 +39,19 @@ PREDICTION = "cluster"
 SAMPLE_BUCKETS = 1_000_000
 
 ClusterModel = KMeansModel | BisectingKMeansModel
+
+
+class ModelKey(NamedTuple):
+    """Which model of a run. A named tuple so that it compares equal to, hashes like and
+    unpacks as the plain ``(algorithm, k)`` pairs that tables and older callers use."""
+
+    algorithm: str
+    k: int
+
+    @property
+    def name(self) -> str:
+        """``kmeans_k4``: the saved model's folder and how summaries refer to it."""
+        return f"{self.algorithm}_k{self.k}"
 
 
 def fixed_partitioning(df: DataFrame, partitions: int) -> DataFrame:
@@ -80,27 +95,29 @@ def scaled_frame(scaler_model: PipelineModel, frame: DataFrame) -> DataFrame:
     return out.select([c for c in out.columns if c not in inputs])
 
 
-def scaler_statistics(scaler_model: PipelineModel) -> tuple[list[float], list[float]]:
-    """(shift, scale) with model units = (value - shift) / scale for each feature."""
+def scaler_statistics(scaler_model: PipelineModel) -> ScalerStatistics:
+    """Read off once so centres can be moved between units on the driver without Spark."""
     scaler: StandardScalerModel = scaler_model.stages[1]
     scale = list(map(float, scaler.std.toArray()))
     shift = list(map(float, scaler.mean.toArray())) if scaler.getWithMean() else [0.0] * len(scale)
-    return shift, scale
+    return ScalerStatistics(shift=shift, scale=scale)
 
 
-def clustering_estimator(algorithm: str, k: int, seed: int, max_iter: int):
-    common = dict(k=k, seed=seed, maxIter=max_iter, featuresCol=VECTOR, predictionCol=PREDICTION)
-    if algorithm == "kmeans":
+def clustering_estimator(key: ModelKey, *, seed: int, max_iter: int):
+    common = dict(
+        k=key.k, seed=seed, maxIter=max_iter, featuresCol=VECTOR, predictionCol=PREDICTION
+    )
+    if key.algorithm == "kmeans":
         return KMeans(**common)
-    if algorithm == "bisecting_kmeans":
+    if key.algorithm == "bisecting_kmeans":
         return BisectingKMeans(**common)
-    raise ValueError(f"unknown clustering algorithm {algorithm!r} (known: {', '.join(ALGORITHMS)})")
+    raise ClusteringConfigError(
+        f"unknown clustering algorithm {key.algorithm!r} (known: {', '.join(ALGORITHMS)})"
+    )
 
 
-def fit_clustering(
-    train: DataFrame, algorithm: str, k: int, seed: int, max_iter: int
-) -> ClusterModel:
-    return clustering_estimator(algorithm, k, seed, max_iter).fit(train)
+def fit_clustering(train: DataFrame, key: ModelKey, *, seed: int, max_iter: int) -> ClusterModel:
+    return clustering_estimator(key, seed=seed, max_iter=max_iter).fit(train)
 
 
 def centres(model: ClusterModel) -> list[list[float]]:
@@ -126,6 +143,6 @@ def model_input_columns(saved: PipelineModel) -> list[str]:
     return list(saved.stages[0].getInputCols())
 
 
-def model_path(models_root: str, as_of: str, algorithm: str, k: int) -> str:
+def model_path(models_root: str, as_of: str, key: ModelKey) -> str:
     """``<warehouse>/_models/<as_of>/<algorithm>_k<k>``: one folder per saved model."""
-    return f"{models_root.rstrip('/')}/{as_of}/{algorithm}_k{k}"
+    return f"{models_root.rstrip('/')}/{as_of}/{key.name}"

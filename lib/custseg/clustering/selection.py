@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from pyspark.sql import DataFrame
 
 from custseg.clustering import metrics, models
+from custseg.clustering.errors import ClusteringConfigError
+from custseg.clustering.models import ModelKey
 
 log = logging.getLogger("custseg")
 
@@ -37,8 +39,8 @@ class FittedModel:
     training_customers: int
 
     @property
-    def key(self) -> tuple[str, int]:
-        return self.algorithm, self.k
+    def key(self) -> ModelKey:
+        return ModelKey(self.algorithm, self.k)
 
     def metric(self, name: str) -> float | None:
         if name == "silhouette":
@@ -46,9 +48,9 @@ class FittedModel:
         return getattr(self.quality, name)
 
 
-def sweep_plan(algorithms: Sequence[str], k_range: Sequence[int]) -> list[tuple[str, int]]:
+def sweep_plan(algorithms: Sequence[str], k_range: Sequence[int]) -> list[ModelKey]:
     low, high = k_range
-    return [(algorithm, k) for algorithm in algorithms for k in range(low, high + 1)]
+    return [ModelKey(algorithm, k) for algorithm in algorithms for k in range(low, high + 1)]
 
 
 def evaluate(
@@ -64,40 +66,57 @@ def evaluate(
 def fit_and_evaluate(
     train: DataFrame,
     scaled: DataFrame,
-    algorithm: str,
-    k: int,
+    key: ModelKey,
+    *,
     seed: int,
     max_iter: int,
     training_customers: int,
 ) -> FittedModel:
+    """Judged on ``scaled`` (every customer), not on ``train``, so the figures describe the
+    assignment that will be written."""
     started = time.perf_counter()
-    model = models.fit_clustering(train, algorithm, k, seed, max_iter)
+    model = models.fit_clustering(train, key, seed=seed, max_iter=max_iter)
     quality, silhouette = evaluate(scaled, model)
     seconds = time.perf_counter() - started
     log.info(
         "fitted %s k=%d in %.1fs: inertia %.1f, Davies-Bouldin %s",
-        algorithm,
-        k,
+        key.algorithm,
+        key.k,
         seconds,
         quality.inertia,
         quality.davies_bouldin,
     )
     return FittedModel(
-        algorithm, k, model, models.centres(model), quality, silhouette, seconds, training_customers
+        algorithm=key.algorithm,
+        k=key.k,
+        model=model,
+        centres=models.centres(model),
+        quality=quality,
+        silhouette=silhouette,
+        seconds=seconds,
+        training_customers=training_customers,
     )
 
 
 def sweep(
     train: DataFrame,
     scaled: DataFrame,
-    plan: Iterable[tuple[str, int]],
+    plan: Iterable[ModelKey],
+    *,
     seed: int,
     max_iter: int,
     training_customers: int,
 ) -> list[FittedModel]:
     return [
-        fit_and_evaluate(train, scaled, algorithm, k, seed, max_iter, training_customers)
-        for algorithm, k in plan
+        fit_and_evaluate(
+            train,
+            scaled,
+            ModelKey(*key),
+            seed=seed,
+            max_iter=max_iter,
+            training_customers=training_customers,
+        )
+        for key in plan
     ]
 
 
@@ -112,7 +131,7 @@ def choose_k(
     choosing nothing; ties go to the smaller k, the simpler story.
     """
     if metric not in SELECTION_METRICS:
-        raise ValueError(
+        raise ClusteringConfigError(
             f"unknown selection metric {metric!r} (known: {', '.join(SELECTION_METRICS)})"
         )
     scored = [m for m in candidates if m.metric(metric) is not None]
@@ -132,17 +151,17 @@ def choose_k(
 
 def kept_models(
     algorithms: Sequence[str], chosen: dict[str, int | None], fixed_ks: Sequence[int]
-) -> list[tuple[str, int]]:
+) -> list[ModelKey]:
     """Models saved and assigned: each algorithm's chosen k plus the fixed comparison ks."""
     return [
-        (algorithm, k)
+        ModelKey(algorithm, k)
         for algorithm in algorithms
         for k in sorted({*fixed_ks, *([chosen[algorithm]] if chosen.get(algorithm) else [])})
     ]
 
 
 def selection_rows(
-    fitted: Iterable[FittedModel], chosen: dict[str, int | None], kept: Iterable[tuple[str, int]]
+    fitted: Iterable[FittedModel], chosen: dict[str, int | None], kept: Iterable[ModelKey]
 ) -> list[dict]:
     """model_selection rows (without as_of), one per fitted model."""
     kept = set(kept)
@@ -164,7 +183,7 @@ def selection_rows(
     ]
 
 
-def comparison_ks(kept: Iterable[tuple[str, int]]) -> list[int]:
+def comparison_ks(kept: Iterable[ModelKey]) -> list[int]:
     return sorted({k for _, k in kept})
 
 

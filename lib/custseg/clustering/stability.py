@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from custseg.clustering.models import ModelKey
+
 
 @dataclasses.dataclass(frozen=True)
 class PreviousCluster:
@@ -136,9 +138,7 @@ def stable_ids(matches: Sequence[Match | None], priority: Sequence[int]) -> list
     return [int(i) for i in ids]
 
 
-def previous_clusters(
-    profiles: DataFrame | None, as_of
-) -> dict[tuple[str, int], list[PreviousCluster]]:
+def previous_clusters(profiles: DataFrame | None, as_of) -> dict[ModelKey, list[PreviousCluster]]:
     """{(algorithm, k): clusters} of the latest as_of before ``as_of`` that has that model.
 
     Reading per model (not just the latest earlier run) lets a k that was not kept last
@@ -149,14 +149,14 @@ def previous_clusters(
     earlier = profiles.filter(F.col("as_of") < F.lit(as_of))
     latest = earlier.groupBy("algorithm", "k").agg(F.max("as_of").alias("as_of"))
     rows = (
-        earlier.join(latest, ["algorithm", "k", "as_of"])
+        earlier.join(latest, on=["algorithm", "k", "as_of"], how="inner")
         .select("algorithm", "k", "cluster_id", "cluster_name", "centre")
         .orderBy("algorithm", "k", "cluster_id")
         .collect()
     )
-    found: dict[tuple[str, int], list[PreviousCluster]] = {}
+    found: dict[ModelKey, list[PreviousCluster]] = {}
     for row in rows:
-        found.setdefault((row["algorithm"], int(row["k"])), []).append(
+        found.setdefault(ModelKey(row["algorithm"], int(row["k"])), []).append(
             PreviousCluster(int(row["cluster_id"]), row["cluster_name"], dict(row["centre"]))
         )
     return found

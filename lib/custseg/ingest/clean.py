@@ -1,52 +1,35 @@
-"""Canonical ids, typing and the validation rules that send rows to quarantine.
+"""Canonical ids, typing, duplicates and the row shapes written to the tables.
 
-Every rule adds a named reason instead of dropping a row, so the reconciliation
-``rows read = written + quarantined + duplicates`` holds by construction and each
-quarantined row says all the rules it broke. Spark 4 runs in ANSI mode, where a plain
-cast of ``"abc"`` to a number aborts the job: every conversion here is a ``try_`` one.
+The raw text is typed next to itself rather than replaced, so a quarantined row can be
+written back as it was read; the rules in ``rules`` decide which rows that is. Spark 4 runs
+in ANSI mode, where a plain cast of ``"abc"`` to a number aborts the job: every conversion
+here is a ``try_`` one.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from custseg.config import CANONICAL_COLUMNS, CleaningSettings
+from custseg.config import CANONICAL_COLUMNS
+from custseg.ingest.rules import CleaningRules, is_return_column, reasons_column
 from custseg.ingest.sources import CORRUPT_COLUMN, SOURCE_FILE, TYPED_TIME_COLUMN
 from custseg.tables import MONEY
 
-# Reasons, as written to quarantine.reasons and ingest_runs.quarantined_by_reason.
-MALFORMED_RECORD = "malformed_record"
-MISSING_CUSTOMER_ID = "missing_customer_id"
-INVALID_CUSTOMER_ID = "invalid_customer_id"
-MISSING_PURCHASE_TIME = "missing_purchase_time"
-UNPARSEABLE_PURCHASE_TIME = "unparseable_purchase_time"
-PURCHASE_TIME_BEFORE_FLOOR = "purchase_time_before_floor"
-PURCHASE_TIME_AFTER_AS_OF = "purchase_time_after_as_of"
-INVALID_QUANTITY = "invalid_quantity"
-INVALID_UNIT_PRICE = "invalid_unit_price"
-INVALID_AMOUNT = "invalid_amount"
-NEGATIVE_PRICE = "negative_price"
-ZERO_PRICE = "zero_price"
-CANCELLATION = "cancellation"
-RETURN = "return"
+# CleaningRules is re-exported: callers build the rules and classify with them together.
+__all__ = [
+    "RAW_COLUMNS",
+    "CleaningRules",
+    "canonical_customer_id",
+    "classify",
+    "mark_duplicates",
+    "parse_purchase_time",
+    "quarantine_columns",
+    "raw_record_json",
+    "transactions_columns",
+]
 
 RAW_COLUMNS = CANONICAL_COLUMNS
-
-
-@dataclasses.dataclass(frozen=True)
-class CleaningRules:
-    """The rule parameters of one run: cleaning settings plus the time bounds."""
-
-    settings: CleaningSettings
-    timestamp_formats: tuple[str, ...]
-    min_time: dt.date
-    max_time: dt.date | None
-    has_order_id: bool
-    has_amount: bool
 
 
 def canonical_customer_id(raw: Column, pattern: str) -> Column:
@@ -68,109 +51,50 @@ def parse_purchase_time(raw: Column, typed: Column, formats: tuple[str, ...]) ->
     return F.coalesce(typed, *parsed)
 
 
-def _blank(column: Column) -> Column:
-    return column.isNull() | (F.trim(column) == "")
-
-
 def _number(column: Column) -> Column:
     return F.trim(column).try_cast("double")
 
 
-def classify(df: DataFrame, rules: CleaningRules) -> DataFrame:
-    """Adds typed columns and ``reasons`` (empty array = clean row) to canonical raw rows."""
-    settings = rules.settings
-    canonical_id = canonical_customer_id(F.col("customer_id"), settings.customer_id_pattern)
-    purchase_time = parse_purchase_time(
-        F.col("purchase_time"), F.col(TYPED_TIME_COLUMN), rules.timestamp_formats
-    )
-    quantity_number = _number(F.col("quantity"))
-    unit_price_number = F.trim(F.col("unit_price")).try_cast(MONEY)
-    amount_number = F.trim(F.col("amount")).try_cast(MONEY)
+def _whole_number(number: Column) -> Column:
+    """Quantities are counts: ``2.0`` is 2, ``2.5`` is no quantity at all."""
+    return F.when(number == F.floor(number), number.try_cast("bigint"))
+
+
+def _with_typed_columns(df: DataFrame, rules: CleaningRules) -> DataFrame:
+    """Parsed id, time and numbers beside the raw text, which quarantine still needs.
+
+    Without a mapped amount the line total is quantity x unit price, so amount checks and
+    sums downstream do not care where the amount came from.
+    """
     typed = (
-        df.withColumn("canonical_id", canonical_id)
-        .withColumn("purchase_time_parsed", purchase_time)
-        .withColumn(
-            "quantity_parsed",
-            F.when(quantity_number == F.floor(quantity_number), quantity_number.try_cast("bigint")),
+        df.withColumn(
+            "canonical_id",
+            canonical_customer_id(F.col("customer_id"), rules.settings.customer_id_pattern),
         )
-        .withColumn("unit_price_parsed", unit_price_number)
-        .withColumn("amount_given", amount_number)
+        .withColumn(
+            "purchase_time_parsed",
+            parse_purchase_time(
+                F.col("purchase_time"), F.col(TYPED_TIME_COLUMN), rules.timestamp_formats
+            ),
+        )
+        .withColumn("quantity_parsed", _whole_number(_number(F.col("quantity"))))
+        .withColumn("unit_price_parsed", F.trim(F.col("unit_price")).try_cast(MONEY))
+        .withColumn("amount_given", F.trim(F.col("amount")).try_cast(MONEY))
     )
     amount = (
         F.col("amount_given")
         if rules.has_amount
         else (F.col("quantity_parsed") * F.col("unit_price_parsed")).try_cast(MONEY)
     )
-    typed = typed.withColumn("amount_parsed", amount)
+    return typed.withColumn("amount_parsed", amount)
 
-    quantity_present = ~_blank(F.col("quantity"))
-    price_present = ~_blank(F.col("unit_price"))
-    is_cancellation = (
-        (
-            F.lit(rules.has_order_id)
-            & F.coalesce(
-                F.trim(F.col("order_id")).startswith(settings.cancellation_prefix), F.lit(False)
-            )
-        )
-        if settings.cancellation_prefix
-        else F.lit(False)
-    )
-    # A return is a negative quantity; only when no quantity is mapped does a negative
-    # line total stand for one (a negative price is an error of its own, not a return).
-    is_negative = F.coalesce(
-        F.col("quantity_parsed") < 0,
-        F.col("quantity_parsed").isNull() & (F.col("amount_parsed") < 0),
-        F.lit(False),
-    )
-    checks: list[tuple[Column, str]] = [
-        (F.col(CORRUPT_COLUMN).isNotNull(), MALFORMED_RECORD),
-        (_blank(F.col("customer_id")), MISSING_CUSTOMER_ID),
-        (~_blank(F.col("customer_id")) & F.col("canonical_id").isNull(), INVALID_CUSTOMER_ID),
-        (_blank(F.col("purchase_time")) & F.col(TYPED_TIME_COLUMN).isNull(), MISSING_PURCHASE_TIME),
-        (
-            ~_blank(F.col("purchase_time")) & F.col("purchase_time_parsed").isNull(),
-            UNPARSEABLE_PURCHASE_TIME,
-        ),
-        (
-            F.col("purchase_time_parsed") < F.lit(rules.min_time).cast("timestamp"),
-            PURCHASE_TIME_BEFORE_FLOOR,
-        ),
-    ]
-    if rules.max_time is not None:
-        checks.append(
-            (
-                F.col("purchase_time_parsed") >= F.lit(rules.max_time).cast("timestamp"),
-                PURCHASE_TIME_AFTER_AS_OF,
-            )
-        )
-    if rules.has_amount:
-        checks.append((F.col("amount_parsed").isNull(), INVALID_AMOUNT))
-        checks.append((quantity_present & F.col("quantity_parsed").isNull(), INVALID_QUANTITY))
-        checks.append((price_present & F.col("unit_price_parsed").isNull(), INVALID_UNIT_PRICE))
-    else:
-        checks.append((F.col("quantity_parsed").isNull(), INVALID_QUANTITY))
-        checks.append((F.col("unit_price_parsed").isNull(), INVALID_UNIT_PRICE))
-    checks.append((F.col("unit_price_parsed") < 0, NEGATIVE_PRICE))
-    price_is_zero = F.coalesce(
-        F.col("unit_price_parsed") == 0,
-        F.col("unit_price_parsed").isNull() & (F.col("amount_parsed") == 0),
-    )
-    if settings.zero_price == "quarantine":
-        checks.append((price_is_zero, ZERO_PRICE))
-    if settings.returns == "drop":
-        checks.append((is_cancellation, CANCELLATION))
-        checks.append((~is_cancellation & is_negative, RETURN))
-    reasons = F.filter(
-        F.array(
-            *[
-                F.when(F.coalesce(condition, F.lit(False)), F.lit(name))
-                for condition, name in checks
-            ]
-        ),
-        lambda reason: reason.isNotNull(),
-    )
-    return typed.withColumn("reasons", reasons).withColumn(
-        "is_return", is_cancellation | is_negative
+
+def classify(df: DataFrame, rules: CleaningRules) -> DataFrame:
+    """Adds typed columns and ``reasons`` (empty array = clean row) to canonical raw rows."""
+    return (
+        _with_typed_columns(df, rules)
+        .withColumn("reasons", reasons_column(rules))
+        .withColumn("is_return", is_return_column(rules))
     )
 
 

@@ -12,7 +12,7 @@ class ReconciliationError(RuntimeError):
     """rows read != written + quarantined + duplicates: something lost or invented rows."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class IngestCounts:
     rows_read: int
     rows_written: int
@@ -25,7 +25,14 @@ class IngestCounts:
 
     @classmethod
     def empty(cls) -> IngestCounts:
-        return cls(0, 0, 0, 0, 0, {})
+        return cls(
+            rows_read=0,
+            rows_written=0,
+            rows_quarantined=0,
+            duplicates_removed=0,
+            distinct_customers=0,
+            by_reason={},
+        )
 
     def as_summary(self) -> dict:
         return {

@@ -17,6 +17,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from custseg.clustering.features import parse_features
+from custseg.report.errors import ReportError
 
 # Metric -> whether its histogram uses log(1 + x) bins. Orders and spend are heavy-tailed:
 # on equal-width bins nearly every customer would fall into the first bar.
@@ -43,14 +44,14 @@ def rf_grid_counts(rfm: DataFrame) -> DataFrame:
     )
 
 
-def metric_histograms(rfm: DataFrame, bins: int) -> DataFrame:
-    """Equal-width histograms of recency, frequency and monetary, plus each metric's median.
+def _stacked_metrics(rfm: DataFrame) -> DataFrame:
+    """One row per customer and metric, so a single aggregation bins all three at once.
 
-    Columns: metric, bin, lower, upper (original units), customers, median, log_scale.
-    Two passes over the customers (bounds, then counts); empty bins are left out.
+    ``scaled`` is the value on the axis the bins are equal on: log(1 + x) for the
+    heavy-tailed metrics, the value itself otherwise.
     """
     log_metrics = [name for name, log_scale in HISTOGRAM_METRICS if log_scale]
-    stacked = (
+    return (
         rfm.select(
             F.explode(
                 F.array(
@@ -72,35 +73,55 @@ def metric_histograms(rfm: DataFrame, bins: int) -> DataFrame:
             ),
         )
     )
+
+
+def _bin_width(bins: int) -> Column:
+    return (F.col("high") - F.col("low")) / F.lit(bins)
+
+
+def _bin_counts(stacked: DataFrame, bins: int) -> DataFrame:
+    """Customers per metric and bin, with low, high and median carried along.
+
+    Carrying the bounds lets the caller turn bin numbers back into edges without a second
+    join; they are three rows, so they are broadcast rather than shuffled.
+    """
     bounds = stacked.groupBy("metric").agg(
         F.min("scaled").alias("low"),
         F.max("scaled").alias("high"),
         F.percentile_approx("value", 0.5).alias("median"),
     )
-    width = (F.col("high") - F.col("low")) / F.lit(bins)
     bucket = (
         F.when(
             F.col("high") > F.col("low"),
-            F.least(F.floor((F.col("scaled") - F.col("low")) / width), F.lit(bins - 1)),
+            F.least(F.floor((F.col("scaled") - F.col("low")) / _bin_width(bins)), F.lit(bins - 1)),
         )
         .otherwise(F.lit(0))
         .cast("int")
     )
-    counts = (
-        stacked.join(F.broadcast(bounds), "metric")
+    return (
+        stacked.join(F.broadcast(bounds), "metric", how="inner")
         .groupBy("metric", "log_scale", "low", "high", "median", bucket.alias("bin"))
         .agg(F.count(F.lit(1)).alias("customers"))
     )
-    safe_width = F.when(F.col("high") > F.col("low"), width).otherwise(F.lit(1.0))
 
-    def original_units(scaled: Column) -> Column:
-        return F.when(F.col("log_scale"), F.expm1(scaled)).otherwise(scaled)
 
+def _original_units(scaled: Column) -> Column:
+    return F.when(F.col("log_scale"), F.expm1(scaled)).otherwise(scaled)
+
+
+def metric_histograms(rfm: DataFrame, bins: int) -> DataFrame:
+    """Equal-width histograms of recency, frequency and monetary, plus each metric's median.
+
+    Columns: metric, bin, lower, upper (original units), customers, median, log_scale.
+    Two passes over the customers (bounds, then counts); empty bins are left out.
+    """
+    counts = _bin_counts(_stacked_metrics(rfm), bins)
+    safe_width = F.when(F.col("high") > F.col("low"), _bin_width(bins)).otherwise(F.lit(1.0))
     return counts.select(
         "metric",
         "bin",
-        original_units(F.col("low") + F.col("bin") * safe_width).alias("lower"),
-        original_units(F.col("low") + (F.col("bin") + 1) * safe_width).alias("upper"),
+        _original_units(F.col("low") + F.col("bin") * safe_width).alias("lower"),
+        _original_units(F.col("low") + (F.col("bin") + 1) * safe_width).alias("upper"),
         "customers",
         "median",
         "log_scale",
@@ -118,7 +139,7 @@ def projection_sample(
     share of variance each component explains. Needs at least two features.
     """
     if len(features) < 2:
-        raise ValueError("a 2-D projection needs at least two clustering features")
+        raise ReportError("a 2-D projection needs at least two clustering features")
     parsed = parse_features(features)  # the models' own definitions: same transforms, aliases
     featured = rfm.select("customer_key", *[f.expression() for f in parsed])
     model = Pipeline(
@@ -142,6 +163,7 @@ def projection_sample(
         sample.join(
             clusters.select("customer_key", "algorithm", "k", "cluster_id", "cluster_name"),
             "customer_key",
+            how="inner",
         )
         .select("algorithm", "k", "cluster_id", "cluster_name", "pc1", "pc2")
         .orderBy("algorithm", "k", "cluster_id", "pc1", "pc2")

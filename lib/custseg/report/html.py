@@ -59,6 +59,7 @@ class Image:
 class Section:
     anchor: str
     heading: str
+    _: dataclasses.KW_ONLY
     paragraphs: tuple[str, ...] = ()
     images: tuple[Image, ...] = ()
     tables: tuple[str, ...] = ()  # HTML fragments made by ``table_html`` / ``key_figures_html``

@@ -20,7 +20,7 @@ from custseg.report import aggregates
 HISTOGRAM_BINS = 30
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ReportInputs:
     as_of: dt.date
     score_bins: int
@@ -53,6 +53,7 @@ def gather_report_inputs(
     as_of: dt.date,
     score_bins: int,
     features: Sequence[str],
+    *,
     sample_size: int,
 ) -> ReportInputs:
     """Reduces the run's tables (``frames`` by table name, None when absent) for ``as_of``.

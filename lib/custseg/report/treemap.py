@@ -29,7 +29,7 @@ def _worst_aspect(row_areas: Sequence[float], short_side: float) -> float:
 
 
 def squarify(
-    values: Sequence[float], x: float, y: float, width: float, height: float
+    values: Sequence[float], *, x: float, y: float, width: float, height: float
 ) -> list[Rect]:
     """Rectangles tiling ``(x, y, width, height)`` with areas proportional to ``values``.
 

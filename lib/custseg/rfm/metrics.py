@@ -23,22 +23,14 @@ _VALUE = "_value"
 _IS_PURCHASE = "_is_purchase"
 
 
+class ReturnsModeError(ValueError):
+    """``returns`` is not a mode the metrics know how to apply."""
+
+
 def as_of_micros(as_of: dt.date) -> int:
     """Microseconds since the epoch of ``as_of`` 00:00 UTC."""
     midnight = dt.datetime(as_of.year, as_of.month, as_of.day, tzinfo=dt.timezone.utc)
     return int(midnight.timestamp()) * 1_000_000
-
-
-def resolve_as_of(configured: str | None, last_purchase_micros: int | None) -> dt.date:
-    """``rfm.as_of`` when set, else the day after the last purchase (UTC), as the classic
-    analysis does, so the latest buyers get recency 0."""
-    if configured:
-        return dt.date.fromisoformat(configured[:10])
-    if last_purchase_micros is None:
-        raise ValueError("transactions is empty: no purchase to take rfm.as_of from")
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-    last = epoch + dt.timedelta(microseconds=last_purchase_micros)
-    return last.date() + dt.timedelta(days=1)
 
 
 def last_purchase_micros(transactions: DataFrame) -> DataFrame:
@@ -78,7 +70,7 @@ def customer_orders(lines: DataFrame, as_of: dt.date, returns: str) -> DataFrame
     order count towards frequency. Spend in the 30/90/365-day windows is taken per line.
     """
     if returns not in ("drop", "net"):
-        raise ValueError(f"returns must be 'drop' or 'net', got {returns!r}")
+        raise ReturnsModeError(f"returns must be 'drop' or 'net', got {returns!r}")
     if returns == "drop":
         lines = lines.where(~F.col("is_return"))
     end = as_of_micros(as_of)
@@ -121,36 +113,44 @@ def _whole_days_before(as_of: dt.date, micros_column: str) -> Column:
     return F.expr(f"({as_of_micros(as_of)} - {micros_column}) div {MICROS_PER_DAY}").cast("int")
 
 
-def customer_metrics(lines: DataFrame, as_of: dt.date, returns: str) -> DataFrame:
-    """One row per customer of ``lines`` (already limited to the window before ``as_of``).
-
-    ``recency_days``, ``frequency`` and ``monetary`` are the classic R, F, M; the other
-    columns are the behaviour features of ``customer_rfm``. A customer whose window holds
-    only returns keeps frequency 0 and takes recency from the last return line.
-    ``transaction_lines`` counts the lines behind each customer, for the run summary.
-    """
-    end = as_of_micros(as_of)
-    purchase = F.col(_IS_PURCHASE)
-    orders = _with_gap_days(customer_orders(lines, as_of, returns))
-    recent_orders = [
+def _recent_order_counts(end: int) -> list[Column]:
+    """Purchase orders in each feature window; returns never count as orders."""
+    return [
         F.count(
             F.when(
-                purchase & (F.col(_ORDER_MICROS) >= F.lit(end - days * MICROS_PER_DAY)), F.lit(1)
+                F.col(_IS_PURCHASE) & (F.col(_ORDER_MICROS) >= F.lit(end - days * MICROS_PER_DAY)),
+                F.lit(1),
             )
         ).alias(f"orders_{days}d")
         for days in FEATURE_WINDOWS_DAYS
     ]
-    recent_spend = [
+
+
+def _recent_spend() -> list[Column]:
+    """Spend in each feature window, summed as decimals before the one cast to double."""
+    return [
         F.sum(f"_value_{days}d").cast("double").alias(f"spend_{days}d")
         for days in FEATURE_WINDOWS_DAYS
     ]
-    per_customer = orders.groupBy("customer_key").agg(
+
+
+def _purchase_span() -> list[Column]:
+    """First and last order time; a customer with only returns takes them from the returns."""
+    purchase = F.col(_IS_PURCHASE)
+    return [
         F.coalesce(F.max(F.when(purchase, F.col(_ORDER_MICROS))), F.max(_ORDER_MICROS)).alias(
             "_last_micros"
         ),
         F.coalesce(F.min(F.when(purchase, F.col(_ORDER_MICROS))), F.min(_ORDER_MICROS)).alias(
             "_first_micros"
         ),
+    ]
+
+
+def _totals() -> list[Column]:
+    """Orders, net spend and its purchased and returned parts, gaps and lines per customer."""
+    purchase = F.col(_IS_PURCHASE)
+    return [
         F.count(F.when(purchase, F.lit(1))).alias("frequency"),
         F.sum(_VALUE).cast("double").alias("monetary"),
         F.coalesce(F.sum(F.when(purchase, F.col(_VALUE))), F.lit(0))
@@ -161,10 +161,22 @@ def customer_metrics(lines: DataFrame, as_of: dt.date, returns: str) -> DataFram
         .alias("_returned_value"),
         F.avg("_gap_days").alias("mean_days_between_orders"),
         F.sum("_lines").alias("transaction_lines"),
-        *recent_spend,
-        *recent_orders,
+    ]
+
+
+def _per_customer(orders: DataFrame, as_of: dt.date) -> DataFrame:
+    """One aggregation pass over the orders: every total the metrics are derived from."""
+    return orders.groupBy("customer_key").agg(
+        *_purchase_span(),
+        *_totals(),
+        *_recent_spend(),
+        *_recent_order_counts(as_of_micros(as_of)),
     )
-    return per_customer.select(
+
+
+def _metric_columns(as_of: dt.date) -> list[Column | str]:
+    """The ``customer_rfm`` metrics, in table order, from the per-customer totals."""
+    return [
         "customer_key",
         _whole_days_before(as_of, "_last_micros").alias("recency_days"),
         "frequency",
@@ -182,7 +194,19 @@ def customer_metrics(lines: DataFrame, as_of: dt.date, returns: str) -> DataFram
             "returned_value_share"
         ),
         "transaction_lines",
-    )
+    ]
+
+
+def customer_metrics(lines: DataFrame, as_of: dt.date, returns: str) -> DataFrame:
+    """One row per customer of ``lines`` (already limited to the window before ``as_of``).
+
+    ``recency_days``, ``frequency`` and ``monetary`` are the classic R, F, M; the other
+    columns are the behaviour features of ``customer_rfm``. A customer whose window holds
+    only returns keeps frequency 0 and takes recency from the last return line.
+    ``transaction_lines`` counts the lines behind each customer, for the run summary.
+    """
+    orders = _with_gap_days(customer_orders(lines, as_of, returns))
+    return _per_customer(orders, as_of).select(*_metric_columns(as_of))
 
 
 def scoreable_customers(metrics: DataFrame, include_non_positive_monetary: bool) -> DataFrame:

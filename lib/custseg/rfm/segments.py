@@ -1,197 +1,36 @@
-"""The R x F segment map: loading, validation, assignment, summary and transitions.
+"""Segments on Spark: assignment from the R and F scores, per-segment summary, transitions.
 
-The map is a YAML file users edit (``rfm.segments_file``; the shipped default is the classic
-ten-segment map for five bins). Every (R, F) score cell must belong to exactly one segment:
-a gap would leave customers without a segment and an overlap would make the result depend
-on rule order, so both are errors that name the cells.
-
-Format::
-
-    bins: 5
-    segments:
-      - name: Champions
-        r: "5"          # a score, or a range "low-high"
-        f: "4-5"
-        description: ...
-        actions: [..., ...]
+The map itself (loading, validation) lives in ``segment_map``; ``load_segment_map`` is
+re-exported here because callers load a map and assign it in the same breath.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from importlib import resources
-from pathlib import Path
-from typing import Any
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from custseg.config import ConfigError, read_yaml_file
+from custseg.rfm.segment_map import SegmentMap, format_scores, load_segment_map
 
+__all__ = [
+    "assign_segments",
+    "load_segment_map",
+    "segment_column",
+    "segment_definitions",
+    "segment_summary",
+    "segment_transitions",
+    "with_previous_segment",
+]
 
-class SegmentMapError(ConfigError):
-    """The segment map cannot be used as written; the message names the file and the cells."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Segment:
-    name: str
-    r_scores: tuple[int, int]
-    f_scores: tuple[int, int]
-    description: str
-    actions: tuple[str, ...]
-
-    def cells(self) -> list[tuple[int, int]]:
-        return [
-            (r, f)
-            for r in range(self.r_scores[0], self.r_scores[1] + 1)
-            for f in range(self.f_scores[0], self.f_scores[1] + 1)
-        ]
-
-
-@dataclasses.dataclass(frozen=True)
-class SegmentMap:
-    bins: int
-    segments: tuple[Segment, ...]
-    source: str
-
-    @property
-    def names(self) -> list[str]:
-        return [s.name for s in self.segments]
-
-
-def default_segments_path() -> Path:
-    """The map shipped with the package (a copy of the repository's conf/segments.yaml)."""
-    return Path(str(resources.files("custseg") / "defaults" / "segments.yaml"))
-
-
-def format_scores(scores: tuple[int, int]) -> str:
-    low, high = scores
-    return str(low) if low == high else f"{low}-{high}"
-
-
-def format_cell(r: int, f: int) -> str:
-    return f"R={r},F={f}"
-
-
-def _parse_scores(value: Any, what: str) -> tuple[int, int]:
-    """``5``, ``"5"`` or ``"4-5"`` -> (low, high)."""
-    text = (
-        str(value).strip()
-        if isinstance(value, (int, str)) and not isinstance(value, bool)
-        else None
-    )
-    parts = text.split("-") if text else []
-    if len(parts) not in (1, 2) or not all(p.strip().isdigit() for p in parts):
-        raise SegmentMapError(f"{what} must be a score or a range like '4-5', got {value!r}")
-    low, high = int(parts[0]), int(parts[-1])
-    if low > high:
-        raise SegmentMapError(f"{what} range {value!r} runs backwards")
-    return low, high
-
-
-def _parse_segment(entry: Any, index: int, source: str) -> Segment:
-    where = f"segment map {source}, segment #{index + 1}"
-    if not isinstance(entry, dict):
-        raise SegmentMapError(f"{where} must be a mapping with name, r, f, description, actions")
-    unknown = sorted(set(entry) - {"name", "r", "f", "description", "actions"})
-    if unknown:
-        raise SegmentMapError(f"{where} has unknown key(s): {', '.join(map(str, unknown))}")
-    name = entry.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise SegmentMapError(f"{where} needs a non-empty name")
-    where = f"segment map {source}, segment '{name}'"
-    for key in ("r", "f"):
-        if key not in entry:
-            raise SegmentMapError(f"{where} needs '{key}' (a score or a range like '4-5')")
-    description = entry.get("description", "")
-    if not isinstance(description, str):
-        raise SegmentMapError(f"{where}: description must be text")
-    actions = entry.get("actions", [])
-    if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
-        raise SegmentMapError(
-            f"{where}: actions must be a list of texts (quote an action that contains ': ')"
-        )
-    return Segment(
-        name=name.strip(),
-        r_scores=_parse_scores(entry["r"], f"{where}: r"),
-        f_scores=_parse_scores(entry["f"], f"{where}: f"),
-        description=" ".join(description.split()),
-        actions=tuple(" ".join(a.split()) for a in actions),
-    )
-
-
-def coverage_problems(segments: tuple[Segment, ...], bins: int) -> list[str]:
-    """Every reason the segments do not cover the bins x bins grid exactly once."""
-    problems = []
-    for segment in segments:
-        for axis, (low, high) in (("R", segment.r_scores), ("F", segment.f_scores)):
-            if low < 1 or high > bins:
-                problems.append(
-                    f"segment '{segment.name}' has {axis} scores "
-                    f"{format_scores((low, high))} outside 1-{bins}"
-                )
-    owners: dict[tuple[int, int], list[str]] = {}
-    for segment in segments:
-        for cell in segment.cells():
-            owners.setdefault(cell, []).append(segment.name)
-    grid = [(r, f) for r in range(bins, 0, -1) for f in range(bins, 0, -1)]
-    uncovered = [format_cell(r, f) for r, f in grid if (r, f) not in owners]
-    overlapping = [
-        f"{format_cell(r, f)} ({', '.join(owners[r, f])})"
-        for r, f in grid
-        if len(owners.get((r, f), [])) > 1
-    ]
-    if uncovered:
-        problems.append("cells covered by no segment: " + "; ".join(uncovered))
-    if overlapping:
-        problems.append("cells covered by more than one segment: " + "; ".join(overlapping))
-    return problems
-
-
-def parse_segment_map(data: Any, bins: int, source: str) -> SegmentMap:
-    """Builds and validates a map for ``bins`` scores from parsed YAML."""
-    if not isinstance(data, dict) or not isinstance(data.get("segments"), list):
-        raise SegmentMapError(f"segment map {source} must hold 'bins' and a list 'segments'")
-    unknown = sorted(set(data) - {"bins", "segments"})
-    if unknown:
-        raise SegmentMapError(
-            f"segment map {source} has unknown key(s): "
-            f"{', '.join(map(str, unknown))} (known: bins, segments)"
-        )
-    map_bins = data.get("bins")
-    if not isinstance(map_bins, int) or isinstance(map_bins, bool):
-        raise SegmentMapError(
-            f"segment map {source} must say which score count it is for (bins: {bins})"
-        )
-    if map_bins != bins:
-        raise SegmentMapError(
-            f"segment map {source} is written for bins={map_bins} but rfm.bins is {bins}: "
-            f"point rfm.segments_file at a map for {bins} bins"
-        )
-    segments = tuple(_parse_segment(e, i, source) for i, e in enumerate(data["segments"]))
-    names = [s.name for s in segments]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    problems = [f"segment name(s) used twice: {', '.join(repeated)}"] if repeated else []
-    problems += coverage_problems(segments, bins)
-    if problems:
-        raise SegmentMapError(
-            f"segment map {source} (bins={bins}) is invalid: " + ". ".join(problems)
-        )
-    return SegmentMap(bins, segments, source)
-
-
-def load_segment_map(path: str | None, bins: int) -> SegmentMap:
-    """Reads ``path`` (None: the shipped default) and validates it for ``bins`` scores."""
-    file = Path(path) if path else default_segments_path()
-    data = read_yaml_file(file, "segment map", SegmentMapError, hint=" (rfm.segments_file)")
-    return parse_segment_map(data, bins, str(file))
-
-
-def segment_for(segment_map: SegmentMap, r: int, f: int) -> str:
-    """The segment of one score cell (the same rule as ``segment_column``, for people and tests)."""
-    return next(s.name for s in segment_map.segments if (r, f) in s.cells())
+_SUMMARY_STATISTICS = (
+    "mean_recency_days",
+    "median_recency_days",
+    "mean_frequency",
+    "median_frequency",
+    "mean_monetary",
+    "median_monetary",
+)
 
 
 def segment_column(
@@ -219,7 +58,7 @@ def with_previous_segment(current: DataFrame, previous: DataFrame | None) -> Dat
     if previous is None:
         return current.withColumn("previous_segment", F.lit(None).cast("string"))
     earlier = previous.select("customer_key", F.col("segment").alias("previous_segment"))
-    return current.join(earlier, "customer_key", "left")
+    return current.join(earlier, on="customer_key", how="left")
 
 
 def segment_transitions(
@@ -229,7 +68,7 @@ def segment_transitions(
     before = previous.select("customer_key", F.col("segment").alias("from_segment"))
     after = current.select("customer_key", F.col("segment").alias("to_segment"))
     return (
-        before.join(after, "customer_key", "full_outer")
+        before.join(after, on="customer_key", how="full_outer")
         .groupBy("from_segment", "to_segment")
         .agg(F.count(F.lit(1)).alias("customers"))
         .select(
@@ -243,7 +82,7 @@ def segment_transitions(
 
 
 def segment_definitions(spark: SparkSession, segment_map: SegmentMap) -> DataFrame:
-    """The map as a small frame: name, order, score ranges, description, actions."""
+    """The map as a small frame, so the summary carries what each segment means."""
     rows = [
         (
             s.name,
@@ -262,9 +101,9 @@ def segment_definitions(spark: SparkSession, segment_map: SegmentMap) -> DataFra
     )
 
 
-def segment_summary(customers: DataFrame, segment_map: SegmentMap, as_of: dt.date) -> DataFrame:
-    """Per segment with customers: size, revenue and their shares, mean and exact median R, F, M."""
-    per_segment = customers.groupBy("segment").agg(
+def _per_segment(customers: DataFrame) -> DataFrame:
+    """Size, revenue, and mean and exact median R, F, M of each segment with customers."""
+    return customers.groupBy("segment").agg(
         F.count(F.lit(1)).alias("customers"),
         F.sum("monetary").alias("revenue"),
         F.avg("recency_days").alias("mean_recency_days"),
@@ -274,13 +113,21 @@ def segment_summary(customers: DataFrame, segment_map: SegmentMap, as_of: dt.dat
         F.avg("monetary").alias("mean_monetary"),
         F.median("monetary").alias("median_monetary"),
     )
+
+
+def segment_summary(customers: DataFrame, segment_map: SegmentMap, as_of: dt.date) -> DataFrame:
+    """Per segment with customers: size, revenue and their shares, mean and exact median R, F, M.
+
+    The totals are one row, cross-joined so that shares need no second pass.
+    """
     totals = customers.agg(
         F.count(F.lit(1)).alias("_all_customers"), F.sum("monetary").alias("_all_revenue")
     )
     definitions = segment_definitions(customers.sparkSession, segment_map)
     return (
-        per_segment.crossJoin(F.broadcast(totals))
-        .join(F.broadcast(definitions), "segment", "left")
+        _per_segment(customers)
+        .crossJoin(F.broadcast(totals))
+        .join(F.broadcast(definitions), on="segment", how="left")
         .select(
             F.lit(as_of).alias("as_of"),
             "segment",
@@ -293,17 +140,7 @@ def segment_summary(customers: DataFrame, segment_map: SegmentMap, as_of: dt.dat
             ),
             "revenue",
             F.try_divide(F.col("revenue"), F.col("_all_revenue")).alias("revenue_share"),
-            *[
-                F.col(c).cast("double").alias(c)
-                for c in (
-                    "mean_recency_days",
-                    "median_recency_days",
-                    "mean_frequency",
-                    "median_frequency",
-                    "mean_monetary",
-                    "median_monetary",
-                )
-            ],
+            *[F.col(c).cast("double").alias(c) for c in _SUMMARY_STATISTICS],
             "description",
             "actions",
         )

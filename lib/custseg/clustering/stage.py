@@ -1,0 +1,233 @@
+"""The cluster stage: customer_rfm -> customer_clusters, model_selection, model_comparison,
+cluster_profiles, segment_cluster_crosstab and saved models under
+``<warehouse>/_models/<as_of>/``.
+
+Sweeps k for each algorithm on the training rows (a stable hash sample when
+clustering.sample_size is set), keeps each algorithm's chosen k plus the fixed ks, carries
+cluster ids and names over from the previous as_of, and replaces this as_of's rows only. The
+driver holds k-sized summaries; customers stay in Spark (cached once).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from functools import reduce
+
+from pyspark import StorageLevel
+from pyspark.ml import PipelineModel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from custseg import delta_io
+from custseg.clustering import features as cluster_features
+from custseg.clustering import models as cluster_models
+from custseg.clustering import profiles as cluster_profiles
+from custseg.clustering import selection as cluster_selection
+from custseg.clustering import stability as cluster_stability
+from custseg.clustering.models import ModelKey
+from custseg.config import ClusteringSettings, Settings
+from custseg.run_context import RunContext
+from custseg.tables import (
+    CLUSTER_PROFILES,
+    CUSTOMER_CLUSTERS,
+    CUSTOMER_RFM,
+    MODEL_COMPARISON,
+    MODEL_SELECTION,
+    SEGMENT_CLUSTER_CROSSTAB,
+    TableSpec,
+)
+
+
+class NoCustomersError(ValueError):
+    """customer_rfm has no customers at the run's as_of: the rfm stage has not run for it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Fitted:
+    """The outcome of the sweep: every fitted model, the k each algorithm chose, the kept."""
+
+    scaler: PipelineModel
+    models: dict
+    chosen: dict
+    kept: list
+
+
+def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
+    started = time.perf_counter()
+    config, as_of = settings.clustering, context.as_of
+    feature_list = cluster_features.parse_features(config.features)
+    rfm_df = customers_at(spark, settings.warehouse_root, as_of)
+    customers = rfm_df.count()
+    if customers == 0:
+        raise NoCustomersError(
+            f"customer_rfm has no customers at as_of {as_of}: run the rfm stage first"
+        )
+    frame = cluster_models.fixed_partitioning(
+        cluster_features.feature_frame(rfm_df, feature_list), config.partitions
+    )
+    fraction = cluster_models.sample_fraction(config.sample_size, customers)
+    scaler = cluster_models.scaler_pipeline(feature_list).fit(
+        cluster_models.hash_sample(frame, fraction, config.seed)
+    )
+    scaled = cluster_models.scaled_frame(scaler, frame).persist(StorageLevel.MEMORY_AND_DISK)
+    train = cluster_models.hash_sample(scaled, fraction, config.seed)
+    if fraction is not None:
+        train = train.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        training_customers = train.count()
+        fitted = _fit(train, scaled, scaler, config, training_customers=training_customers)
+        _write_outputs(spark, settings, as_of, scaled, feature_list=feature_list, fitted=fitted)
+    finally:
+        train.unpersist()
+        scaled.unpersist()
+    return {
+        "as_of": as_of.isoformat(),
+        "customers": customers,
+        "training_customers": training_customers,
+        "chosen_k": fitted.chosen,
+        "models": [key.name for key in fitted.kept],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def customers_at(spark: SparkSession, warehouse_root: str, as_of: dt.date) -> DataFrame:
+    rfm_df = delta_io.read_table(spark, warehouse_root, CUSTOMER_RFM.name)
+    return rfm_df.filter(F.col("as_of") == F.lit(as_of))
+
+
+def _fit(
+    train: DataFrame,
+    scaled: DataFrame,
+    scaler: PipelineModel,
+    config: ClusteringSettings,
+    *,
+    training_customers: int,
+) -> _Fitted:
+    """The k sweep, each algorithm's choice, then the kept models the sweep did not fit."""
+    effort = {
+        "seed": config.seed,
+        "max_iter": config.max_iter,
+        "training_customers": training_customers,
+    }
+    plan = cluster_selection.sweep_plan(config.algorithms, config.k_range)
+    fitted = {m.key: m for m in cluster_selection.sweep(train, scaled, plan, **effort)}
+    chosen = {
+        algorithm: cluster_selection.choose_k(
+            [m for m in fitted.values() if m.algorithm == algorithm], config.min_cluster_share
+        )
+        for algorithm in config.algorithms
+    }
+    kept = cluster_selection.kept_models(config.algorithms, chosen, config.k)
+    missing = [key for key in kept if key not in fitted]
+    fitted.update({m.key: m for m in cluster_selection.sweep(train, scaled, missing, **effort)})
+    return _Fitted(scaler=scaler, models=fitted, chosen=chosen, kept=kept)
+
+
+def _label_kept(
+    spark: SparkSession,
+    settings: Settings,
+    as_of: dt.date,
+    scaled: DataFrame,
+    *,
+    feature_list: list,
+    fitted: _Fitted,
+) -> tuple[dict, list]:
+    """Profiles and names of the kept models (ids matched to the previous as_of's), and the
+    customers labelled with them."""
+    profiles_table = delta_io.maybe_read_table(
+        spark, settings.warehouse_root, CLUSTER_PROFILES.name
+    )
+    previous = cluster_stability.previous_clusters(profiles_table, as_of)
+    population = cluster_profiles.population_statistics(
+        scaled, cluster_features.profile_columns(feature_list)
+    )
+    described, labelled = {}, []
+    for key in fitted.kept:
+        model = fitted.models[key]
+        assigned = cluster_models.assign(scaled, model.model, cluster_models.PREDICTION)
+        described[key] = cluster_profiles.describe_model(
+            assigned,
+            centres=model.centres,
+            features=feature_list,
+            scaler=cluster_models.scaler_statistics(fitted.scaler),
+            population=population,
+            previous=previous.get(key, ()),
+        )
+        labelled.append(
+            cluster_profiles.label_assignments(
+                assigned,
+                key=key,
+                centres=model.centres,
+                labels=cluster_profiles.ids_and_names(described[key]),
+            )
+        )
+    return described, labelled
+
+
+def _comparison_rows(scaled: DataFrame, fitted: _Fitted) -> list[dict]:
+    """KMeans against BisectingKMeans at every kept k, with the agreement when both exist."""
+    rows = []
+    for k in cluster_selection.comparison_ks(fitted.kept):
+        kmeans = fitted.models.get(ModelKey("kmeans", k))
+        bisecting = fitted.models.get(ModelKey("bisecting_kmeans", k))
+        agreement = (
+            cluster_selection.agreement(scaled, kmeans.model, bisecting.model)
+            if kmeans and bisecting
+            else None
+        )
+        rows.append(cluster_selection.comparison_row(k, kmeans, bisecting, agreement))
+    return rows
+
+
+def rows_frame(spark: SparkSession, spec: TableSpec, rows: list, **constants) -> DataFrame:
+    """A small DataFrame (k-sized summaries) in the spec's schema."""
+    return spark.createDataFrame(
+        [tuple({**row, **constants}.get(c) for c in spec.column_names) for row in rows],
+        spec.schema,
+    )
+
+
+def _write_outputs(
+    spark: SparkSession,
+    settings: Settings,
+    as_of: dt.date,
+    scaled: DataFrame,
+    *,
+    feature_list: list,
+    fitted: _Fitted,
+) -> None:
+    """Models first, tables after, so a profile never points at a model that was not saved."""
+    root = settings.warehouse_root
+    described, labelled = _label_kept(
+        spark, settings, as_of, scaled, feature_list=feature_list, fitted=fitted
+    )
+    comparison = _comparison_rows(scaled, fitted)
+    where = f"as_of = {delta_io.sql_string(as_of.isoformat())}"
+    for key in fitted.kept:
+        saved = cluster_models.pipeline_model(fitted.scaler, fitted.models[key].model)
+        saved.write().overwrite().save(
+            cluster_models.model_path(settings.table_path("_models"), as_of.isoformat(), key)
+        )
+    selection = cluster_selection.selection_rows(fitted.models.values(), fitted.chosen, fitted.kept)
+    profiles = [
+        row for key in fitted.kept for row in cluster_profiles.profile_rows(described[key], key)
+    ]
+    for spec, rows in (
+        (MODEL_SELECTION, selection),
+        (MODEL_COMPARISON, comparison),
+        (CLUSTER_PROFILES, profiles),
+    ):
+        frame = rows_frame(spark, spec, rows, as_of=as_of)
+        delta_io.write_table(spark, root, spec, frame, replace_where=where)
+    customer_clusters = (
+        reduce(DataFrame.unionByName, labelled)
+        .withColumn("as_of", F.lit(as_of))
+        .withColumn("model_as_of", F.lit(as_of))
+    )
+    delta_io.write_table(spark, root, CUSTOMER_CLUSTERS, customer_clusters, replace_where=where)
+    crosstab = cluster_profiles.segment_crosstab(customer_clusters).withColumn(
+        "as_of", F.lit(as_of)
+    )
+    delta_io.write_table(spark, root, SEGMENT_CLUSTER_CROSSTAB, crosstab, replace_where=where)

@@ -1,0 +1,113 @@
+"""Aggregates of the customers in each cluster and in the whole population, and the
+z-scores that compare the two.
+
+Only k-sized summaries leave Spark: one grouped pass per model for the clusters, one pass
+per run for the population. Means are taken of log1p(value) (floored at 0) as well as of
+the raw value, because the naming rules compare clusters on the log scale, where a few
+very large customers cannot drag every cluster to "low".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from custseg.clustering.features import MONETARY
+
+MEDIAN_ACCURACY = 10_000
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterStatistics:
+    """Aggregates of one model cluster; dicts are keyed by customer_rfm column."""
+
+    customers: int
+    revenue: float
+    means: Mapping[str, float]
+    medians: Mapping[str, float]
+    log_means: Mapping[str, float]
+
+
+# A model may leave a cluster without customers; it still needs a profile row.
+EMPTY_CLUSTER = ClusterStatistics(0, 0.0, {}, {}, {})
+
+
+@dataclasses.dataclass(frozen=True)
+class PopulationStatistics:
+    customers: int
+    revenue: float
+    log_means: Mapping[str, float]
+    log_stds: Mapping[str, float]
+
+
+def log_scale(column: str) -> Column:
+    return F.log1p(F.greatest(F.col(column), F.lit(0.0)))
+
+
+def _number(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def cluster_statistics(
+    assigned: DataFrame, cluster_col: str, columns: Sequence[str]
+) -> dict[int, ClusterStatistics]:
+    """{model cluster: statistics} in one grouped pass; medians are approximate
+    (percentile_approx, rank error below 1/10,000 of the cluster size)."""
+    aggregates = [F.count(F.lit(1)).alias("customers"), F.sum(MONETARY).alias("revenue")]
+    for i, column in enumerate(columns):
+        aggregates += [
+            F.avg(column).alias(f"mean{i}"),
+            F.percentile_approx(column, 0.5, MEDIAN_ACCURACY).alias(f"median{i}"),
+            F.avg(log_scale(column)).alias(f"log{i}"),
+        ]
+    rows = assigned.groupBy(cluster_col).agg(*aggregates).collect()
+
+    def by_column(row, prefix):
+        return {
+            c: _number(row[f"{prefix}{i}"])
+            for i, c in enumerate(columns)
+            if row[f"{prefix}{i}"] is not None
+        }
+
+    return {
+        int(r[cluster_col]): ClusterStatistics(
+            int(r["customers"]),
+            float(r["revenue"] or 0.0),
+            by_column(r, "mean"),
+            by_column(r, "median"),
+            by_column(r, "log"),
+        )
+        for r in rows
+    }
+
+
+def population_statistics(frame: DataFrame, columns: Sequence[str]) -> PopulationStatistics:
+    """Computed once per run and shared by every model, so all models' clusters are named
+    against the same yardstick."""
+    aggregates = [F.count(F.lit(1)).alias("customers"), F.sum(MONETARY).alias("revenue")]
+    for i, column in enumerate(columns):
+        aggregates += [
+            F.avg(log_scale(column)).alias(f"log{i}"),
+            F.stddev_pop(log_scale(column)).alias(f"std{i}"),
+        ]
+    row = frame.agg(*aggregates).first()
+    return PopulationStatistics(
+        customers=int(row["customers"]),
+        revenue=float(row["revenue"] or 0.0),
+        log_means={c: _number(row[f"log{i}"]) for i, c in enumerate(columns)},
+        log_stds={c: _number(row[f"std{i}"]) for i, c in enumerate(columns)},
+    )
+
+
+def z_scores(stats: ClusterStatistics, population: PopulationStatistics) -> dict[str, float]:
+    """Cluster mean of log1p(value) minus the population's, in population standard deviations."""
+    scores = {}
+    for column, value in stats.log_means.items():
+        mean, std = population.log_means.get(column), population.log_stds.get(column)
+        if mean is None or std is None:
+            continue
+        scores[column] = (value - mean) / std if std > 0 else 0.0
+    return scores

@@ -1,0 +1,140 @@
+"""Every config key, declared once with its type and default.
+
+Dates are ``datetime.date`` from load time on, so no stage parses or slices date text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+
+
+class ConfigError(ValueError):
+    """A configuration problem a user can fix; the message names the key or file."""
+
+
+CANONICAL_COLUMNS = (
+    "customer_id",
+    "order_id",
+    "item_id",
+    "item_name",
+    "quantity",
+    "unit_price",
+    "amount",
+    "purchase_time",
+)
+
+DEFAULT_COLUMN_MAPPING = {
+    "customer_id": "customer_id",
+    "item_id": "item_id",
+    "item_name": "item_name",
+    "unit_price": "unit_price",
+    "quantity": "item_count",
+    "purchase_time": "purchase_time",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class CsvOptions:
+    header: bool = True
+    delimiter: str = ","
+    quote: str = '"'
+    escape: str = '"'
+    encoding: str = "UTF-8"
+    multiline: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class InputSettings:
+    path: str = "data/demo"
+    format: str = "csv"
+    columns: dict = dataclasses.field(default_factory=lambda: dict(DEFAULT_COLUMN_MAPPING))
+    timestamp_format: str = "yyyy-MM-dd HH:mm:ss"
+    csv: CsvOptions = dataclasses.field(default_factory=CsvOptions)
+
+
+@dataclasses.dataclass(frozen=True)
+class PseudonymSettings:
+    key_env: str = "CUSTSEG_HASH_KEY"
+    key_file: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class CleaningSettings:
+    returns: str = "drop"
+    cancellation_prefix: str = "C"
+    zero_price: str = "quarantine"
+    customer_id_pattern: str = "^[A-Za-z0-9][A-Za-z0-9_-]*$"
+    min_purchase_time: dt.date = dt.date(2000, 1, 1)
+    max_purchase_time: dt.date | None = None
+    max_quarantine_share: float = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class RfmSettings:
+    as_of: dt.date | None = None
+    window_days: int | None = None
+    bins: int = 5
+    segments_file: str | None = None
+    include_non_positive_monetary: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusteringSettings:
+    features: list = dataclasses.field(
+        default_factory=lambda: ["log_recency", "log_frequency", "log_monetary"]
+    )
+    algorithms: list = dataclasses.field(default_factory=lambda: ["kmeans", "bisecting_kmeans"])
+    k_range: list = dataclasses.field(default_factory=lambda: [2, 10])
+    k: list = dataclasses.field(default_factory=lambda: [4, 5])
+    min_cluster_share: float = 0.02
+    sample_size: int | None = None
+    seed: int = 42
+    max_iter: int = 40
+    partitions: int = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportSettings:
+    path: str = "reports"
+    sample_size: int = 5000
+
+
+@dataclasses.dataclass(frozen=True)
+class SparkSettings:
+    master: str = "local[2]"
+    driver_memory: str = "4g"
+    shuffle_partitions: int = 8
+    ui: bool = False
+    conf: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    warehouse: str = "warehouse"
+    input: InputSettings = dataclasses.field(default_factory=InputSettings)
+    pseudonym: PseudonymSettings = dataclasses.field(default_factory=PseudonymSettings)
+    cleaning: CleaningSettings = dataclasses.field(default_factory=CleaningSettings)
+    rfm: RfmSettings = dataclasses.field(default_factory=RfmSettings)
+    clustering: ClusteringSettings = dataclasses.field(default_factory=ClusteringSettings)
+    report: ReportSettings = dataclasses.field(default_factory=ReportSettings)
+    spark: SparkSettings = dataclasses.field(default_factory=SparkSettings)
+
+    @property
+    def warehouse_root(self) -> str:
+        """The warehouse as the table I/O takes it.
+
+        A local warehouse given as a relative path is taken from the working directory and
+        made absolute, so catalog registrations and Delta logs agree on one location.
+        """
+        root = self.warehouse.rstrip("/")
+        if "://" not in root and not root.startswith("/"):
+            root = os.path.abspath(root)
+        return root
+
+    def table_path(self, table: str) -> str:
+        """Where table ``table`` lives: ``<warehouse>/<table>``, the contract with BI tools."""
+        from custseg.tables.spec import table_location
+
+        return table_location(self.warehouse_root, table)

@@ -1,0 +1,182 @@
+"""Reading and writing the project's Delta tables under a warehouse root.
+
+Tables are path-based under ``<warehouse>/<name>`` (the BI contract) and are also registered
+in the catalog database ``custseg`` so SQL users can query them by name. Functions take the
+warehouse root, not the settings: the root is the only thing they need to know.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from custseg.tables import ALL_TABLES, DATABASE, TableSpec, table_location
+
+
+class TableNotFoundError(FileNotFoundError):
+    """A stage needs a table an earlier stage has not written yet."""
+
+
+class SchemaMismatchError(ValueError):
+    """A stage built a DataFrame that lacks columns its table declares (a programming error)."""
+
+
+def conform(df: DataFrame, spec: TableSpec) -> DataFrame:
+    """Selects the spec's columns in order, cast to the declared types; a missing column fails."""
+    missing = [c for c in spec.column_names if c not in df.columns]
+    if missing:
+        raise SchemaMismatchError(
+            f"table {spec.name}: DataFrame lacks column(s) {', '.join(missing)}"
+        )
+    current = {field.name: field.dataType for field in df.schema.fields}
+    return df.select(
+        [
+            F.col(c.name)
+            if current[c.name].simpleString() == c.type.simpleString()
+            else F.col(c.name).cast(c.type).alias(c.name)
+            for c in spec.columns
+        ]
+    )
+
+
+def table_exists(spark: SparkSession, path: str) -> bool:
+    return DeltaTable.isDeltaTable(spark, path)
+
+
+def _remove_uncommitted_log(spark: SparkSession, path: str) -> None:
+    """Deletes a ``_delta_log`` folder that holds no commit.
+
+    A run killed while creating a table leaves such a folder, and Delta then refuses to
+    create the table there. Without a commit file nothing was ever committed, so removing
+    it loses nothing.
+    """
+    jvm = spark.sparkContext._jvm
+    log_dir = jvm.org.apache.hadoop.fs.Path(f"{path.rstrip('/')}/_delta_log")
+    fs = log_dir.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(log_dir):
+        return
+    names = [status.getPath().getName() for status in fs.listStatus(log_dir)]
+    if not any(re.fullmatch(r"\d{20}\.(json|checkpoint.*parquet)", name) for name in names):
+        fs.delete(log_dir, True)
+
+
+def _create_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
+    _remove_uncommitted_log(spark, path)
+    builder = DeltaTable.createIfNotExists(spark).location(path).comment(spec.comment)
+    for col in spec.columns:
+        builder = builder.addColumn(col.name, col.type, nullable=col.nullable, comment=col.comment)
+    if spec.partition_by:
+        builder = builder.partitionedBy(*spec.partition_by)
+    for key, value in spec.properties:
+        builder = builder.property(key, value)
+    builder.execute()
+
+
+def ensure_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
+    """Creates the table with its declared schema, comments, properties and constraints.
+
+    Properties are part of the creating commit. Constraints take one commit each after it,
+    so for tables that have them the table's properties are checked on every write (one
+    small log read) and whatever a crash between commits left out is added: safe to re-run
+    after a kill at any point. An uncommitted log left by a killed creation is cleared.
+    """
+    if not table_exists(spark, path):
+        _create_table(spark, spec, path)
+    if not spec.constraints:
+        return
+    properties = DeltaTable.forPath(spark, path).detail().first()["properties"] or {}
+    for name, expression in spec.constraints:
+        if f"delta.constraints.{name.lower()}" not in properties:
+            spark.sql(f"ALTER TABLE delta.`{path}` ADD CONSTRAINT {name} CHECK ({expression})")
+
+
+def write_table(
+    spark: SparkSession,
+    warehouse_root: str,
+    spec: TableSpec,
+    df: DataFrame,
+    *,
+    mode: str = "overwrite",
+    replace_where: str | None = None,
+) -> None:
+    """The one way stages write: declared schema, then append, overwrite or replaceWhere.
+
+    ``replace_where`` overwrites exactly the rows matching the predicate in one atomic
+    commit, so re-running a slice (an as_of, a set of source files) is idempotent and a
+    killed run leaves the previous version in place.
+    """
+    path = table_location(warehouse_root, spec.name)
+    ensure_table(spark, spec, path)
+    writer = conform(df, spec).write.format("delta").mode(mode)
+    if replace_where is not None:
+        writer = writer.option("replaceWhere", replace_where)
+    writer.save(path)
+
+
+def read_table(spark: SparkSession, warehouse_root: str, name: str) -> DataFrame:
+    path = table_location(warehouse_root, name)
+    if not table_exists(spark, path):
+        raise TableNotFoundError(
+            f"table '{name}' not found at {path}: run the stage that writes it first"
+        )
+    return spark.read.format("delta").load(path)
+
+
+def maybe_read_table(spark: SparkSession, warehouse_root: str, name: str) -> DataFrame | None:
+    path = table_location(warehouse_root, name)
+    return spark.read.format("delta").load(path) if table_exists(spark, path) else None
+
+
+def register_in_catalog(
+    spark: SparkSession, warehouse_root: str, names: Iterable[str] | None = None
+) -> list[str]:
+    """Registers existing tables as ``custseg.<name>`` pointing at their paths.
+
+    A name registered earlier (possibly for another warehouse) is dropped first: for an
+    external table that removes only the catalog entry, never the data.
+    """
+    database_location = table_location(warehouse_root, f"_catalog/{DATABASE}.db")
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS {DATABASE} LOCATION {sql_string(database_location)}")
+    registered = []
+    for name in names or ALL_TABLES:
+        path = table_location(warehouse_root, name)
+        if table_exists(spark, path):
+            spark.sql(f"DROP TABLE IF EXISTS {DATABASE}.{name}")
+            spark.sql(f"CREATE TABLE {DATABASE}.{name} USING DELTA LOCATION {sql_string(path)}")
+            registered.append(name)
+    return registered
+
+
+def sql_string(value: str) -> str:
+    """A SQL string literal (for replaceWhere predicates on file names and dates)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def table_file_count(spark: SparkSession, path: str) -> int:
+    """Data files in the table's current version (from the Delta log, no listing)."""
+    return int(DeltaTable.forPath(spark, path).detail().first()["numFiles"])
+
+
+def optimize_table(
+    spark: SparkSession, path: str, zorder_by: tuple[str, ...] = (), where: str | None = None
+) -> dict[str, int]:
+    """Compacts small files (and Z-orders by ``zorder_by`` when given).
+
+    ``where`` limits the rewrite to some partitions (a Z-order rewrites every file it covers,
+    so only the partition a run wrote should be given). The replaced files stay on disk for
+    time travel until a VACUUM (an operator's schedule, not a job step) removes them once
+    older than ``delta.deletedFileRetentionDuration``. Returns file counts before/after.
+    """
+    before = table_file_count(spark, path)
+    builder = DeltaTable.forPath(spark, path).optimize()
+    if where is not None:
+        builder = builder.where(where)
+    if zorder_by:
+        builder.executeZOrderBy(*zorder_by)
+    else:
+        builder.executeCompaction()
+    return {"files_before": before, "files_after": table_file_count(spark, path)}

@@ -1,0 +1,159 @@
+"""The validation rules that send rows to quarantine, each under a named reason.
+
+Every rule adds a named reason instead of dropping a row, so the reconciliation
+``rows read = written + quarantined + duplicates`` holds by construction and each
+quarantined row says all the rules it broke. The rules read the typed columns that
+``clean`` adds next to the raw text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from custseg.config import CleaningSettings
+from custseg.ingest.sources import CORRUPT_COLUMN, TYPED_TIME_COLUMN
+
+# Reasons, as written to quarantine.reasons and ingest_runs.quarantined_by_reason.
+MALFORMED_RECORD = "malformed_record"
+MISSING_CUSTOMER_ID = "missing_customer_id"
+INVALID_CUSTOMER_ID = "invalid_customer_id"
+MISSING_PURCHASE_TIME = "missing_purchase_time"
+UNPARSEABLE_PURCHASE_TIME = "unparseable_purchase_time"
+PURCHASE_TIME_BEFORE_FLOOR = "purchase_time_before_floor"
+PURCHASE_TIME_AFTER_AS_OF = "purchase_time_after_as_of"
+INVALID_QUANTITY = "invalid_quantity"
+INVALID_UNIT_PRICE = "invalid_unit_price"
+INVALID_AMOUNT = "invalid_amount"
+NEGATIVE_PRICE = "negative_price"
+ZERO_PRICE = "zero_price"
+CANCELLATION = "cancellation"
+RETURN = "return"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CleaningRules:
+    """The rule parameters of one run: cleaning settings plus the time bounds."""
+
+    settings: CleaningSettings
+    timestamp_formats: tuple[str, ...]
+    min_time: dt.date
+    max_time: dt.date | None
+    has_order_id: bool
+    has_amount: bool
+
+
+def _blank(column: Column) -> Column:
+    return column.isNull() | (F.trim(column) == "")
+
+
+def _is_cancellation(rules: CleaningRules) -> Column:
+    """An order id with the cancellation prefix; never true when there is no order id."""
+    prefix = rules.settings.cancellation_prefix
+    if not prefix:
+        return F.lit(False)
+    return F.lit(rules.has_order_id) & F.coalesce(
+        F.trim(F.col("order_id")).startswith(prefix), F.lit(False)
+    )
+
+
+def _is_negative() -> Column:
+    """A return is a negative quantity; only when no quantity is mapped does a negative
+    line total stand for one (a negative price is an error of its own, not a return)."""
+    return F.coalesce(
+        F.col("quantity_parsed") < 0,
+        F.col("quantity_parsed").isNull() & (F.col("amount_parsed") < 0),
+        F.lit(False),
+    )
+
+
+def _record_checks(rules: CleaningRules) -> list[tuple[Column, str]]:
+    """Rows that cannot be attributed to a customer and a moment in the allowed range."""
+    checks: list[tuple[Column, str]] = [
+        (F.col(CORRUPT_COLUMN).isNotNull(), MALFORMED_RECORD),
+        (_blank(F.col("customer_id")), MISSING_CUSTOMER_ID),
+        (~_blank(F.col("customer_id")) & F.col("canonical_id").isNull(), INVALID_CUSTOMER_ID),
+        (_blank(F.col("purchase_time")) & F.col(TYPED_TIME_COLUMN).isNull(), MISSING_PURCHASE_TIME),
+        (
+            ~_blank(F.col("purchase_time")) & F.col("purchase_time_parsed").isNull(),
+            UNPARSEABLE_PURCHASE_TIME,
+        ),
+        (
+            F.col("purchase_time_parsed") < F.lit(rules.min_time).cast("timestamp"),
+            PURCHASE_TIME_BEFORE_FLOOR,
+        ),
+    ]
+    if rules.max_time is not None:
+        checks.append(
+            (
+                F.col("purchase_time_parsed") >= F.lit(rules.max_time).cast("timestamp"),
+                PURCHASE_TIME_AFTER_AS_OF,
+            )
+        )
+    return checks
+
+
+def _value_checks(rules: CleaningRules) -> list[tuple[Column, str]]:
+    """Numbers that do not parse: with a mapped amount, quantity and price may be absent."""
+    if rules.has_amount:
+        return [
+            (F.col("amount_parsed").isNull(), INVALID_AMOUNT),
+            (~_blank(F.col("quantity")) & F.col("quantity_parsed").isNull(), INVALID_QUANTITY),
+            (
+                ~_blank(F.col("unit_price")) & F.col("unit_price_parsed").isNull(),
+                INVALID_UNIT_PRICE,
+            ),
+        ]
+    return [
+        (F.col("quantity_parsed").isNull(), INVALID_QUANTITY),
+        (F.col("unit_price_parsed").isNull(), INVALID_UNIT_PRICE),
+    ]
+
+
+def _policy_checks(
+    settings: CleaningSettings, is_cancellation: Column, is_negative: Column
+) -> list[tuple[Column, str]]:
+    """Valid rows the cleaning settings choose to keep out of ``transactions``."""
+    checks: list[tuple[Column, str]] = [(F.col("unit_price_parsed") < 0, NEGATIVE_PRICE)]
+    price_is_zero = F.coalesce(
+        F.col("unit_price_parsed") == 0,
+        F.col("unit_price_parsed").isNull() & (F.col("amount_parsed") == 0),
+    )
+    if settings.zero_price == "quarantine":
+        checks.append((price_is_zero, ZERO_PRICE))
+    if settings.returns == "drop":
+        checks.append((is_cancellation, CANCELLATION))
+        checks.append((~is_cancellation & is_negative, RETURN))
+    return checks
+
+
+def _reasons(checks: list[tuple[Column, str]]) -> Column:
+    """The names of the broken rules, in rule order; a null condition breaks nothing."""
+    return F.filter(
+        F.array(
+            *[
+                F.when(F.coalesce(condition, F.lit(False)), F.lit(name))
+                for condition, name in checks
+            ]
+        ),
+        lambda reason: reason.isNotNull(),
+    )
+
+
+def reasons_column(rules: CleaningRules) -> Column:
+    """``reasons`` of a typed row: an empty array is a clean row."""
+    return _reasons(
+        [
+            *_record_checks(rules),
+            *_value_checks(rules),
+            *_policy_checks(rules.settings, _is_cancellation(rules), _is_negative()),
+        ]
+    )
+
+
+def is_return_column(rules: CleaningRules) -> Column:
+    """Cancellations and negative lines, kept apart so ``returns: net`` can subtract them."""
+    return _is_cancellation(rules) | _is_negative()

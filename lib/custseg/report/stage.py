@@ -1,0 +1,116 @@
+"""The report stage: segments_current, table maintenance, then the HTML report and its PNGs
+for the run's as_of.
+
+The report reads Delta tables only and brings nothing customer-level to the driver beyond
+the bounded PCA sample (``report.sample_size``). Tables are registered as ``custseg.<name>``
+at the end; the default catalog is in-memory, so that lasts for the session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from pyspark.sql import SparkSession
+
+from custseg import delta_io
+from custseg.config import Settings
+from custseg.report.current import segments_current
+from custseg.report.document import write_report
+from custseg.report.inputs import gather_report_inputs
+from custseg.run_context import RunContext
+from custseg.tables import (
+    ALL_TABLES,
+    CLUSTER_PROFILES,
+    COMPACT_ONLY,
+    CUSTOMER_CLUSTERS,
+    CUSTOMER_RFM,
+    MODEL_COMPARISON,
+    MODEL_SELECTION,
+    SEGMENT_CLUSTER_CROSSTAB,
+    SEGMENT_SUMMARY,
+    SEGMENT_TRANSITIONS,
+    SEGMENTS_CURRENT,
+    ZORDER_BY_CUSTOMER,
+    table_location,
+)
+
+log = logging.getLogger("custseg")
+
+REPORT_SOURCES = (
+    CUSTOMER_RFM,
+    SEGMENT_SUMMARY,
+    SEGMENT_TRANSITIONS,
+    CUSTOMER_CLUSTERS,
+    MODEL_SELECTION,
+    MODEL_COMPARISON,
+    CLUSTER_PROFILES,
+    SEGMENT_CLUSTER_CROSSTAB,
+)
+
+
+def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
+    as_of, root = context.as_of, settings.warehouse_root
+    current_rows = write_segments_current(spark, root, as_of)
+    optimize_stats = optimize_tables(spark, root, as_of)
+    frames = {
+        spec.name: delta_io.maybe_read_table(spark, root, spec.name) for spec in REPORT_SOURCES
+    }
+    inputs = gather_report_inputs(
+        frames,
+        as_of,
+        settings.rfm.bins,
+        settings.clustering.features,
+        sample_size=settings.report.sample_size,
+    )
+    written = write_report(
+        inputs,
+        f"{settings.report.path.rstrip('/')}/{as_of.isoformat()}",
+        footer=(
+            f"custseg run {context.run_id}; source: Delta tables under {root}; as_of "
+            f"{as_of.isoformat()}. Customer keys are pseudonymised and the page holds "
+            "aggregates and an anonymous sample only."
+        ),
+    )
+    registered = delta_io.register_in_catalog(spark, root)
+    log.info("report for as_of %s written to %s", as_of, written.page)
+    return {
+        "as_of": as_of.isoformat(),
+        "report_path": str(written.page),
+        "figures": [str(p) for p in written.figures],
+        "segments_current_rows": current_rows,
+        "optimize": optimize_stats,
+        "registered_tables": registered,
+    }
+
+
+def write_segments_current(spark: SparkSession, warehouse_root: str, as_of: dt.date) -> int:
+    """Rewrites segments_current in full: it is a snapshot, its history lives in customer_rfm."""
+    snapshot = segments_current(
+        delta_io.read_table(spark, warehouse_root, CUSTOMER_RFM.name),
+        delta_io.maybe_read_table(spark, warehouse_root, CUSTOMER_CLUSTERS.name),
+        as_of,
+    )
+    delta_io.write_table(spark, warehouse_root, SEGMENTS_CURRENT, snapshot, mode="overwrite")
+    # Delta answers a bare count from the file statistics of the log, without a scan.
+    return delta_io.read_table(spark, warehouse_root, SEGMENTS_CURRENT.name).count()
+
+
+def optimize_tables(spark: SparkSession, warehouse_root: str, as_of: dt.date | None = None) -> dict:
+    """Compaction, and Z-order on customer_key for the tables looked up by customer.
+
+    With ``as_of``, partitioned customer tables are Z-ordered only in that partition: a
+    Z-order rewrites every file it covers and earlier partitions were done by earlier runs.
+    Returns the data file count of each table before and after.
+    """
+    stats = {}
+    for name in ZORDER_BY_CUSTOMER + COMPACT_ONLY:
+        path = table_location(warehouse_root, name)
+        if not delta_io.table_exists(spark, path):
+            continue
+        where = None
+        if as_of is not None and "as_of" in ALL_TABLES[name].partition_by:
+            where = f"as_of = {delta_io.sql_string(as_of.isoformat())}"
+        zorder_by = ("customer_key",) if name in ZORDER_BY_CUSTOMER else ()
+        stats[name] = delta_io.optimize_table(spark, path, zorder_by, where)
+    return stats

@@ -1,0 +1,69 @@
+"""Every Delta table the project writes, declared once: the specs of each stage's tables.
+
+Column names live in these declarations and nowhere else. Reading and writing tables is
+``custseg.delta_io``'s job; this package only says what the tables are.
+"""
+
+from __future__ import annotations
+
+from custseg.tables.cluster_tables import (
+    CLUSTER_PROFILES,
+    CUSTOMER_CLUSTERS,
+    MODEL_COMPARISON,
+    MODEL_SELECTION,
+    SEGMENT_CLUSTER_CROSSTAB,
+)
+from custseg.tables.ingest_tables import INGEST_FILES, INGEST_RUNS, QUARANTINE, TRANSACTIONS
+from custseg.tables.report_tables import COMPACT_ONLY, SEGMENTS_CURRENT, ZORDER_BY_CUSTOMER
+from custseg.tables.rfm_tables import (
+    CUSTOMER_RFM,
+    SCORE_EDGES,
+    SEGMENT_SUMMARY,
+    SEGMENT_TRANSITIONS,
+)
+from custseg.tables.spec import DATABASE, MONEY, Column, TableSpec, table_location
+
+ALL_TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TRANSACTIONS,
+        QUARANTINE,
+        INGEST_FILES,
+        INGEST_RUNS,
+        CUSTOMER_RFM,
+        SEGMENT_SUMMARY,
+        SCORE_EDGES,
+        SEGMENT_TRANSITIONS,
+        CUSTOMER_CLUSTERS,
+        MODEL_SELECTION,
+        MODEL_COMPARISON,
+        CLUSTER_PROFILES,
+        SEGMENT_CLUSTER_CROSSTAB,
+        SEGMENTS_CURRENT,
+    )
+}
+
+__all__ = [
+    "ALL_TABLES",
+    "CLUSTER_PROFILES",
+    "COMPACT_ONLY",
+    "CUSTOMER_CLUSTERS",
+    "CUSTOMER_RFM",
+    "DATABASE",
+    "INGEST_FILES",
+    "INGEST_RUNS",
+    "MODEL_COMPARISON",
+    "MODEL_SELECTION",
+    "MONEY",
+    "QUARANTINE",
+    "SCORE_EDGES",
+    "SEGMENT_CLUSTER_CROSSTAB",
+    "SEGMENT_SUMMARY",
+    "SEGMENT_TRANSITIONS",
+    "SEGMENTS_CURRENT",
+    "TRANSACTIONS",
+    "ZORDER_BY_CUSTOMER",
+    "Column",
+    "TableSpec",
+    "table_location",
+]

@@ -1,0 +1,131 @@
+"""Tables the ingest stage writes: clean lines, quarantine, and the run and file registries."""
+
+from __future__ import annotations
+
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DateType,
+    DoubleType,
+    LongType,
+    MapType,
+    StringType,
+    TimestampType,
+)
+
+from custseg.tables.spec import MONEY, TableSpec, column
+
+TRANSACTIONS = TableSpec(
+    "transactions",
+    "Clean, typed purchase lines; customer ids replaced by a keyed hash (HMAC-SHA256).",
+    (
+        column(
+            "customer_key", StringType(), "HMAC-SHA256 (hex) of the canonical customer id", False
+        ),
+        column(
+            "order_id", StringType(), "order / invoice id as in the source; null when not mapped"
+        ),
+        column("item_id", StringType(), "product id as in the source"),
+        column("item_name", StringType(), "product name as in the source"),
+        column(
+            "quantity", LongType(), "units on the line; negative for returns (cleaning.returns=net)"
+        ),
+        column("unit_price", MONEY, "price per unit in the source currency"),
+        column(
+            "amount",
+            MONEY,
+            "line total in the source currency (quantity x unit_price when not given)",
+            False,
+        ),
+        column(
+            "is_return", BooleanType(), "true for cancellations and negative-quantity lines", False
+        ),
+        column(
+            "purchase_time",
+            TimestampType(),
+            "time of purchase (UTC as written in the source)",
+            False,
+        ),
+        column("purchase_date", DateType(), "calendar date of purchase_time", False),
+        column(
+            "purchase_month", StringType(), "yyyy-MM of purchase_time; the partition column", False
+        ),
+        column("source_file", StringType(), "file (or table) the line came from", False),
+        column("ingest_run_id", StringType(), "ingest run that wrote the line", False),
+    ),
+    partition_by=("purchase_month",),
+    constraints=(
+        ("valid_customer_key", "length(customer_key) = 64"),
+        ("amount_sign_matches_return", "is_return OR amount >= 0"),
+    ),
+)
+
+QUARANTINE = TableSpec(
+    "quarantine",
+    "Input rows not written to transactions, with why. Raw customer ids are replaced by their key.",
+    (
+        column(
+            "raw_record",
+            StringType(),
+            "the source row as JSON (valid customer id replaced by its key)",
+            False,
+        ),
+        column("source_file", StringType(), "file (or table) the row came from", False),
+        column("reasons", ArrayType(StringType(), False), "every rule the row broke", False),
+        column("customer_key", StringType(), "key of the customer when the id was valid"),
+        column("ingest_run_id", StringType(), "ingest run that quarantined the row", False),
+    ),
+    partition_by=(),
+)
+
+INGEST_FILES = TableSpec(
+    "ingest_files",
+    "Which source files are in transactions, with the fingerprint they had when read.",
+    (
+        column("source_file", StringType(), "file path or table path", False),
+        column(
+            "fingerprint",
+            StringType(),
+            "size and modification time (files) or version (Delta)",
+            False,
+        ),
+        column("ingest_run_id", StringType(), "run that ingested this version of the file", False),
+        column("rows_read", LongType(), "rows read from the file in that run", False),
+    ),
+)
+
+INGEST_RUNS = TableSpec(
+    "ingest_runs",
+    "One row per ingest run: reconciliation of rows read, written, quarantined and deduplicated.",
+    (
+        column("ingest_run_id", StringType(), "run id", False),
+        column("started_at", TimestampType(), "run start (UTC)", False),
+        column("duration_seconds", DoubleType(), "wall-clock seconds", False),
+        column("input_path", StringType(), "input.path as configured", False),
+        column(
+            "files_read",
+            ArrayType(StringType(), False),
+            "files read in this run (new or changed)",
+            False,
+        ),
+        column(
+            "files_skipped",
+            LongType(),
+            "files unchanged since an earlier run, not read again",
+            False,
+        ),
+        column("rows_read", LongType(), "rows read from the files of this run", False),
+        column("rows_written", LongType(), "rows written to transactions", False),
+        column("rows_quarantined", LongType(), "rows written to quarantine", False),
+        column(
+            "quarantined_by_reason",
+            MapType(StringType(), LongType(), False),
+            "quarantined rows per reason (a row may have several reasons)",
+            False,
+        ),
+        column("duplicates_removed", LongType(), "exact duplicate lines dropped", False),
+        column("distinct_customers", LongType(), "distinct customer keys written", False),
+        column("min_purchase_time", TimestampType(), "earliest purchase written"),
+        column("max_purchase_time", TimestampType(), "latest purchase written"),
+    ),
+)
