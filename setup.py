@@ -37,7 +37,12 @@ setup(
             "deltalake>=1.0,<2",
             "polars>=1.0",
             "ruff==0.17.6",  # pinned: a new ruff release must not turn CI red on its own
-        ]
+        ],
+        # scripts/benchmark.py's reference programs: measured against, never run by custseg
+        "bench": [
+            "duckdb>=1.1",
+            "scikit-learn>=1.5",
+        ],
     },
     entry_points={"console_scripts": ["custseg=custseg.cli:main"]},
 )

@@ -92,3 +92,21 @@ def test_model_key_is_still_the_plain_pair():
 
     assert key == ("kmeans", 4) and {("kmeans", 4): 1}[key] == 1
     assert key.name == "kmeans_k4"
+
+
+def test_concurrent_fits_give_the_models_and_metrics_of_sequential_ones(make_rfm):
+    from custseg.clustering import selection
+
+    frame = models.fixed_partitioning(features.feature_frame(make_rfm(GROUP_SIZES), FEATURES), 2)
+    scaled = models.scaled_frame(models.scaler_pipeline(FEATURES).fit(frame), frame).cache()
+    plan = selection.sweep_plan(models.ALGORITHMS, [2, 4])
+    effort = {"seed": 42, "max_iter": 20, "training_customers": 180}
+
+    def outcome(parallel_fits):
+        fitted = selection.sweep(scaled, scaled, plan, **effort, parallel_fits=parallel_fits)
+        return [(m.key, m.centres, m.quality, m.silhouette) for m in fitted]
+
+    one_by_one, concurrent = outcome(1), outcome(4)
+    scaled.unpersist()
+    assert [row[0] for row in concurrent] == plan  # plan order kept
+    assert concurrent == one_by_one

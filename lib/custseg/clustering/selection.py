@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from pyspark.sql import DataFrame
 
@@ -106,18 +107,33 @@ def sweep(
     seed: int,
     max_iter: int,
     training_customers: int,
+    parallel_fits: int = 1,
 ) -> list[FittedModel]:
-    return [
-        fit_and_evaluate(
+    """Every model of the plan, in plan order.
+
+    A fit of a few thousand customers is dozens of tiny Spark jobs whose cost is scheduling,
+    not arithmetic, so independent fits run from ``parallel_fits`` threads (Spark runs jobs
+    of several threads at once, as CrossValidator's ``parallelism`` does). Each fit has its
+    own seed and reads the same cached, fixed-partitioned rows, so the models and metrics
+    are the same as fitted one after another.
+    """
+    keys = [ModelKey(*key) for key in plan]
+
+    def fit(key: ModelKey) -> FittedModel:
+        return fit_and_evaluate(
             train,
             scaled,
-            ModelKey(*key),
+            key,
             seed=seed,
             max_iter=max_iter,
             training_customers=training_customers,
         )
-        for key in plan
-    ]
+
+    workers = max(1, min(parallel_fits, len(keys)))
+    if workers == 1:
+        return [fit(key) for key in keys]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="custseg-fit") as pool:
+        return list(pool.map(fit, keys))
 
 
 def choose_k(

@@ -110,6 +110,7 @@ def _fit(
         "seed": config.seed,
         "max_iter": config.max_iter,
         "training_customers": training_customers,
+        "parallel_fits": config.parallel_fits,
     }
     plan = cluster_selection.sweep_plan(config.algorithms, config.k_range)
     fitted = {m.key: m for m in cluster_selection.sweep(train, scaled, plan, **effort)}

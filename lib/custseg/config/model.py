@@ -92,6 +92,7 @@ class ClusteringSettings:
     sample_size: int | None = None
     seed: int = 42
     max_iter: int = 40
+    parallel_fits: int = 4
     partitions: int = 8
 
 

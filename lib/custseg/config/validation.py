@@ -144,6 +144,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(
             "config key 'clustering.k_range' must be [low, high] with 2 <= low <= high"
         )
+    if settings.clustering.parallel_fits < 1:
+        raise ConfigError("config key 'clustering.parallel_fits' must be at least 1")
     if not all(isinstance(k, int) and k >= 2 for k in settings.clustering.k):
         raise ConfigError("config key 'clustering.k' must be a list of whole numbers >= 2")
     bad_algorithms = sorted(set(settings.clustering.algorithms) - {"kmeans", "bisecting_kmeans"})

@@ -97,9 +97,12 @@ def _ingest_files(
     keyed = classified.join(mapping, on="canonical_id", how="left").persist()
     try:
         pseudonym.check_no_collisions(mapping)
+        # Counted on the cached rows before the join (not on the CSV again): a second pass
+        # over every file cost as much as the classification, and the identity checked
+        # below still compares two plans, so a join that loses or doubles rows shows.
         rows_by_file = {  # one row per file
             row[sources.SOURCE_FILE]: int(row["count"])
-            for row in raw.groupBy(sources.SOURCE_FILE).count().collect()
+            for row in classified.groupBy(sources.SOURCE_FILE).count().collect()
         }
         counts = count_classified(keyed, rows_read=sum(rows_by_file.values()))
         classified.unpersist()
