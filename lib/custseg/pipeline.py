@@ -50,12 +50,17 @@ def with_as_of(spark: SparkSession, settings: Settings, context: RunContext) -> 
     return context.at(resolve_as_of(spark, settings.warehouse_root, settings.rfm.as_of))
 
 
+def _context_for(
+    stage: Stage, spark: SparkSession, settings: Settings, context: RunContext
+) -> RunContext:
+    """The context a stage runs with: its as_of resolved when the stage works at one."""
+    return with_as_of(spark, settings, context) if stage.works_at_as_of else context
+
+
 def run_stage(spark: SparkSession, settings: Settings, context: RunContext, name: str) -> dict:
     """One stage, as a single-stage command runs it (the as_of resolved as ``run`` does)."""
     stage = COMMANDS[name]
-    if stage.works_at_as_of:
-        context = with_as_of(spark, settings, context)
-    return stage.run(spark, settings, context)
+    return stage.run(spark, settings, _context_for(stage, spark, settings, context))
 
 
 def run_all(
@@ -69,8 +74,7 @@ def run_all(
     ``on_stage`` hears each stage's summary as it finishes."""
     summaries = {}
     for name, stage in STAGES.items():
-        if stage.works_at_as_of:
-            context = with_as_of(spark, settings, context)
+        context = _context_for(stage, spark, settings, context)
         summaries[name] = stage.run(spark, settings, context)
         if on_stage:
             on_stage(name, summaries[name])

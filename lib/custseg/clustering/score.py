@@ -48,9 +48,9 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
         .collect()
     )
     rfm_df = customers_at(spark, root, as_of)
+    models_root = settings.table_path("_models")
     scored, models_used = [], []
     for key, rows in groupby(clusters, key=lambda r: ModelKey(r["algorithm"], int(r["k"]))):
-        models_root = settings.table_path("_models")
         saved_model = PipelineModel.load(
             cluster_models.model_path(models_root, model_as_of.isoformat(), key)
         )

@@ -144,6 +144,7 @@ def _label_kept(
     population = cluster_profiles.population_statistics(
         scaled, cluster_features.profile_columns(feature_list)
     )
+    scaler_statistics = cluster_models.scaler_statistics(fitted.scaler)
     described, labelled = {}, []
     for key in fitted.kept:
         model = fitted.models[key]
@@ -152,7 +153,7 @@ def _label_kept(
             assigned,
             centres=model.centres,
             features=feature_list,
-            scaler=cluster_models.scaler_statistics(fitted.scaler),
+            scaler=scaler_statistics,
             population=population,
             previous=previous.get(key, ()),
         )
