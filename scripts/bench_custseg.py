@@ -166,7 +166,8 @@ def benchmark(data: Path, work: Path, modes: list[str], extra: list[str]) -> dic
         for mode in modes
     }
     for settings in settings_by_mode.values():
-        os.environ[settings.pseudonym.key_env] = secrets.token_hex(32)  # throwaway
+        # throwaway, unless given: a fixed key lets two runs' tables be compared row by row
+        os.environ.setdefault(settings.pseudonym.key_env, secrets.token_hex(32))
     started = time.perf_counter()
     spark = get_spark(next(iter(settings_by_mode.values())), app_name="custseg-benchmark")
     session_seconds = round(time.perf_counter() - started, 3)

@@ -114,6 +114,8 @@ def write_table(
     writer = conform(df, spec).write.format("delta").mode(mode)
     if replace_where is not None:
         writer = writer.option("replaceWhere", replace_where)
+    if spec.optimize_write:
+        writer = writer.option("optimizeWrite", "true")
     writer.save(path)
 
 

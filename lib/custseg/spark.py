@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from custseg import sizing
 from custseg.config import Settings
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
@@ -59,14 +60,15 @@ def launched_by_spark_submit() -> bool:
 
 def _local_defaults(settings: Settings) -> dict[str, str]:
     spark = settings.spark
+    partitions = sizing.resolved_shuffle_partitions(spark.shuffle_partitions, spark.master, 1)
     conf = {
         "spark.master": spark.master,
-        "spark.driver.memory": spark.driver_memory,
+        "spark.driver.memory": sizing.resolved_driver_memory(spark.driver_memory),
         "spark.ui.enabled": str(spark.ui).lower(),
         "spark.ui.showConsoleProgress": "false",
         # Delta reads its log with this many partitions (default 50): on a laptop that is
         # dozens of tiny tasks for every write of a small table.
-        "spark.databricks.delta.snapshotPartitions": str(spark.shuffle_partitions),
+        "spark.databricks.delta.snapshotPartitions": str(partitions),
     }
     return conf
 
@@ -77,7 +79,6 @@ def _always(settings: Settings) -> dict[str, str]:
         "spark.sql.extensions": DELTA_EXTENSION,
         "spark.sql.catalog.spark_catalog": DELTA_CATALOG,
         "spark.sql.session.timeZone": "UTC",
-        "spark.sql.shuffle.partitions": str(settings.spark.shuffle_partitions),
         # Delta: small batch job defaults; nothing in the plan or UI carries the hash key.
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
         "spark.sql.legacy.timeParserPolicy": "CORRECTED",
@@ -110,7 +111,25 @@ def get_spark(settings: Settings, app_name: str = "custseg") -> SparkSession:
         builder = builder.config(key, str(value))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    _set_shuffle_partitions(spark, settings)
     return spark
+
+
+def _set_shuffle_partitions(spark: SparkSession, settings: Settings) -> None:
+    """A number in the config wins; ``auto`` yields to a value given to spark-submit or in
+    ``spark.conf``, else it is sized from the cores once the session knows them."""
+    configured = settings.spark.shuffle_partitions
+    given = "spark.sql.shuffle.partitions" in settings.spark.conf or (
+        spark.sparkContext.getConf().contains("spark.sql.shuffle.partitions")
+    )
+    if configured == sizing.AUTO and given:
+        return
+    spark.conf.set(
+        "spark.sql.shuffle.partitions",
+        sizing.resolved_shuffle_partitions(
+            configured, spark.sparkContext.master, spark.sparkContext.defaultParallelism
+        ),
+    )
 
 
 def fetch_delta_jars() -> list[str]:

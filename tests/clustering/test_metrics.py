@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pyspark.ml.clustering import KMeans
+from pyspark.ml.evaluation import ClusteringEvaluator
 from pyspark.ml.linalg import Vectors
 from sklearn.datasets import make_blobs
 from sklearn.metrics import (
@@ -60,11 +61,45 @@ def test_kmeans_indices_equal_scikit_learn(blobs, kmeans_assignment):
 
 
 def test_silhouette_is_mllibs_squared_euclidean_silhouette(blobs, kmeans_assignment):
-    assigned, labels, _, _ = kmeans_assignment
+    assigned, labels, centres, _ = kmeans_assignment
+    mllib = ClusteringEvaluator(
+        featuresCol="features", predictionCol="cluster", distanceMeasure="squaredEuclidean"
+    ).evaluate(assigned)
 
-    value = metrics.silhouette(assigned, "features", "cluster", clusters_present=4)
+    value = metrics.cluster_quality(assigned, "features", "cluster", centres).silhouette
 
+    assert value == pytest.approx(mllib, rel=1e-9)
     assert value == pytest.approx(silhouette_score(blobs, labels, metric="sqeuclidean"), rel=1e-9)
+
+
+def test_models_judged_together_equal_each_judged_alone(spark, blobs):
+    """The sweep judges all models in the same two passes; each must get its own figures,
+    including a model with an empty cluster and one with a customer alone in a cluster."""
+    rng = np.random.default_rng(5)
+    labellings = [
+        rng.integers(0, 3, size=len(blobs)),
+        np.where(np.arange(len(blobs)) % 2 == 0, 0, 2),  # cluster 1 empty
+        np.where(np.arange(len(blobs)) == 7, 3, rng.integers(0, 3, size=len(blobs))),
+    ]
+    centres = [rng.normal(size=(k, 3)).tolist() for k in (3, 3, 4)]
+    frame = spark.createDataFrame(
+        [
+            (*[int(labels[i]) for labels in labellings], Vectors.dense(list(map(float, point))))
+            for i, point in enumerate(blobs)
+        ],
+        ["a", "b", "c", "features"],
+    )
+
+    together = metrics.models_quality(frame, "features", ["a", "b", "c"], centres)
+
+    for column, labels, model_centres, quality in zip("abc", labellings, centres, together):
+        alone = metrics.cluster_quality(frame, "features", column, model_centres)
+        assert quality.sizes == alone.sizes
+        for name in ("inertia", "davies_bouldin", "calinski_harabasz", "silhouette"):
+            assert getattr(quality, name) == pytest.approx(getattr(alone, name), rel=1e-12)
+        assert quality.silhouette == pytest.approx(
+            silhouette_score(blobs, labels, metric="sqeuclidean"), rel=1e-9
+        )
 
 
 def test_indices_use_cluster_means_for_any_labelling(spark, blobs):
@@ -102,7 +137,7 @@ def test_a_single_cluster_has_no_index_values(spark, blobs):
         points_frame(spark, blobs, [0] * len(blobs)), "features", "cluster", [[0.0, 0.0, 0.0]]
     )
 
-    assert (quality.davies_bouldin, quality.calinski_harabasz) == (None, None)
+    assert (quality.davies_bouldin, quality.calinski_harabasz, quality.silhouette) == (None,) * 3
     assert quality.smallest_share == 1.0
 
 

@@ -17,6 +17,7 @@ def fitted(algorithm, k, davies_bouldin, sizes, *, silhouette=0.5):
         inertia=100.0 / k,
         davies_bouldin=davies_bouldin,
         calinski_harabasz=10.0 * k,
+        silhouette=silhouette,
     )
     return FittedModel(
         algorithm,
@@ -24,7 +25,6 @@ def fitted(algorithm, k, davies_bouldin, sizes, *, silhouette=0.5):
         model=None,
         centres=[],
         quality=quality,
-        silhouette=silhouette,
         seconds=1.0,
         training_customers=sum(sizes),
     )

@@ -164,6 +164,37 @@ def test_typed_transactions_and_reconciliation_row(spark, messy_ingested):
     assert history["partitionColumns"] == ["purchase_month"]
 
 
+def test_repeated_lines_count_as_duplicates_clean_or_not_and_months_get_one_file(
+    spark, tmp_path, settings
+):
+    """Three copies of a bad line are one quarantined row and two duplicates; a line read in
+    two files is kept in both; a batch over several months writes one file per month."""
+    data = tmp_path / "raw"
+    data.mkdir()
+    bad = "555,9,X9,BAD,abc,1,2010-11-05 10:00:00\n"
+    good = "555,{order},X{order},ITEM,1.50,2,2010-{month}-05 10:00:00\n"
+    lines = [good.format(order=m, month=f"{m:02d}") for m in range(1, 11)]
+    (data / "a.csv").write_text(HEADER + "".join(lines) + bad * 3 + lines[0], encoding="utf-8")
+    (data / "b.csv").write_text(HEADER + lines[0], encoding="utf-8")
+    configured = replace(_messy_settings(settings, data), **{"spark.shuffle_partitions": 4})
+
+    summary = _run(spark, configured)
+
+    assert (summary["rows_read"], summary["duplicates_removed"]) == (15, 3)
+    assert (summary["rows_quarantined"], summary["rows_written"]) == (1, 11)
+    assert summary["quarantined_by_reason"] == {"invalid_unit_price": 1}
+    transactions = delta_io.read_table(spark, configured.warehouse_root, "transactions")
+    files_per_month = (
+        transactions.select("purchase_month", F.input_file_name().alias("file"))
+        .distinct()
+        .groupBy("purchase_month")
+        .count()
+        .collect()
+    )
+    assert len(files_per_month) == 10
+    assert {row["count"] for row in files_per_month} == {1}
+
+
 def test_returns_net_and_zero_price_keep(spark, messy):
     lenient = replace(messy, **{"cleaning.returns": "net", "cleaning.zero_price": "keep"})
     summary = _run(spark, lenient)

@@ -1,23 +1,27 @@
 """Cluster quality measured in Spark: inertia, Davies-Bouldin, Calinski-Harabasz, silhouette, ARI.
 
-MLlib has silhouette only. The others need per-cluster sums, which Spark aggregates
-without moving a single customer row to the driver: one pass gives each cluster's size and
-mean, a second pass (with the means as literals) gives the spread about the means and
-the squared distance to the model centres. Only k-sized summaries are collected.
+Every model of a sweep is judged in the same two passes over the customers, not two or
+three passes per model: with a few thousand customers each pass is a Spark job whose cost
+is scheduling, so 18 models judged one by one cost a minute of job overhead. The frame
+carries one assignment column per model; each pass explodes it to (model, cluster) pairs
+and aggregates them in one grouping. The first pass gives each cluster's size, vector sum
+and sum of squared norms; the second (with those as literals) gives the spread about the
+means, the squared distance to the model centres and each customer's silhouette. Only
+(model x k)-sized summaries reach the driver.
 
 Definitions follow scikit-learn so figures are comparable with notebooks:
 Davies-Bouldin and Calinski-Harabasz use the *mean of the assigned points* as each
-cluster's centroid, inertia uses the model's centres (MLlib's training cost).
+cluster's centroid, inertia uses the model's centres (MLlib's training cost). The
+silhouette is MLlib ``ClusteringEvaluator``'s squared-Euclidean silhouette, computed with
+its formula (cluster sums of vectors and squared norms), so it equals the evaluator's.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 
 import numpy as np
-from pyspark.ml.evaluation import ClusteringEvaluator
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -31,6 +35,7 @@ class ClusterQuality:
     inertia: float
     davies_bouldin: float | None
     calinski_harabasz: float | None
+    silhouette: float | None = None
 
     @property
     def customers(self) -> int:
@@ -41,6 +46,19 @@ class ClusterQuality:
         return min(self.sizes) / self.customers if self.customers else 0.0
 
 
+@dataclasses.dataclass(frozen=True)
+class _ClusterSums:
+    """First-pass sums of one cluster of one model."""
+
+    size: int
+    vector_sum: list[float]
+    squared_norm_sum: float
+
+    @property
+    def mean(self) -> list[float]:
+        return [value / self.size for value in self.vector_sum]
+
+
 def literal_matrix(rows: Sequence[Sequence[float]]) -> Column:
     return F.array(*[F.array(*[F.lit(float(v)) for v in row]) for row in rows])
 
@@ -49,6 +67,10 @@ def squared_distance(a: Column, b: Column) -> Column:
     """Squared Euclidean distance between two equal-length double arrays."""
     squares = F.zip_with(a, b, lambda x, y: (x - y) * (x - y))
     return F.aggregate(squares, F.lit(0.0), lambda acc, v: acc + v)
+
+
+def dot(a: Column, b: Column) -> Column:
+    return F.aggregate(F.zip_with(a, b, lambda x, y: x * y), F.lit(0.0), lambda acc, v: acc + v)
 
 
 def row_of(matrix: Sequence[Sequence[float]], index: Column) -> Column:
@@ -65,55 +87,117 @@ def distance_to_centre(
     )
 
 
-def cluster_means(
-    df: DataFrame, vector_col: str, cluster_col: str, dimensions: int
-) -> dict[int, tuple[int, list[float]]]:
-    """{cluster: (size, mean vector)} in one aggregation pass."""
-    values = vector_to_array(F.col(vector_col))
+def _long_assignments(df: DataFrame, vector_col: str, cluster_cols: Sequence[str]) -> DataFrame:
+    """One row per (customer, model): ``m`` the model's position, ``c`` its cluster, ``v``
+    the vector as an array."""
+    return df.select(
+        vector_to_array(F.col(vector_col)).alias("v"),
+        F.posexplode(F.array(*[F.col(c).cast("int") for c in cluster_cols])).alias("m", "c"),
+    )
+
+
+def _cluster_sums(long: DataFrame, dimensions: int) -> dict[tuple[int, int], _ClusterSums]:
+    """{(model, cluster): sums} in one aggregation pass."""
     rows = (
-        df.select(F.col(cluster_col).alias("c"), values.alias("v"))
-        .groupBy("c")
+        long.groupBy("m", "c")
         .agg(
             F.count(F.lit(1)).alias("n"),
-            *[F.avg(F.col("v")[i]).alias(f"m{i}") for i in range(dimensions)],
+            F.sum(dot(F.col("v"), F.col("v"))).alias("norms"),
+            *[F.sum(F.col("v")[i]).alias(f"s{i}") for i in range(dimensions)],
         )
         .collect()
     )
     return {
-        int(r["c"]): (int(r["n"]), [float(r[f"m{i}"]) for i in range(dimensions)]) for r in rows
+        (int(r["m"]), int(r["c"])): _ClusterSums(
+            int(r["n"]), [float(r[f"s{i}"]) for i in range(dimensions)], float(r["norms"])
+        )
+        for r in rows
     }
 
 
-def cluster_spreads(
-    df: DataFrame,
-    vector_col: str,
-    cluster_col: str,
-    *,
-    centres: Sequence[Sequence[float]],
-    means: dict[int, list[float]],
-) -> dict[int, tuple[float, float, float]]:
-    """{cluster: (sum of squared distance to the model centre, mean distance to the cluster
-    mean, sum of squared distance to the cluster mean)} in one pass.
+def _by_model(values: Sequence[Sequence], build) -> Column:
+    """``values[model]`` as a literal array indexed by the ``m`` column."""
+    return F.element_at(F.array(*[build(v) for v in values]), (F.col("m") + 1).cast("int"))
 
-    ``means`` is indexed like the centres; absent clusters get the centre as a filler
-    (they have no rows, so it is never read).
-    """
-    mean_matrix = [means.get(i, list(c)) for i, c in enumerate(centres)]
-    values = vector_to_array(F.col(vector_col))
-    cluster = F.col("c")
-    to_mean = squared_distance(F.col("v"), row_of(mean_matrix, cluster))
+
+def _silhouette_of_row(sums: Sequence[Sequence[_ClusterSums | None]]) -> Column:
+    """MLlib's squared-Euclidean silhouette of one point (``SquaredEuclideanSilhouette``):
+    the mean squared distance to cluster C is ||x||^2 + sum_C ||y||^2 / n_C - 2 x.sum_C(y) / n_C;
+    a point alone in its cluster scores 0."""
+
+    dimensions = len(next(c for model in sums for c in model if c).vector_sum)
+    empty = _ClusterSums(0, [0.0] * dimensions, 0.0)
+
+    def cluster_literal(cluster: _ClusterSums | None) -> Column:
+        cluster = cluster or empty  # a cluster without customers is never compared with
+        return F.struct(
+            F.lit(float(cluster.size)).alias("n"),
+            F.array(*[F.lit(float(v)) for v in cluster.vector_sum]).alias("y"),
+            F.lit(float(cluster.squared_norm_sum)).alias("psi"),
+        )
+
+    clusters = _by_model(sums, lambda model: F.array(*[cluster_literal(c) for c in model]))
+    norm = dot(F.col("v"), F.col("v"))
+
+    def mean_distance(cluster: Column) -> Column:
+        return (
+            norm
+            + cluster["psi"] / cluster["n"]
+            - F.lit(2.0) * dot(F.col("v"), cluster["y"]) / cluster["n"]
+        )
+
+    own = F.element_at(clusters, (F.col("c") + 1).cast("int"))
+    within = mean_distance(own) * own["n"] / (own["n"] - F.lit(1.0))
+    nearest = F.array_min(
+        F.transform(
+            clusters,
+            lambda cluster, i: F.when(
+                (i != F.col("c")) & (cluster["n"] > 0), mean_distance(cluster)
+            ),
+        )
+    )
+    return (
+        F.when(own["n"] == F.lit(1.0), F.lit(0.0))
+        .when(within < nearest, F.lit(1.0) - within / nearest)
+        .when(within > nearest, nearest / within - F.lit(1.0))
+        .otherwise(F.lit(0.0))
+    )
+
+
+def _spreads(
+    long: DataFrame,
+    centres: Sequence[Sequence[Sequence[float]]],
+    sums: Sequence[Sequence[_ClusterSums | None]],
+) -> dict[tuple[int, int], tuple[float, float, float, float]]:
+    """{(model, cluster): (sum of squared distance to the model centre, mean distance to the
+    cluster mean, sum of squared distance to the cluster mean, sum of silhouettes)}."""
+    means = [
+        [s.mean if s else list(centre) for s, centre in zip(model_sums, model_centres)]
+        for model_sums, model_centres in zip(sums, centres)
+    ]
+    own_row = (F.col("c") + 1).cast("int")
+    to_centre = squared_distance(
+        F.col("v"), F.element_at(_by_model(centres, literal_matrix), own_row)
+    )
+    to_mean = squared_distance(F.col("v"), F.element_at(_by_model(means, literal_matrix), own_row))
     rows = (
-        df.select(F.col(cluster_col).alias("c"), values.alias("v"))
-        .groupBy("c")
+        long.groupBy("m", "c")
         .agg(
-            F.sum(squared_distance(F.col("v"), row_of(centres, cluster))).alias("to_centre"),
+            F.sum(to_centre).alias("to_centre"),
             F.avg(F.sqrt(to_mean)).alias("scatter"),
             F.sum(to_mean).alias("within"),
+            F.sum(_silhouette_of_row(sums)).alias("silhouette"),
         )
         .collect()
     )
     return {
-        int(r["c"]): (float(r["to_centre"]), float(r["scatter"]), float(r["within"])) for r in rows
+        (int(r["m"]), int(r["c"])): (
+            float(r["to_centre"]),
+            float(r["scatter"]),
+            float(r["within"]),
+            float(r["silhouette"]),
+        )
+        for r in rows
     }
 
 
@@ -148,48 +232,49 @@ def calinski_harabasz_index(
     return between * (n - clusters) / (within * (clusters - 1))
 
 
+def _quality(
+    model_sums: Sequence[_ClusterSums | None], spreads: dict[int, tuple]
+) -> ClusterQuality:
+    present = [c for c, s in enumerate(model_sums) if s]
+    customers = sum(model_sums[c].size for c in present)
+    return ClusterQuality(
+        sizes=tuple(s.size if s else 0 for s in model_sums),
+        inertia=sum(spreads[c][0] for c in present),
+        davies_bouldin=davies_bouldin_index(
+            [model_sums[c].mean for c in present], [spreads[c][1] for c in present]
+        ),
+        calinski_harabasz=calinski_harabasz_index(
+            [model_sums[c].size for c in present],
+            [model_sums[c].mean for c in present],
+            sum(spreads[c][2] for c in present),
+        ),
+        silhouette=(sum(spreads[c][3] for c in present) / customers if len(present) >= 2 else None),
+    )
+
+
+def models_quality(
+    df: DataFrame,
+    vector_col: str,
+    cluster_cols: Sequence[str],
+    centres: Sequence[Sequence[Sequence[float]]],
+) -> list[ClusterQuality]:
+    """The quality of each model's assignment (``cluster_cols[i]`` with ``centres[i]``), all
+    models in two Spark passes. A silhouette needs two clusters with customers."""
+    long = _long_assignments(df, vector_col, cluster_cols)
+    first = _cluster_sums(long, len(centres[0][0]))
+    sums = [[first.get((m, c)) for c in range(len(model))] for m, model in enumerate(centres)]
+    spreads = _spreads(long, centres, sums)
+    return [
+        _quality(model_sums, {c: v for (mi, c), v in spreads.items() if mi == m})
+        for m, model_sums in enumerate(sums)
+    ]
+
+
 def cluster_quality(
     df: DataFrame, vector_col: str, cluster_col: str, centres: Sequence[Sequence[float]]
 ) -> ClusterQuality:
-    """Inertia, Davies-Bouldin and Calinski-Harabasz of an assignment, in two Spark passes."""
-    dims = len(centres[0])
-    by_cluster = cluster_means(df, vector_col, cluster_col, dims)
-    spreads = cluster_spreads(
-        df,
-        vector_col,
-        cluster_col,
-        centres=centres,
-        means={c: mean for c, (_, mean) in by_cluster.items()},
-    )
-    present = sorted(by_cluster)
-    return ClusterQuality(
-        sizes=tuple(by_cluster[i][0] if i in by_cluster else 0 for i in range(len(centres))),
-        inertia=sum(s[0] for s in spreads.values()),
-        davies_bouldin=davies_bouldin_index(
-            [by_cluster[c][1] for c in present], [spreads[c][1] for c in present]
-        ),
-        calinski_harabasz=calinski_harabasz_index(
-            [by_cluster[c][0] for c in present],
-            [by_cluster[c][1] for c in present],
-            sum(spreads[c][2] for c in present),
-        ),
-    )
-
-
-def silhouette(
-    df: DataFrame, vector_col: str, cluster_col: str, clusters_present: int
-) -> float | None:
-    """MLlib's silhouette (squared Euclidean); undefined with fewer than two clusters."""
-    if clusters_present < 2:
-        return None
-    evaluator = ClusteringEvaluator(
-        featuresCol=vector_col,
-        predictionCol=cluster_col,
-        metricName="silhouette",
-        distanceMeasure="squaredEuclidean",
-    )
-    value = evaluator.evaluate(df)
-    return None if math.isnan(value) else float(value)
+    """Inertia, Davies-Bouldin, Calinski-Harabasz and silhouette of one assignment."""
+    return models_quality(df, vector_col, [cluster_col], [centres])[0]
 
 
 def contingency_counts(df: DataFrame, col_a: str, col_b: str) -> dict[tuple[int, int], int]:

@@ -6,7 +6,7 @@ from rules on the profile (see ``naming``), so neither depends on the number the
 algorithm happened to give a cluster. Centres are reported in original units so a
 profile reads as "spends about 4,500" rather than as a standardised log.
 
-``population_statistics``, ``label_assignments``, ``segment_crosstab`` and
+``population_statistics``, ``models_cluster_statistics``, ``label_assignments``, ``segment_crosstab`` and
 ``ClusterLabels`` live in ``statistics`` and ``assignments``; they are re-exported here
 because the pipeline reaches the whole profiling step through this module.
 """
@@ -28,6 +28,7 @@ from custseg.clustering.statistics import (
     ClusterStatistics,
     PopulationStatistics,
     cluster_statistics,
+    models_cluster_statistics,
     population_statistics,
     z_scores,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "describe_model",
     "ids_and_names",
     "label_assignments",
+    "models_cluster_statistics",
     "population_statistics",
     "profile_rows",
     "segment_crosstab",

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 
 from custseg.clustering import metrics, models
@@ -35,7 +36,6 @@ class FittedModel:
     model: models.ClusterModel
     centres: list[list[float]]
     quality: metrics.ClusterQuality
-    silhouette: float | None
     seconds: float
     training_customers: int
 
@@ -43,9 +43,11 @@ class FittedModel:
     def key(self) -> ModelKey:
         return ModelKey(self.algorithm, self.k)
 
+    @property
+    def silhouette(self) -> float | None:
+        return self.quality.silhouette
+
     def metric(self, name: str) -> float | None:
-        if name == "silhouette":
-            return self.silhouette
         return getattr(self.quality, name)
 
 
@@ -55,48 +57,28 @@ def sweep_plan(algorithms: Sequence[str], k_range: Sequence[int]) -> list[ModelK
 
 
 def evaluate(
-    scaled: DataFrame, model: models.ClusterModel
-) -> tuple[metrics.ClusterQuality, float | None]:
-    assigned = models.assign(scaled, model, models.PREDICTION)
-    model_centres = models.centres(model)
-    quality = metrics.cluster_quality(assigned, models.VECTOR, models.PREDICTION, model_centres)
-    present = sum(1 for size in quality.sizes if size > 0)
-    return quality, metrics.silhouette(assigned, models.VECTOR, models.PREDICTION, present)
+    scaled: DataFrame, fitted: Sequence[models.ClusterModel]
+) -> list[metrics.ClusterQuality]:
+    """Every model judged on the same customers in the same two passes (see ``metrics``)."""
+    if not fitted:
+        return []
+    assigned = scaled
+    columns = [f"cluster_{i}" for i in range(len(fitted))]
+    for model, column in zip(fitted, columns):
+        assigned = models.assign(assigned, model, column)
+    assigned = assigned.select(models.VECTOR, *columns).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        return metrics.models_quality(
+            assigned, models.VECTOR, columns, [models.centres(m) for m in fitted]
+        )
+    finally:
+        assigned.unpersist()
 
 
-def fit_and_evaluate(
-    train: DataFrame,
-    scaled: DataFrame,
-    key: ModelKey,
-    *,
-    seed: int,
-    max_iter: int,
-    training_customers: int,
-) -> FittedModel:
-    """Judged on ``scaled`` (every customer), not on ``train``, so the figures describe the
-    assignment that will be written."""
+def _timed_fit(train: DataFrame, key: ModelKey, *, seed: int, max_iter: int) -> tuple:
     started = time.perf_counter()
     model = models.fit_clustering(train, key, seed=seed, max_iter=max_iter)
-    quality, silhouette = evaluate(scaled, model)
-    seconds = time.perf_counter() - started
-    log.info(
-        "fitted %s k=%d in %.1fs: inertia %.1f, Davies-Bouldin %s",
-        key.algorithm,
-        key.k,
-        seconds,
-        quality.inertia,
-        quality.davies_bouldin,
-    )
-    return FittedModel(
-        algorithm=key.algorithm,
-        k=key.k,
-        model=model,
-        centres=models.centres(model),
-        quality=quality,
-        silhouette=silhouette,
-        seconds=seconds,
-        training_customers=training_customers,
-    )
+    return model, time.perf_counter() - started
 
 
 def sweep(
@@ -109,31 +91,44 @@ def sweep(
     training_customers: int,
     parallel_fits: int = 1,
 ) -> list[FittedModel]:
-    """Every model of the plan, in plan order.
+    """Every model of the plan, in plan order, fitted on ``train`` and judged on ``scaled``
+    (every customer), so the figures describe the assignment that will be written.
 
     A fit of a few thousand customers is dozens of tiny Spark jobs whose cost is scheduling,
     not arithmetic, so independent fits run from ``parallel_fits`` threads (Spark runs jobs
     of several threads at once, as CrossValidator's ``parallelism`` does). Each fit has its
-    own seed and reads the same cached, fixed-partitioned rows, so the models and metrics
-    are the same as fitted one after another.
+    own seed and reads the same cached, fixed-partitioned rows, so the models are the same as
+    fitted one after another. ``seconds`` is the fit's own time.
     """
     keys = [ModelKey(*key) for key in plan]
-
-    def fit(key: ModelKey) -> FittedModel:
-        return fit_and_evaluate(
-            train,
-            scaled,
-            key,
-            seed=seed,
-            max_iter=max_iter,
+    workers = max(1, min(parallel_fits, len(keys)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="custseg-fit") as pool:
+        fits = list(
+            pool.map(lambda key: _timed_fit(train, key, seed=seed, max_iter=max_iter), keys)
+        )
+    qualities = evaluate(scaled, [model for model, _ in fits])
+    fitted = [
+        FittedModel(
+            algorithm=key.algorithm,
+            k=key.k,
+            model=model,
+            centres=models.centres(model),
+            quality=quality,
+            seconds=seconds,
             training_customers=training_customers,
         )
-
-    workers = max(1, min(parallel_fits, len(keys)))
-    if workers == 1:
-        return [fit(key) for key in keys]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="custseg-fit") as pool:
-        return list(pool.map(fit, keys))
+        for key, (model, seconds), quality in zip(keys, fits, qualities)
+    ]
+    for m in fitted:
+        log.info(
+            "fitted %s k=%d in %.1fs: inertia %.1f, Davies-Bouldin %s",
+            m.algorithm,
+            m.k,
+            m.seconds,
+            m.quality.inertia,
+            m.quality.davies_bouldin,
+        )
+    return fitted
 
 
 def choose_k(
@@ -217,9 +212,3 @@ def comparison_row(
         row[f"{prefix}_davies_bouldin"] = model.quality.davies_bouldin if model else None
         row[f"{prefix}_calinski_harabasz"] = model.quality.calinski_harabasz if model else None
     return row
-
-
-def agreement(scaled: DataFrame, first: models.ClusterModel, second: models.ClusterModel) -> float:
-    """Adjusted Rand index of two models' assignments of the same customers."""
-    both = models.assign(models.assign(scaled, first, "cluster_a"), second, "cluster_b")
-    return metrics.adjusted_rand_index(both, "cluster_a", "cluster_b")

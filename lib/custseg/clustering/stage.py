@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 
 from custseg import delta_io
 from custseg.clustering import features as cluster_features
+from custseg.clustering import metrics as cluster_metrics
 from custseg.clustering import models as cluster_models
 from custseg.clustering import profiles as cluster_profiles
 from custseg.clustering import selection as cluster_selection
@@ -126,12 +127,23 @@ def _fit(
     return _Fitted(scaler=scaler, models=fitted, chosen=chosen, kept=kept)
 
 
+def _kept_assignments(scaled: DataFrame, fitted: _Fitted) -> tuple[DataFrame, dict]:
+    """Every customer with one cluster column per kept model ({key: column}): the profiles,
+    the agreement and customer_clusters all read these assignments, made once."""
+    columns = {key: f"kept_{i}" for i, key in enumerate(fitted.kept)}
+    assigned = scaled
+    for key, column in columns.items():
+        assigned = cluster_models.assign(assigned, fitted.models[key].model, column)
+    return assigned, columns
+
+
 def _label_kept(
     spark: SparkSession,
     settings: Settings,
     as_of: dt.date,
-    scaled: DataFrame,
+    assigned: DataFrame,
     *,
+    columns: dict,
     feature_list: list,
     fitted: _Fitted,
 ) -> tuple[dict, list]:
@@ -141,16 +153,17 @@ def _label_kept(
         spark, settings.warehouse_root, CLUSTER_PROFILES.name
     )
     previous = cluster_stability.previous_clusters(profiles_table, as_of)
-    population = cluster_profiles.population_statistics(
-        scaled, cluster_features.profile_columns(feature_list)
-    )
+    profile_columns = cluster_features.profile_columns(feature_list)
+    population = cluster_profiles.population_statistics(assigned, profile_columns)
     scaler_statistics = cluster_models.scaler_statistics(fitted.scaler)
+    statistics = cluster_profiles.models_cluster_statistics(
+        assigned, list(columns.values()), profile_columns
+    )
     described, labelled = {}, []
-    for key in fitted.kept:
+    for key, stats in zip(columns, statistics):
         model = fitted.models[key]
-        assigned = cluster_models.assign(scaled, model.model, cluster_models.PREDICTION)
-        described[key] = cluster_profiles.describe_model(
-            assigned,
+        described[key] = cluster_profiles.describe(
+            stats,
             centres=model.centres,
             features=feature_list,
             scaler=scaler_statistics,
@@ -159,7 +172,9 @@ def _label_kept(
         )
         labelled.append(
             cluster_profiles.label_assignments(
-                assigned,
+                assigned.drop(*[c for k, c in columns.items() if k != key]).withColumnRenamed(
+                    columns[key], cluster_models.PREDICTION
+                ),
                 key=key,
                 centres=model.centres,
                 labels=cluster_profiles.ids_and_names(described[key]),
@@ -168,18 +183,23 @@ def _label_kept(
     return described, labelled
 
 
-def _comparison_rows(scaled: DataFrame, fitted: _Fitted) -> list[dict]:
+def _comparison_rows(assigned: DataFrame, columns: dict, fitted: _Fitted) -> list[dict]:
     """KMeans against BisectingKMeans at every kept k, with the agreement when both exist."""
     rows = []
     for k in cluster_selection.comparison_ks(fitted.kept):
-        kmeans = fitted.models.get(ModelKey("kmeans", k))
-        bisecting = fitted.models.get(ModelKey("bisecting_kmeans", k))
+        kmeans_key, bisecting_key = ModelKey("kmeans", k), ModelKey("bisecting_kmeans", k)
         agreement = (
-            cluster_selection.agreement(scaled, kmeans.model, bisecting.model)
-            if kmeans and bisecting
+            cluster_metrics.adjusted_rand_index(
+                assigned, columns[kmeans_key], columns[bisecting_key]
+            )
+            if kmeans_key in columns and bisecting_key in columns
             else None
         )
-        rows.append(cluster_selection.comparison_row(k, kmeans, bisecting, agreement))
+        rows.append(
+            cluster_selection.comparison_row(
+                k, fitted.models.get(kmeans_key), fitted.models.get(bisecting_key), agreement
+            )
+        )
     return rows
 
 
@@ -200,12 +220,38 @@ def _write_outputs(
     feature_list: list,
     fitted: _Fitted,
 ) -> None:
+    assigned, columns = _kept_assignments(scaled, fitted)
+    assigned = assigned.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        _write_kept(
+            spark,
+            settings,
+            as_of,
+            assigned,
+            columns=columns,
+            feature_list=feature_list,
+            fitted=fitted,
+        )
+    finally:
+        assigned.unpersist()
+
+
+def _write_kept(
+    spark: SparkSession,
+    settings: Settings,
+    as_of: dt.date,
+    assigned: DataFrame,
+    *,
+    columns: dict,
+    feature_list: list,
+    fitted: _Fitted,
+) -> None:
     """Models first, tables after, so a profile never points at a model that was not saved."""
     root = settings.warehouse_root
     described, labelled = _label_kept(
-        spark, settings, as_of, scaled, feature_list=feature_list, fitted=fitted
+        spark, settings, as_of, assigned, columns=columns, feature_list=feature_list, fitted=fitted
     )
-    comparison = _comparison_rows(scaled, fitted)
+    comparison = _comparison_rows(assigned, columns, fitted)
     where = f"as_of = {delta_io.sql_string(as_of.isoformat())}"
     for key in fitted.kept:
         saved = cluster_models.pipeline_model(fitted.scaler, fitted.models[key].model)

@@ -1,8 +1,8 @@
 """Aggregates of the customers in each cluster and in the whole population, and the
 z-scores that compare the two.
 
-Only k-sized summaries leave Spark: one grouped pass per model for the clusters, one pass
-per run for the population. Means are taken of log1p(value) (floored at 0) as well as of
+Only k-sized summaries leave Spark: one grouped pass for the clusters of all kept models,
+one pass per run for the population. Means are taken of log1p(value) (floored at 0) as well as of
 the raw value, because the naming rules compare clusters on the log scale, where a few
 very large customers cannot drag every cluster to "low".
 """
@@ -51,11 +51,12 @@ def _number(value) -> float | None:
     return None if value is None else float(value)
 
 
-def cluster_statistics(
-    assigned: DataFrame, cluster_col: str, columns: Sequence[str]
-) -> dict[int, ClusterStatistics]:
-    """{model cluster: statistics} in one grouped pass; medians are approximate
-    (percentile_approx, rank error below 1/10,000 of the cluster size)."""
+def models_cluster_statistics(
+    assigned: DataFrame, cluster_cols: Sequence[str], columns: Sequence[str]
+) -> list[dict[int, ClusterStatistics]]:
+    """For each model (its cluster index in ``cluster_cols[i]``): {model cluster: statistics},
+    all models in one grouped pass. Medians are approximate (percentile_approx, rank error
+    below 1/10,000 of the cluster size)."""
     aggregates = [F.count(F.lit(1)).alias("customers"), F.sum(MONETARY).alias("revenue")]
     for i, column in enumerate(columns):
         aggregates += [
@@ -63,7 +64,11 @@ def cluster_statistics(
             F.percentile_approx(column, 0.5, MEDIAN_ACCURACY).alias(f"median{i}"),
             F.avg(log_scale(column)).alias(f"log{i}"),
         ]
-    rows = assigned.groupBy(cluster_col).agg(*aggregates).collect()
+    long = assigned.select(
+        *columns,
+        F.posexplode(F.array(*[F.col(c).cast("int") for c in cluster_cols])).alias("m", "c"),
+    )
+    rows = long.groupBy("m", "c").agg(*aggregates).collect()  # clusters of all models
 
     def by_column(row, prefix):
         return {
@@ -72,16 +77,23 @@ def cluster_statistics(
             if row[f"{prefix}{i}"] is not None
         }
 
-    return {
-        int(r[cluster_col]): ClusterStatistics(
+    result: list[dict[int, ClusterStatistics]] = [{} for _ in cluster_cols]
+    for r in rows:
+        result[int(r["m"])][int(r["c"])] = ClusterStatistics(
             int(r["customers"]),
             float(r["revenue"] or 0.0),
             by_column(r, "mean"),
             by_column(r, "median"),
             by_column(r, "log"),
         )
-        for r in rows
-    }
+    return result
+
+
+def cluster_statistics(
+    assigned: DataFrame, cluster_col: str, columns: Sequence[str]
+) -> dict[int, ClusterStatistics]:
+    """{model cluster: statistics} of one model's assignment."""
+    return models_cluster_statistics(assigned, [cluster_col], columns)[0]
 
 
 def population_statistics(frame: DataFrame, columns: Sequence[str]) -> PopulationStatistics:

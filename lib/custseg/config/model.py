@@ -105,8 +105,9 @@ class ReportSettings:
 @dataclasses.dataclass(frozen=True)
 class SparkSettings:
     master: str = "local[2]"
-    driver_memory: str = "4g"
-    shuffle_partitions: int = 8
+    # "auto": from the machine and the master (custseg.sizing); a number or size overrides.
+    driver_memory: str = "auto"
+    shuffle_partitions: int | str = "auto"
     ui: bool = False
     conf: dict = dataclasses.field(default_factory=dict)
 

@@ -64,7 +64,13 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         if value is None:
             return None
-        return _coerce(value, next(a for a in typing.get_args(tp) if a is not type(None)), key)
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        for option in options[:-1]:  # the first type that takes the value, else the last
+            try:
+                return _coerce(value, option, key)
+            except ConfigError:
+                continue
+        return _coerce(value, options[-1], key)
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ConfigError(f"config key '{key}' must be a mapping, got {type(value).__name__}")
@@ -122,8 +128,20 @@ def _validate_columns(settings: Settings) -> None:
         raise ConfigError("input.columns must map the required column(s): " + ", ".join(missing))
 
 
+def _validate_spark(settings: Settings) -> None:
+    partitions = settings.spark.shuffle_partitions
+    if partitions != "auto" and not (isinstance(partitions, int) and partitions >= 1):
+        raise ConfigError("config key 'spark.shuffle_partitions' must be auto or a number >= 1")
+    memory = settings.spark.driver_memory
+    if memory != "auto" and not re.fullmatch(r"[1-9][0-9]*[kmgtKMGT]?", str(memory)):
+        raise ConfigError(
+            f"config key 'spark.driver_memory' must be auto or a JVM size such as 4g, got {memory!r}"
+        )
+
+
 def _validate(settings: Settings) -> None:
     _validate_columns(settings)
+    _validate_spark(settings)
     max_time = settings.cleaning.max_purchase_time
     if max_time is not None and max_time <= settings.cleaning.min_purchase_time:
         raise ConfigError(
@@ -144,8 +162,9 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(
             "config key 'clustering.k_range' must be [low, high] with 2 <= low <= high"
         )
-    if settings.clustering.parallel_fits < 1:
-        raise ConfigError("config key 'clustering.parallel_fits' must be at least 1")
+    for name in ("parallel_fits", "max_iter"):
+        if getattr(settings.clustering, name) < 1:
+            raise ConfigError(f"config key 'clustering.{name}' must be at least 1")
     if not all(isinstance(k, int) and k >= 2 for k in settings.clustering.k):
         raise ConfigError("config key 'clustering.k' must be a list of whole numbers >= 2")
     bad_algorithms = sorted(set(settings.clustering.algorithms) - {"kmeans", "bisecting_kmeans"})

@@ -8,7 +8,7 @@ here is a ``try_`` one.
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from custseg.config import CANONICAL_COLUMNS
@@ -22,7 +22,8 @@ __all__ = [
     "CleaningRules",
     "canonical_customer_id",
     "classify",
-    "mark_duplicates",
+    "COPIES",
+    "collapse_duplicates",
     "parse_purchase_time",
     "quarantine_columns",
     "raw_record_json",
@@ -98,14 +99,18 @@ def classify(df: DataFrame, rules: CleaningRules) -> DataFrame:
     )
 
 
-def mark_duplicates(df: DataFrame) -> DataFrame:
-    """``is_duplicate``: every copy of an exact duplicate line after the first, per file.
+COPIES = "copies"
 
-    Duplicates are judged within one source file, so a file can be replaced on its own.
+
+def collapse_duplicates(df: DataFrame) -> DataFrame:
+    """One row per distinct line of a file, with ``copies``: how often the file holds it.
+
+    Exact duplicates are judged within one source file, so a file can be replaced on its own.
+    A hash aggregate over every column, not a window sorting every row, and the cleaning
+    rules then run once per distinct line; ``copies - 1`` of each line are the duplicates
+    removed, so the books still close on the rows read.
     """
-    key_columns = [SOURCE_FILE, CORRUPT_COLUMN, *RAW_COLUMNS]
-    window = Window.partitionBy(*key_columns).orderBy(F.lit(1))
-    return df.withColumn("is_duplicate", F.row_number().over(window) > 1)
+    return df.groupBy(*df.columns).agg(F.count(F.lit(1)).alias(COPIES))
 
 
 def raw_record_json(customer_key: Column) -> Column:

@@ -46,32 +46,24 @@ class IngestCounts:
 
 
 def count_classified(keyed: DataFrame, rows_read: int) -> IngestCounts:
-    """Counts from the classified rows; ``rows_read`` is counted on the raw input separately.
+    """Counts from the classified distinct lines (``copies`` each); ``rows_read`` is counted
+    on the rows before the join to the keys.
 
     Counting the two sides on different plans is what makes the identity a check: a join
     that duplicated or dropped rows shows up as a mismatch.
     """
+    clean = F.size("reasons") == 0
     totals = keyed.agg(
-        F.count(F.lit(1)).alias("classified"),
-        F.sum(F.col("is_duplicate").cast("long")).alias("duplicates"),
-        F.sum((~F.col("is_duplicate") & (F.size("reasons") > 0)).cast("long")).alias("quarantined"),
-        F.sum((~F.col("is_duplicate") & (F.size("reasons") == 0)).cast("long")).alias("written"),
-        F.min(
-            F.when(~F.col("is_duplicate") & (F.size("reasons") == 0), F.col("purchase_time_parsed"))
-        ).alias("first"),
-        F.max(
-            F.when(~F.col("is_duplicate") & (F.size("reasons") == 0), F.col("purchase_time_parsed"))
-        ).alias("last"),
-        F.countDistinct(
-            F.when(~F.col("is_duplicate") & (F.size("reasons") == 0), F.col("customer_key"))
-        ).alias("customers"),
+        F.sum("copies").alias("classified"),
+        F.sum(F.col("copies") - 1).alias("duplicates"),
+        F.sum((~clean).cast("long")).alias("quarantined"),
+        F.sum(clean.cast("long")).alias("written"),
+        F.min(F.when(clean, F.col("purchase_time_parsed"))).alias("first"),
+        F.max(F.when(clean, F.col("purchase_time_parsed"))).alias("last"),
+        F.countDistinct(F.when(clean, F.col("customer_key"))).alias("customers"),
     ).first()
     reasons = (
-        keyed.where(~F.col("is_duplicate"))
-        .select(F.explode("reasons").alias("reason"))
-        .groupBy("reason")
-        .count()
-        .collect()
+        keyed.select(F.explode("reasons").alias("reason")).groupBy("reason").count().collect()
     )  # one row per reason
     counts = IngestCounts(
         rows_read=int(rows_read),
@@ -85,7 +77,7 @@ def count_classified(keyed: DataFrame, rows_read: int) -> IngestCounts:
         min_purchase_time=totals["first"],
         max_purchase_time=totals["last"],
     )
-    if int(totals["classified"]) != counts.rows_read:
+    if int(totals["classified"] or 0) != counts.rows_read:
         raise ReconciliationError(
             f"{counts.rows_read} rows read but {totals['classified']} rows after cleaning and keying"
         )

@@ -92,7 +92,7 @@ def _ingest_files(
     spark: SparkSession, settings: Settings, context: RunContext, to_read: list, *, key: bytes
 ) -> IngestCounts:
     raw = sources.read_sources(spark, to_read, settings.input)
-    classified = clean.mark_duplicates(clean.classify(raw, cleaning_rules(settings))).persist()
+    classified = clean.classify(clean.collapse_duplicates(raw), cleaning_rules(settings)).persist()
     mapping = pseudonym.key_mapping(classified, key).persist()
     keyed = classified.join(mapping, on="canonical_id", how="left").persist()
     try:
@@ -101,8 +101,10 @@ def _ingest_files(
         # over every file cost as much as the classification, and the identity checked
         # below still compares two plans, so a join that loses or doubles rows shows.
         rows_by_file = {  # one row per file
-            row[sources.SOURCE_FILE]: int(row["count"])
-            for row in classified.groupBy(sources.SOURCE_FILE).count().collect()
+            row[sources.SOURCE_FILE]: int(row["rows"])
+            for row in classified.groupBy(sources.SOURCE_FILE)
+            .agg(F.sum(clean.COPIES).alias("rows"))
+            .collect()
         }
         counts = count_classified(keyed, rows_read=sum(rows_by_file.values()))
         classified.unpersist()
@@ -122,8 +124,8 @@ def _write_batch(spark: SparkSession, settings: Settings, context: RunContext, b
     only_these_files = "source_file IN ({})".format(
         ", ".join(delta_io.sql_string(f.path) for f in batch.files)
     )
-    clean_row = ~F.col("is_duplicate") & (F.size("reasons") == 0)
-    quarantined = batch.keyed.where(~F.col("is_duplicate") & (F.size("reasons") > 0))
+    clean_row = F.size("reasons") == 0
+    quarantined = batch.keyed.where(~clean_row)
     delta_io.write_table(
         spark,
         root,

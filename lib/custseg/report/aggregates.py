@@ -159,8 +159,9 @@ def projection_sample(
         .orderBy(F.xxhash64("customer_key"), "customer_key")
         .limit(sample_size)
     )
-    labelled = (
-        sample.join(
+    labelled = (  # the sample is small: broadcast it rather than shuffle every assignment
+        F.broadcast(sample)
+        .join(
             clusters.select("customer_key", "algorithm", "k", "cluster_id", "cluster_name"),
             "customer_key",
             how="inner",

@@ -34,8 +34,13 @@ def as_of_micros(as_of: dt.date) -> int:
 
 
 def last_purchase_micros(transactions: DataFrame) -> DataFrame:
-    """One row, one column: the latest purchase time as UTC microseconds (null if empty)."""
-    return transactions.agg(F.max(F.unix_micros("purchase_time")).alias("last_purchase_micros"))
+    """One row, one column: the latest purchase time as UTC microseconds (null if empty).
+
+    The plain ``max(purchase_time)`` is what Delta answers from the file statistics in its
+    log, without reading a data file; converting each row first would scan the table."""
+    return transactions.agg(F.max("purchase_time").alias("last")).select(
+        F.unix_micros("last").alias("last_purchase_micros")
+    )
 
 
 def transactions_in_window(

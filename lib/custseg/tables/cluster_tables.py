@@ -68,7 +68,12 @@ MODEL_SELECTION = TableSpec(
             "share of customers in the smallest cluster",
             False,
         ),
-        column("seconds", DoubleType(), "fit and evaluation wall-clock seconds", False),
+        column(
+            "seconds",
+            DoubleType(),
+            "wall-clock seconds of the fit (models are judged together after)",
+            False,
+        ),
         column("sample_size", LongType(), "customers the model was fitted on", False),
         column("chosen", BooleanType(), "picked by the selection rule", False),
         column(

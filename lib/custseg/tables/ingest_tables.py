@@ -54,6 +54,7 @@ TRANSACTIONS = TableSpec(
         column("ingest_run_id", StringType(), "ingest run that wrote the line", False),
     ),
     partition_by=("purchase_month",),
+    optimize_write=True,
     constraints=(
         ("valid_customer_key", "length(customer_key) = 64"),
         ("amount_sign_matches_return", "is_return OR amount >= 0"),

@@ -40,6 +40,10 @@ class TableSpec:
     partition_by: tuple[str, ...] = ()
     constraints: tuple[tuple[str, str], ...] = ()
     properties: tuple[tuple[str, str], ...] = TABLE_PROPERTIES
+    # Delta's optimized write: rows are shuffled by partition value before writing, so a
+    # write spread over many partitions (a year of months) makes one file per partition
+    # and bin instead of one per task and partition.
+    optimize_write: bool = False
 
     @property
     def schema(self) -> StructType:
