@@ -110,3 +110,17 @@ def test_concurrent_fits_give_the_models_and_metrics_of_sequential_ones(make_rfm
     scaled.unpersist()
     assert [row[0] for row in concurrent] == plan  # plan order kept
     assert concurrent == one_by_one
+
+
+@pytest.mark.parametrize("algorithm", models.ALGORITHMS)
+def test_the_training_frame_is_left_for_mllib_to_cache_and_fits_the_same(make_rfm, algorithm):
+    frame = models.fixed_partitioning(features.feature_frame(make_rfm(GROUP_SIZES), FEATURES), 2)
+    scaled = models.scaled_frame(models.scaler_pipeline(FEATURES).fit(frame), frame).cache()
+    train = models.training_frame(scaled, None, seed=42)
+
+    on_cached = models.fit_clustering(scaled, ModelKey(algorithm, 4), seed=42, max_iter=20)
+    on_training = models.fit_clustering(train, ModelKey(algorithm, 4), seed=42, max_iter=20)
+    scaled.unpersist()
+
+    assert not train.storageLevel.useMemory and not train.storageLevel.useDisk
+    assert models.centres(on_training) == models.centres(on_cached)

@@ -79,6 +79,19 @@ def hash_sample(df: DataFrame, fraction: float | None, seed: int) -> DataFrame:
     return df.filter(bucket < threshold)
 
 
+def training_frame(scaled: DataFrame, fraction: float | None, seed: int) -> DataFrame:
+    """The vectors the estimators fit on, deliberately *not* cached as a DataFrame.
+
+    MLlib's KMeans and BisectingKMeans cache their own copy of the input vectors when the
+    input is not cached itself, and then iterate over Java objects. Given a cached DataFrame
+    they skip that and rebuild every vector from the columnar cache in every iteration,
+    which made each fit twice as slow (177,000 customers: KMeans 23 s -> 11 s,
+    BisectingKMeans 46 s -> 22 s) for identical centres: same rows, same partitions, same
+    order.
+    """
+    return hash_sample(scaled, fraction, seed).select(VECTOR)
+
+
 def scaler_pipeline(features: Sequence[Feature]) -> Pipeline:
     return Pipeline(
         stages=[

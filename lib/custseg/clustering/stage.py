@@ -73,15 +73,12 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
         cluster_models.hash_sample(frame, fraction, config.seed)
     )
     scaled = cluster_models.scaled_frame(scaler, frame).persist(StorageLevel.MEMORY_AND_DISK)
-    train = cluster_models.hash_sample(scaled, fraction, config.seed)
-    if fraction is not None:
-        train = train.persist(StorageLevel.MEMORY_AND_DISK)
+    train = cluster_models.training_frame(scaled, fraction, config.seed)
     try:
         training_customers = train.count()
         fitted = _fit(train, scaled, scaler, config, training_customers=training_customers)
         _write_outputs(spark, settings, as_of, scaled, feature_list=feature_list, fitted=fitted)
     finally:
-        train.unpersist()
         scaled.unpersist()
     return {
         "as_of": as_of.isoformat(),
