@@ -3,9 +3,10 @@ changed no result.
 
     .venv/bin/python scripts/compare_warehouses.py WAREHOUSE_A WAREHOUSE_B [--digits 9]
 
-Run-specific columns (run ids, timings, paths of source files) are left out. Doubles are
-compared after rounding to ``--digits`` significant digits, so sums taken in another order
-(float rounding) do not count as a difference. Prints one line per table and exits 1 when
+Run-specific columns (run ids, timings) are left out, so both runs must read the same input
+paths with the same hash key. Doubles are compared after rounding to ``--digits``
+significant digits, so sums taken in another order (float rounding) do not count as a
+difference; arrays of doubles are compared as they are. Prints one line per table and exits 1 when
 any table differs.
 """
 

@@ -27,19 +27,22 @@ def test_local_cores_from_the_master(master, cores):
     assert sizing.local_cores(master) == cores
 
 
-def test_auto_partitions_are_four_per_core_local_or_cluster():
-    assert sizing.resolved_shuffle_partitions("auto", "local[2]", cluster_cores=1) == 8
-    assert sizing.resolved_shuffle_partitions("auto", "yarn", cluster_cores=50) == 200
-    assert sizing.resolved_shuffle_partitions(12, "local[2]", cluster_cores=1) == 12
+def test_auto_partitions_are_four_per_local_core_and_left_to_spark_on_a_cluster():
+    assert sizing.resolved_shuffle_partitions("auto", "local[2]") == 8
+    assert sizing.resolved_shuffle_partitions("auto", "yarn") is None
+    assert sizing.resolved_shuffle_partitions(12, "local[2]") == 12
+    assert sizing.resolved_shuffle_partitions(400, "spark://host:7077") == 400
 
 
-def test_local_driver_memory_is_half_the_machine_within_bounds():
+def test_local_driver_memory_is_two_gib_per_core_within_half_the_machine():
     gib = 2**30
-    assert sizing.local_driver_memory(24 * gib) == "12g"
-    assert sizing.local_driver_memory(2 * gib) == "2g"
-    assert sizing.local_driver_memory(256 * gib) == "32g"
-    assert sizing.resolved_driver_memory("6g") == "6g"
-    assert sizing.resolved_driver_memory("auto").endswith("g")
+    assert sizing.local_driver_memory(24 * gib, cores=2) == "4g"
+    assert sizing.local_driver_memory(24 * gib, cores=16) == "12g"
+    assert sizing.local_driver_memory(2 * gib, cores=2) == "1g"
+    assert sizing.local_driver_memory(512 * gib, cores=64) == "32g"
+    assert sizing.local_driver_memory(None, cores=2) == sizing.FALLBACK_DRIVER_MEMORY
+    assert sizing.resolved_driver_memory("6g", "local[2]") == "6g"
+    assert sizing.resolved_driver_memory("auto", "local[2]").endswith("g")
 
 
 def test_auto_and_numbers_are_accepted_and_nonsense_is_named():
@@ -48,5 +51,6 @@ def test_auto_and_numbers_are_accepted_and_nonsense_is_named():
     assert replace(settings, **{"spark.shuffle_partitions": 16}).spark.shuffle_partitions == 16
     with pytest.raises(ConfigError, match="spark.shuffle_partitions"):
         replace(settings, **{"spark.shuffle_partitions": "many"})
+    assert replace(settings, **{"spark.driver_memory": "512mb"}).spark.driver_memory == "512mb"
     with pytest.raises(ConfigError, match="spark.driver_memory"):
         replace(settings, **{"spark.driver_memory": "lots"})

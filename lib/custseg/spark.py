@@ -60,10 +60,10 @@ def launched_by_spark_submit() -> bool:
 
 def _local_defaults(settings: Settings) -> dict[str, str]:
     spark = settings.spark
-    partitions = sizing.resolved_shuffle_partitions(spark.shuffle_partitions, spark.master, 1)
+    partitions = sizing.resolved_shuffle_partitions(spark.shuffle_partitions, spark.master) or 50
     conf = {
         "spark.master": spark.master,
-        "spark.driver.memory": sizing.resolved_driver_memory(spark.driver_memory),
+        "spark.driver.memory": sizing.resolved_driver_memory(spark.driver_memory, spark.master),
         "spark.ui.enabled": str(spark.ui).lower(),
         "spark.ui.showConsoleProgress": "false",
         # Delta reads its log with this many partitions (default 50): on a laptop that is
@@ -117,19 +117,16 @@ def get_spark(settings: Settings, app_name: str = "custseg") -> SparkSession:
 
 def _set_shuffle_partitions(spark: SparkSession, settings: Settings) -> None:
     """A number in the config wins; ``auto`` yields to a value given to spark-submit or in
-    ``spark.conf``, else it is sized from the cores once the session knows them."""
+    ``spark.conf``, else it is four per local core (on a cluster Spark's own value stays)."""
     configured = settings.spark.shuffle_partitions
     given = "spark.sql.shuffle.partitions" in settings.spark.conf or (
         spark.sparkContext.getConf().contains("spark.sql.shuffle.partitions")
     )
     if configured == sizing.AUTO and given:
         return
-    spark.conf.set(
-        "spark.sql.shuffle.partitions",
-        sizing.resolved_shuffle_partitions(
-            configured, spark.sparkContext.master, spark.sparkContext.defaultParallelism
-        ),
-    )
+    partitions = sizing.resolved_shuffle_partitions(configured, spark.sparkContext.master)
+    if partitions is not None:
+        spark.conf.set("spark.sql.shuffle.partitions", partitions)
 
 
 def fetch_delta_jars() -> list[str]:

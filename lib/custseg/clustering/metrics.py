@@ -70,6 +70,7 @@ def squared_distance(a: Column, b: Column) -> Column:
 
 
 def dot(a: Column, b: Column) -> Column:
+    """Dot product of two equal-length double arrays, summed in order as BLAS does."""
     return F.aggregate(F.zip_with(a, b, lambda x, y: x * y), F.lit(0.0), lambda acc, v: acc + v)
 
 
@@ -120,12 +121,11 @@ def _by_model(values: Sequence[Sequence], build) -> Column:
     return F.element_at(F.array(*[build(v) for v in values]), (F.col("m") + 1).cast("int"))
 
 
-def _silhouette_of_row(sums: Sequence[Sequence[_ClusterSums | None]]) -> Column:
+def _silhouette_of_row(sums: Sequence[Sequence[_ClusterSums | None]], dimensions: int) -> Column:
     """MLlib's squared-Euclidean silhouette of one point (``SquaredEuclideanSilhouette``):
     the mean squared distance to cluster C is ||x||^2 + sum_C ||y||^2 / n_C - 2 x.sum_C(y) / n_C;
     a point alone in its cluster scores 0."""
 
-    dimensions = len(next(c for model in sums for c in model if c).vector_sum)
     empty = _ClusterSums(0, [0.0] * dimensions, 0.0)
 
     def cluster_literal(cluster: _ClusterSums | None) -> Column:
@@ -186,7 +186,7 @@ def _spreads(
             F.sum(to_centre).alias("to_centre"),
             F.avg(F.sqrt(to_mean)).alias("scatter"),
             F.sum(to_mean).alias("within"),
-            F.sum(_silhouette_of_row(sums)).alias("silhouette"),
+            F.sum(_silhouette_of_row(sums, len(centres[0][0]))).alias("silhouette"),
         )
         .collect()
     )
@@ -235,6 +235,8 @@ def calinski_harabasz_index(
 def _quality(
     model_sums: Sequence[_ClusterSums | None], spreads: dict[int, tuple]
 ) -> ClusterQuality:
+    """One model's figures from its two passes; clusters without customers count as size 0
+    and take no part in the indices."""
     present = [c for c, s in enumerate(model_sums) if s]
     customers = sum(model_sums[c].size for c in present)
     return ClusterQuality(

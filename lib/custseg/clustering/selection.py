@@ -76,6 +76,7 @@ def evaluate(
 
 
 def _timed_fit(train: DataFrame, key: ModelKey, *, seed: int, max_iter: int) -> tuple:
+    """(model, seconds): timed in its own thread, so concurrent fits each get their own."""
     started = time.perf_counter()
     model = models.fit_clustering(train, key, seed=seed, max_iter=max_iter)
     return model, time.perf_counter() - started

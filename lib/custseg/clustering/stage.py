@@ -217,6 +217,8 @@ def _write_outputs(
     feature_list: list,
     fitted: _Fitted,
 ) -> None:
+    """The kept models' assignments are cached once: profiles, agreement, customer_clusters
+    and the crosstab all read them."""
     assigned, columns = _kept_assignments(scaled, fitted)
     assigned = assigned.persist(StorageLevel.MEMORY_AND_DISK)
     try:

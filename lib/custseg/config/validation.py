@@ -133,7 +133,7 @@ def _validate_spark(settings: Settings) -> None:
     if partitions != "auto" and not (isinstance(partitions, int) and partitions >= 1):
         raise ConfigError("config key 'spark.shuffle_partitions' must be auto or a number >= 1")
     memory = settings.spark.driver_memory
-    if memory != "auto" and not re.fullmatch(r"[1-9][0-9]*[kmgtKMGT]?", str(memory)):
+    if memory != "auto" and not re.fullmatch(r"(?i)[1-9][0-9]*([kmgtp]b?)?", str(memory)):
         raise ConfigError(
             f"config key 'spark.driver_memory' must be auto or a JVM size such as 4g, got {memory!r}"
         )

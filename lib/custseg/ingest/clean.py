@@ -108,7 +108,9 @@ def collapse_duplicates(df: DataFrame) -> DataFrame:
     Exact duplicates are judged within one source file, so a file can be replaced on its own.
     A hash aggregate over every column, not a window sorting every row, and the cleaning
     rules then run once per distinct line; ``copies - 1`` of each line are the duplicates
-    removed, so the books still close on the rows read.
+    removed, so the books still close on the rows read. Every column counts, including a
+    Parquet or Delta source's typed time: two lines whose times differ below the second are
+    two purchases, although their text (cut to whole seconds) is the same.
     """
     return df.groupBy(*df.columns).agg(F.count(F.lit(1)).alias(COPIES))
 
