@@ -174,8 +174,8 @@ def benchmark(data: Path, work: Path, modes: list[str], extra: list[str]) -> dic
     jvm_pid = int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
     print(f"[bench custseg] Spark session: {session_seconds:.1f}s (JVM pid {jvm_pid})", flush=True)
     clock, summaries, error = StageClock(jvm_pid), {}, None
-    conf = spark.sparkContext.getConf()
-    spark_conf = {key: conf.get(key) for key in REPORTED_SPARK_CONF}
+    # the session's values: shuffle partitions are set at run time (custseg.sizing)
+    spark_conf = {key: spark.conf.get(key, None) for key in REPORTED_SPARK_CONF}
     try:
         run_stages(spark, settings_by_mode, clock, summaries)
     except Exception as failure:  # noqa: BLE001 - a benchmark reports how far it got
