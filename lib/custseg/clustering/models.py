@@ -144,6 +144,14 @@ def assign(scaled: DataFrame, model: ClusterModel, cluster_col: str) -> DataFram
     return model.transform(scaled).withColumnRenamed(model.getPredictionCol(), cluster_col)
 
 
+def assign_each(scaled: DataFrame, models_by_column: dict) -> DataFrame:
+    """Adds one cluster column per model ({column: model}): several models' assignments of
+    the same customers in one frame, read in one pass."""
+    for column, model in models_by_column.items():
+        scaled = assign(scaled, model, column)
+    return scaled
+
+
 def pipeline_model(scaler_model: PipelineModel, model: ClusterModel) -> PipelineModel:
     """The saved unit: raw feature columns in, standardised vector and cluster index out."""
     return PipelineModel(stages=[*scaler_model.stages, model])

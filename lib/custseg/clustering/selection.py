@@ -62,11 +62,12 @@ def evaluate(
     """Every model judged on the same customers in the same two passes (see ``metrics``)."""
     if not fitted:
         return []
-    assigned = scaled
     columns = [f"cluster_{i}" for i in range(len(fitted))]
-    for model, column in zip(fitted, columns):
-        assigned = models.assign(assigned, model, column)
-    assigned = assigned.select(models.VECTOR, *columns).persist(StorageLevel.MEMORY_AND_DISK)
+    assigned = (
+        models.assign_each(scaled, dict(zip(columns, fitted)))
+        .select(models.VECTOR, *columns)
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
     try:
         return metrics.models_quality(
             assigned, models.VECTOR, columns, [models.centres(m) for m in fitted]

@@ -128,10 +128,8 @@ def _kept_assignments(scaled: DataFrame, fitted: _Fitted) -> tuple[DataFrame, di
     """Every customer with one cluster column per kept model ({key: column}): the profiles,
     the agreement and customer_clusters all read these assignments, made once."""
     columns = {key: f"kept_{i}" for i, key in enumerate(fitted.kept)}
-    assigned = scaled
-    for key, column in columns.items():
-        assigned = cluster_models.assign(assigned, fitted.models[key].model, column)
-    return assigned, columns
+    models_by_column = {column: fitted.models[key].model for key, column in columns.items()}
+    return cluster_models.assign_each(scaled, models_by_column), columns
 
 
 def _label_kept(
