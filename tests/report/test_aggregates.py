@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 from chispa import assert_df_equality
+from pyspark.sql import functions as F
 from sklearn.decomposition import PCA as SkPCA
 from sklearn.preprocessing import StandardScaler as SkScaler
 
@@ -111,6 +112,18 @@ def test_projection_is_a_bounded_deterministic_sample_labelled_per_model(spark):
     features = np.log1p(np.array([[r[1], r[2], r[3]] for r in rows], dtype=float))
     reference = SkPCA(n_components=2).fit(SkScaler().fit_transform(features))
     assert explained == pytest.approx(list(reference.explained_variance_ratio_), abs=1e-6)
+
+    # the chosen customers are the 15 smallest hashes, projected with the fit on all 40
+    # (MLlib scales by the sample standard deviation; components agree up to sign)
+    hashed = spark.createDataFrame([(r[0],) for r in rows], "customer_key string")
+    chosen = hashed.orderBy(F.xxhash64("customer_key"), "customer_key").limit(15).toPandas()
+    standardised = (features - features.mean(axis=0)) / features.std(axis=0, ddof=1)
+    expected = standardised @ reference.components_.T
+    position = {r[0]: i for i, r in enumerate(rows)}
+    wanted = sorted(tuple(np.abs(expected[position[key]])) for key in chosen.customer_key)
+    panel = first[first.algorithm == "kmeans"]
+    got = sorted((abs(a), abs(b)) for a, b in zip(panel.pc1, panel.pc2))
+    assert np.allclose(got, wanted, rtol=0, atol=1e-9)
 
 
 def test_projection_needs_two_features(spark):

@@ -135,8 +135,10 @@ def projection_sample(
 
     The scaler and PCA are fitted in Spark on every customer of ``rfm``; only the
     ``sample_size`` customers with the smallest xxhash64 of their key (a deterministic,
-    uniform-looking choice) are returned, once per model in ``clusters``. Also returns the
-    share of variance each component explains. Needs at least two features.
+    uniform-looking choice) are returned, once per model in ``clusters``. The sample is
+    chosen before the projection, so only it is transformed (the transform is row by row,
+    so the figures are the same as projecting everyone). Also returns the share of variance
+    each component explains. Needs at least two features.
     """
     if len(features) < 2:
         raise ReportError("a 2-D projection needs at least two clustering features")
@@ -153,11 +155,9 @@ def projection_sample(
     ).fit(featured)
     explained = [float(v) for v in model.stages[-1].explainedVariance.toArray()]
     components = vector_to_array(F.col("components"))
-    sample = (
-        model.transform(featured)
-        .select("customer_key", components[0].alias("pc1"), components[1].alias("pc2"))
-        .orderBy(F.xxhash64("customer_key"), "customer_key")
-        .limit(sample_size)
+    chosen = featured.orderBy(F.xxhash64("customer_key"), "customer_key").limit(sample_size)
+    sample = model.transform(chosen).select(
+        "customer_key", components[0].alias("pc1"), components[1].alias("pc2")
     )
     labelled = (  # the sample is small: broadcast it rather than shuffle every assignment
         F.broadcast(sample)
