@@ -1,30 +1,166 @@
 #!/usr/bin/env bash
-# Submits a custseg job to a cluster: packages lib/ as a zip for --py-files and adds the
-# Delta package matching the pinned pyspark/delta-spark pair. Extra spark-submit options
-# go in SPARK_SUBMIT_OPTS_EXTRA (e.g. "--master yarn --deploy-mode cluster").
-#   scripts/submit.sh jobs/pipeline.py --conf conf/cluster.yaml [--set k=v]...
+# Submits a custseg job with spark-submit. spark-submit's own options come first, then the
+# job and the job's arguments:
+#
+#   scripts/submit.sh [spark-submit options] jobs/<stage>.py --conf FILE [--set k=v]...
+#   scripts/submit.sh --master spark://host:7077 --executor-memory 2g \
+#       jobs/pipeline.py --conf conf/cluster.yaml --set rfm.as_of=2024-07-01
+#
+# It packages lib/ as dist/custseg.zip for --py-files and adds what every custseg session
+# needs unless the options already set it: Delta's package (from the same Ivy cache
+# scripts/setup.sh filled, so no network after set-up), Delta's SQL extension and catalog,
+# Delta snapshot partitions sized to the executor cores, and a redaction pattern that hides
+# the hash key's variable from the UI and event logs. The key itself never goes on the
+# command line: the driver reads it from its environment (CUSTSEG_HASH_KEY) or a key file.
+#
+# Python on the executors needs pandas and pyarrow (the keyed hash is a pandas UDF):
+#   - local master (or none given): this repository's .venv python is used;
+#   - a cluster whose nodes have such a python: --conf spark.pyspark.python=/path/to/python;
+#   - otherwise ship one: CUSTSEG_EXECUTOR_ENV=custseg-env.tar.gz (a venv packed with
+#     venv-pack or conda-pack) adds --archives custseg-env.tar.gz#environment and
+#     spark.pyspark.python=./environment/bin/python.
+# The submitting machine's python paths are never handed to executors on a cluster.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { echo "usage: scripts/submit.sh jobs/<stage>.py --conf FILE [--set k=v]..." >&2; exit 2; }
+repo=$(cd "$(dirname "$0")/.." && pwd)  # paths given to the script stay relative to the caller
+usage="usage: scripts/submit.sh [spark-submit options] jobs/<stage>.py --conf FILE [--set k=v]..."
+
+# spark-submit options: flags without a value, everything else takes one (--opt v or --opt=v).
+options=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --verbose|-v|--supervise|--help|-h|--version|--load-spark-defaults) options+=("$1"); shift ;;
+    --*=*) options+=("$1"); shift ;;
+    -*) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; options+=("$1" "$2"); shift 2 ;;
+    *) break ;;
+  esac
+done
+[ $# -ge 1 ] || { echo "$usage" >&2; exit 2; }
 job=$1; shift
-mkdir -p dist
-rm -f dist/custseg.zip
-(cd lib && python3 -m zipfile -c ../dist/custseg.zip custseg)
-python=.venv/bin/python
-[ -x "$python" ] || python=python3
-coordinate=$("$python" -c 'from custseg.spark import delta_maven_coordinate; print(delta_maven_coordinate())' 2>/dev/null \
-  || echo "io.delta:delta-spark_4.2_2.13:4.4.0")
-# The same Ivy cache as scripts/setup.sh filled, so a submit after set-up needs no network.
-ivy=$("$python" -c 'from custseg.spark import jar_cache_dir; print(jar_cache_dir())' 2>/dev/null || echo "$HOME/.ivy2")
-# Python on the executors needs pandas and pyarrow (the keyed hash is a pandas UDF); in local
-# mode that is this venv's interpreter, on a cluster set PYSPARK_PYTHON to the nodes' one.
-export PYSPARK_PYTHON=${PYSPARK_PYTHON:-$(cd "$(dirname "$python")" && pwd)/$(basename "$python")}
-spark_submit=${SPARK_SUBMIT:-spark-submit}
-command -v "$spark_submit" >/dev/null || spark_submit=.venv/bin/spark-submit
-# shellcheck disable=SC2086
-exec "$spark_submit" ${SPARK_SUBMIT_OPTS_EXTRA:-} \
-  --packages "$coordinate" --conf "spark.jars.ivy=$ivy" \
-  --conf spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension \
-  --conf spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog \
-  --py-files dist/custseg.zip \
-  "$job" "$@"
+[ -f "$job" ] || { echo "submit.sh: job file $job not found" >&2; exit 2; }
+
+# The value given for a spark-submit option (last one wins), or for a --conf key.
+option_value() {
+  local name=$1 i value=""
+  for ((i = 0; i < ${#options[@]}; i++)); do
+    case "${options[$i]}" in
+      "$name") value=${options[$((i + 1))]:-} ;;
+      "$name"=*) value=${options[$i]#"$name"=} ;;
+    esac
+  done
+  printf '%s' "$value"
+}
+conf_value() {  # the value of --conf KEY=VALUE, empty when not given
+  local key=$1 i entry value=""
+  for ((i = 0; i < ${#options[@]}; i++)); do
+    case "${options[$i]}" in
+      --conf|-c) entry=${options[$((i + 1))]:-} ;;
+      --conf=*) entry=${options[$i]#--conf=} ;;
+      *) continue ;;
+    esac
+    [[ "$entry" == "$key="* ]] && value=${entry#"$key="}
+  done
+  printf '%s' "$value"
+}
+conf_given() {
+  local key=$1 i entry
+  for ((i = 0; i < ${#options[@]}; i++)); do
+    case "${options[$i]}" in
+      --conf|-c) entry=${options[$((i + 1))]:-} ;;
+      --conf=*) entry=${options[$i]#--conf=} ;;
+      *) continue ;;
+    esac
+    [[ "$entry" == "$key="* ]] && return 0
+  done
+  return 1
+}
+# Removes every --NAME option from the options and prints their values joined by commas, so
+# that a list custseg adds to (--packages, --py-files, --archives) keeps the user's entries.
+taken=""
+take_list_option() {
+  local name=$1 i kept=() values=()
+  for ((i = 0; i < ${#options[@]}; i++)); do
+    case "${options[$i]}" in
+      "$name") values+=("${options[$((i + 1))]:-}"); i=$((i + 1)) ;;
+      "$name"=*) values+=("${options[$i]#"$name"=}") ;;
+      *) kept+=("${options[$i]}") ;;
+    esac
+  done
+  options=(${kept[@]+"${kept[@]}"})
+  taken=$(IFS=,; printf '%s' "${values[*]:-}")
+}
+with_list() {  # "$1,$2" without empty parts
+  if [ -n "$1" ] && [ -n "$2" ]; then printf '%s,%s' "$1" "$2"; else printf '%s' "$1$2"; fi
+}
+
+python=$repo/.venv/bin/python
+if [ ! -x "$python" ]; then
+  python=$(command -v python3) || { echo "submit.sh: no .venv and no python3 found" >&2; exit 2; }
+fi
+
+zip=$repo/dist/custseg.zip
+mkdir -p "$repo/dist"
+rm -f "$zip"
+(cd "$repo/lib" && "$python" -m zipfile -c "$zip" custseg)
+
+settings=$(PYTHONPATH="$repo/lib" "$python" - <<'EOF' 2>/dev/null || true
+from custseg.spark import delta_maven_coordinate, jar_cache_dir, REDACTION_REGEX
+print(delta_maven_coordinate()); print(jar_cache_dir()); print(REDACTION_REGEX)
+EOF
+)
+coordinate=$(sed -n 1p <<<"$settings"); coordinate=${coordinate:-io.delta:delta-spark_4.2_2.13:4.4.0}
+ivy=$(sed -n 2p <<<"$settings"); ivy=${ivy:-$HOME/.ivy2}
+redaction=$(sed -n 3p <<<"$settings"); redaction=${redaction:-'(?i)secret|password|token|access[.]?key|hash[._]?key'}
+
+extra=()
+take_list_option --packages
+user_packages=$taken
+take_list_option --py-files
+user_py_files=$taken
+take_list_option --archives
+user_archives=$taken
+conf_given spark.jars.packages || extra+=(--packages "$(with_list "$user_packages" "$coordinate")")
+conf_given spark.jars.ivy || extra+=(--conf "spark.jars.ivy=$ivy")
+conf_given spark.sql.extensions || extra+=(--conf spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension)
+conf_given spark.sql.catalog.spark_catalog \
+  || extra+=(--conf spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog)
+conf_given spark.redaction.regex || extra+=(--conf "spark.redaction.regex=$redaction")
+
+master=$(option_value --master)
+deploy_mode=$(option_value --deploy-mode)
+# Delta reads its log with this many partitions (default 50: thousands of tiny tasks over a
+# run); one per executor core, at least 2, when the cores are known from the options.
+if ! conf_given spark.databricks.delta.snapshotPartitions; then
+  cores=$(option_value --total-executor-cores)
+  cores=${cores:-$(conf_value spark.cores.max)}
+  executors=$(option_value --num-executors)
+  executors=${executors:-$(conf_value spark.executor.instances)}
+  if [ -z "$cores" ] && [ -n "$executors" ]; then
+    per_executor=$(option_value --executor-cores)
+    per_executor=${per_executor:-$(conf_value spark.executor.cores)}
+    cores=$((executors * ${per_executor:-1}))
+  fi
+  case "$master" in local*|"") cores=${cores:-$(nproc 2>/dev/null || echo 2)} ;; esac
+  cores=${cores:-8}
+  [ "$cores" -ge 2 ] 2>/dev/null || cores=2
+  extra+=(--conf "spark.databricks.delta.snapshotPartitions=$cores")
+fi
+
+# Which python runs custseg: see the header. Local paths only where they exist.
+if [ -n "${CUSTSEG_EXECUTOR_ENV:-}" ]; then
+  user_archives=$(with_list "$user_archives" "$CUSTSEG_EXECUTOR_ENV#environment")
+  conf_given spark.pyspark.python || extra+=(--conf spark.pyspark.python=./environment/bin/python)
+elif ! conf_given spark.pyspark.python && [[ "$master" == local* || -z "$master" ]]; then
+  extra+=(--conf "spark.pyspark.python=$python")
+fi
+[ -z "$user_archives" ] || extra+=(--archives "$user_archives")
+if ! conf_given spark.pyspark.driver.python && [ "$deploy_mode" != cluster ]; then
+  extra+=(--conf "spark.pyspark.driver.python=$python")  # client mode: the driver runs here
+fi
+
+spark_submit=${SPARK_SUBMIT:-}
+if [ -z "$spark_submit" ]; then
+  spark_submit=$(dirname "$python")/spark-submit
+  [ -x "$spark_submit" ] || spark_submit=spark-submit
+fi
+exec "$spark_submit" ${options[@]+"${options[@]}"} "${extra[@]}" \
+  --py-files "$(with_list "$zip" "$user_py_files")" "$job" "$@"

@@ -156,6 +156,10 @@ def test_spark_submit_runs_the_ingest_job(spark, tmp_path):
         [
             "bash",
             "scripts/submit.sh",
+            "--master",
+            "local[2]",
+            "--conf",
+            "spark.ui.enabled=false",
             "jobs/ingest.py",
             "--conf",
             "lib/custseg/defaults/local.yaml",
@@ -174,7 +178,6 @@ def test_spark_submit_runs_the_ingest_job(spark, tmp_path):
         env={
             **__import__("os").environ,
             "CUSTSEG_HASH_KEY": "submit-test-key-0123456789",
-            "SPARK_SUBMIT_OPTS_EXTRA": "--master local[2] --conf spark.ui.enabled=false",
         },
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -93,11 +93,13 @@ def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dic
         prepare_demo(settings)
         command = "run"
     from custseg import pipeline
+    from custseg.locations import qualified_settings
     from custseg.run_context import RunContext
     from custseg.spark import get_spark
 
     context = RunContext.start()
     spark = get_spark(settings, app_name=f"custseg-{command}")
+    settings = qualified_settings(spark, settings)
     print(f"[custseg] {command}: warehouse {settings.warehouse_root}", file=sys.stderr)
     started = time.monotonic()
     if command != "run":

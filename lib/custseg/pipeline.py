@@ -2,6 +2,8 @@
 
 Each stage lives in its own package (``<stage>/stage.py``), is the only code that writes its
 tables, and returns a small summary dict (counts, paths) that the CLI prints and tests read.
+Locations are qualified here before any stage sees them (idempotent: the CLI has usually
+qualified them already, to print them).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from custseg.clustering import score as score_stage
 from custseg.clustering import stage as cluster_stage
 from custseg.config import Settings
 from custseg.ingest import stage as ingest_stage
+from custseg.locations import qualified_settings
 from custseg.report import stage as report_stage
 from custseg.rfm import stage as rfm_stage
 from custseg.run_context import RunContext, resolve_as_of
@@ -59,6 +62,7 @@ def _context_for(
 
 def run_stage(spark: SparkSession, settings: Settings, context: RunContext, name: str) -> dict:
     """One stage, as a single-stage command runs it (the as_of resolved as ``run`` does)."""
+    settings = qualified_settings(spark, settings)
     stage = COMMANDS[name]
     return stage.run(spark, settings, _context_for(stage, spark, settings, context))
 
@@ -72,6 +76,7 @@ def run_all(
     """Every stage in order; the as_of is resolved once, after ingest (so that a default
     as_of sees the files just ingested), and the same value goes to every later stage.
     ``on_stage`` hears each stage's summary as it finishes."""
+    settings = qualified_settings(spark, settings)
     summaries = {}
     for name, stage in STAGES.items():
         context = _context_for(stage, spark, settings, context)

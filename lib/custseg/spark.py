@@ -22,6 +22,10 @@ from custseg.config import Settings
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+# Spark's default pattern plus the hash key's variable (CUSTSEG_HASH_KEY or any *HASH_KEY):
+# a property or environment entry whose name matches is shown redacted in the UI and the
+# event log (e.g. spark.yarn.appMasterEnv.CUSTSEG_HASH_KEY on YARN cluster mode).
+REDACTION_REGEX = "(?i)secret|password|token|access[.]?key|hash[._]?key"
 
 
 def delta_maven_coordinate() -> str:
@@ -66,6 +70,7 @@ def _local_defaults(settings: Settings) -> dict[str, str]:
         "spark.driver.memory": sizing.resolved_driver_memory(spark.driver_memory, spark.master),
         "spark.ui.enabled": str(spark.ui).lower(),
         "spark.ui.showConsoleProgress": "false",
+        "spark.redaction.regex": REDACTION_REGEX,
         # Delta reads its log with this many partitions (default 50): on a laptop that is
         # dozens of tiny tasks for every write of a small table.
         "spark.databricks.delta.snapshotPartitions": str(partitions),

@@ -8,6 +8,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def has_scheme(location: str) -> bool:
+    """True for ``file:/x``, ``hdfs://nn/x``, ``s3a://b/x``; False for plain paths."""
+    return bool(_SCHEME.match(location))
 
 
 class ConfigError(ValueError):
@@ -128,10 +136,11 @@ class Settings:
         """The warehouse as the table I/O takes it.
 
         A local warehouse given as a relative path is taken from the working directory and
-        made absolute, so catalog registrations and Delta logs agree on one location.
+        made absolute, so catalog registrations and Delta logs agree on one location. Runs
+        qualify it fully first (``custseg.locations``); a URI is kept as it is.
         """
         root = self.warehouse.rstrip("/")
-        if "://" not in root and not root.startswith("/"):
+        if not has_scheme(root) and not root.startswith("/"):
             root = os.path.abspath(root)
         return root
 

@@ -1,6 +1,8 @@
 """The report stage: segments_current, table maintenance, then the HTML report and its PNGs
 for the run's as_of.
 
+The page is drawn into a local temporary folder and then copied to ``report.path`` through
+Hadoop's FileSystem, so the report can live wherever the warehouse can (HDFS, object stores).
 The report reads Delta tables only and brings nothing customer-level to the driver beyond
 the bounded PCA sample (``report.sample_size``). Tables are registered as ``custseg.<name>``
 at the end; the default catalog is in-memory, so that lasts for the session.
@@ -10,11 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import tempfile
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from custseg import delta_io
 from custseg.config import Settings
+from custseg.locations import display_location, publish_folder
 from custseg.report.current import segments_current
 from custseg.report.document import write_report
 from custseg.report.inputs import gather_report_inputs
@@ -63,21 +68,22 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
         settings.clustering.features,
         sample_size=settings.report.sample_size,
     )
-    written = write_report(
-        inputs,
-        f"{settings.report.path.rstrip('/')}/{as_of.isoformat()}",
-        footer=(
-            f"custseg run {context.run_id}; source: Delta tables under {root}; as_of "
-            f"{as_of.isoformat()}. Customer keys are pseudonymised and the page holds "
-            "aggregates and an anonymous sample only."
-        ),
+    target = f"{settings.report.path.rstrip('/')}/{as_of.isoformat()}"
+    footer = (
+        f"custseg run {context.run_id}; source: Delta tables under {root}; as_of "
+        f"{as_of.isoformat()}. Customer keys are pseudonymised and the page holds "
+        "aggregates and an anonymous sample only."
     )
+    with tempfile.TemporaryDirectory(prefix="custseg-report-") as local_folder:
+        written = write_report(inputs, Path(local_folder), footer=footer)
+        published = publish_folder(spark, Path(local_folder), target)
+    page = display_location(next(uri for uri in published if uri.endswith(written.page.name)))
     registered = delta_io.register_in_catalog(spark, root)
-    log.info("report for as_of %s written to %s", as_of, written.page)
+    log.info("report for as_of %s written to %s", as_of, page)
     return {
         "as_of": as_of.isoformat(),
-        "report_path": str(written.page),
-        "figures": [str(p) for p in written.figures],
+        "report_path": page,
+        "figures": [display_location(uri) for uri in published if uri.endswith(".png")],
         "segments_current_rows": current_rows,
         "optimize": optimize_stats,
         "registered_tables": registered,
