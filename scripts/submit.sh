@@ -103,8 +103,10 @@ rm -f "$zip"
 (cd "$repo/lib" && "$python" -m zipfile -c "$zip" custseg)
 
 settings=$(PYTHONPATH="$repo/lib" "$python" - <<'EOF' 2>/dev/null || true
+import os, pyspark
 from custseg.spark import delta_maven_coordinate, jar_cache_dir, REDACTION_REGEX
 print(delta_maven_coordinate()); print(jar_cache_dir()); print(REDACTION_REGEX)
+print(os.path.dirname(pyspark.__file__))
 EOF
 )
 coordinate=$(sed -n 1p <<<"$settings"); coordinate=${coordinate:-io.delta:delta-spark_4.2_2.13:4.4.0}
@@ -160,7 +162,13 @@ fi
 spark_submit=${SPARK_SUBMIT:-}
 if [ -z "$spark_submit" ]; then
   spark_submit=$(dirname "$python")/spark-submit
-  [ -x "$spark_submit" ] || spark_submit=spark-submit
+  if [ -x "$spark_submit" ]; then
+    # pip's spark-submit finds its Spark through whatever python3 is on PATH: name it here
+    pyspark_home=$(sed -n 4p <<<"$settings")
+    [ -n "${SPARK_HOME:-}" ] || [ -z "$pyspark_home" ] || export SPARK_HOME=$pyspark_home
+  else
+    spark_submit=spark-submit
+  fi
 fi
 exec "$spark_submit" ${options[@]+"${options[@]}"} "${extra[@]}" \
   --py-files "$(with_list "$zip" "$user_py_files")" "$job" "$@"

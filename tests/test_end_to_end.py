@@ -149,22 +149,23 @@ def test_cli_missing_input_names_the_path(tmp_path):
 
 
 def test_spark_submit_runs_the_ingest_job(spark, tmp_path):
-    """jobs/*.py under spark-submit (local master) through scripts/submit.sh."""
+    """jobs/*.py under spark-submit (local master) through scripts/submit.sh, called from
+    outside the repository with a relative warehouse (taken from the caller's folder)."""
     raw = tmp_path / "raw"
     generate_transactions(raw, customers=200, months=2, seed=5)
     result = subprocess.run(
         [
             "bash",
-            "scripts/submit.sh",
+            str(REPO / "scripts" / "submit.sh"),
             "--master",
             "local[2]",
             "--conf",
             "spark.ui.enabled=false",
-            "jobs/ingest.py",
+            str(REPO / "jobs" / "ingest.py"),
             "--conf",
-            "lib/custseg/defaults/local.yaml",
+            str(REPO / "lib" / "custseg" / "defaults" / "local.yaml"),
             "--set",
-            f"warehouse={tmp_path / 'wh'}",
+            "warehouse=wh",
             "--set",
             f"input.path={raw}",
             "--set",
@@ -173,7 +174,7 @@ def test_spark_submit_runs_the_ingest_job(spark, tmp_path):
         ],
         capture_output=True,
         text=True,
-        cwd=REPO,
+        cwd=tmp_path,
         timeout=600,
         env={
             **__import__("os").environ,
