@@ -93,14 +93,17 @@ def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dic
         prepare_demo(settings)
         command = "run"
     from custseg import pipeline
-    from custseg.locations import qualified_settings
+    from custseg.locations import display_location, qualified_settings
     from custseg.run_context import RunContext
     from custseg.spark import get_spark
 
     context = RunContext.start()
     spark = get_spark(settings, app_name=f"custseg-{command}")
     settings = qualified_settings(spark, settings)
-    print(f"[custseg] {command}: warehouse {settings.warehouse_root}", file=sys.stderr)
+    print(
+        f"[custseg] {command}: warehouse {display_location(settings.warehouse_root)}",
+        file=sys.stderr,
+    )
     started = time.monotonic()
     if command != "run":
         summary = pipeline.run_stage(spark, settings, context, command)
@@ -113,7 +116,7 @@ def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dic
         started = time.monotonic()
 
     summaries = pipeline.run_all(spark, settings, context, on_stage=progress)
-    print(f"Delta tables: {settings.warehouse_root}")
+    print(f"Delta tables: {display_location(settings.warehouse_root)}")
     print(f"Report: {summaries['report'].get('report_path')}")
     return summaries
 
