@@ -25,7 +25,7 @@ import pytest
 
 from custseg import cli
 from custseg.demo import generate_transactions
-from custseg.tables.compare import compare_warehouses
+from custseg.tables.compare import compare_warehouses, unmatched_rows
 
 pytestmark = pytest.mark.slow
 
@@ -292,3 +292,22 @@ def test_the_cluster_stage_survives_a_worker_killed_while_it_runs(
     ]
     assert removed, "no executor was lost: the kill came too late"
     assert_same_tables(spark, local_warehouse, f"file://{root / 'submitted'}")
+
+
+def test_the_score_stage_runs_on_the_cluster(spark, cluster, run_inputs, submitted_run):
+    """jobs/score.py: the saved models of the submitted run assign the same customers to the
+    same clusters as the cluster stage did (the last stage not yet submitted above)."""
+    root, _ = run_inputs
+    warehouse = f"file://{root / 'submitted'}"
+    before = spark.read.format("delta").load(f"{warehouse}/customer_clusters").localCheckpoint()
+    process = submit(cluster, run_inputs, "scored", job="jobs/score.py")
+    try:
+        output, _ = process.communicate(timeout=600)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output[-4000:]
+    assert "[custseg] score done" in output
+    after = spark.read.format("delta").load(f"{warehouse}/customer_clusters")
+    assert before.count() > 0
+    assert unmatched_rows(before, after) == 0
