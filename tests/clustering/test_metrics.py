@@ -102,37 +102,6 @@ def test_models_judged_together_equal_each_judged_alone(spark, blobs):
         )
 
 
-def test_a_full_sweep_is_judged_by_compiled_code(spark, blobs):
-    """k = 2..10 for two algorithms in one pass, with code generation's fallback to
-    interpreted execution turned off: the passes must compile (the JVM caps a method at
-    64 KB), and still give scikit-learn's figures."""
-    rng = np.random.default_rng(11)
-    ks = [k for k in range(2, 11) for _ in range(2)]
-    labellings = [rng.integers(0, k, size=len(blobs)) for k in ks]
-    centres = [rng.normal(size=(k, 3)).tolist() for k in ks]
-    names = [f"model{i}" for i in range(len(ks))]
-    frame = spark.createDataFrame(
-        [
-            (*[int(labels[i]) for labels in labellings], Vectors.dense(list(map(float, point))))
-            for i, point in enumerate(blobs)
-        ],
-        [*names, "features"],
-    )
-    before = spark.conf.get("spark.sql.codegen.fallback")
-    spark.conf.set("spark.sql.codegen.fallback", "false")
-    try:
-        qualities = metrics.models_quality(frame, "features", names, centres)
-    finally:
-        spark.conf.set("spark.sql.codegen.fallback", before)
-    for labels, quality in zip(labellings, qualities):
-        assert quality.silhouette == pytest.approx(
-            silhouette_score(blobs, labels, metric="sqeuclidean"), rel=1e-9
-        )
-        assert quality.davies_bouldin == pytest.approx(
-            davies_bouldin_score(blobs, labels), rel=1e-9
-        )
-
-
 def test_indices_use_cluster_means_for_any_labelling(spark, blobs):
     """Arbitrary labels and centres: DB/CH use the means of the points, inertia the centres."""
     rng = np.random.default_rng(11)

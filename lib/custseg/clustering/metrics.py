@@ -136,14 +136,12 @@ class _Slots:
         return F.element_at(F.array(*[F.lit(v) for v in flat]), self.index(cluster))
 
 
-def _silhouette_parts(
+def _silhouette_of_row(
     sums: Sequence[Sequence[_ClusterSums | None]], slots: _Slots, dimensions: int
-) -> dict[str, Column]:
-    """Per point, what MLlib's squared-Euclidean silhouette (``SquaredEuclideanSilhouette``)
-    needs: the mean squared distance to cluster C is
-    ||x||^2 + sum_C ||y||^2 / n_C - 2 x.sum_C(y) / n_C. ``_within`` is to the point's own
-    cluster (corrected for the point itself), ``_nearest`` the smallest to another cluster
-    with customers. Expects the point's squared norm in ``_norm``."""
+) -> Column:
+    """MLlib's squared-Euclidean silhouette of one point (``SquaredEuclideanSilhouette``):
+    the mean squared distance to cluster C is ||x||^2 + sum_C ||y||^2 / n_C - 2 x.sum_C(y) / n_C;
+    a point alone in its cluster scores 0."""
     empty = _ClusterSums(0, [0.0] * dimensions, 0.0)
     filled = [[cluster or empty for cluster in model] for model in sums]
     sizes = [[float(c.size) for c in model] for model in filled]
@@ -151,7 +149,7 @@ def _silhouette_parts(
     vector_sums = [
         [[c.vector_sum[d] for c in model] for model in filled] for d in range(dimensions)
     ]
-    norm = F.col("_norm")
+    norm = _squared_norm(dimensions)
 
     def mean_distance(cluster: Column) -> tuple[Column, Column]:
         size = slots.lookup(sizes, cluster)
@@ -163,26 +161,14 @@ def _silhouette_parts(
         return size, norm + slots.lookup(norms, cluster) / size - F.lit(2.0) * dot_sum / size
 
     own_size, own_distance = mean_distance(F.col("c"))
+    within = own_distance * own_size / (own_size - F.lit(1.0))
     others = []
     for j in range(slots.width):
         size, distance = mean_distance(F.lit(j))
         others.append(F.when((F.col("c") != F.lit(j)) & (size > 0), distance))
-    return {
-        "_own_size": own_size,
-        # null for a point alone in its cluster (scored 0 below), not a division by zero
-        "_within": F.when(own_size > F.lit(1.0), own_distance * own_size / (own_size - F.lit(1.0))),
-        "_nearest": F.least(*others) if len(others) > 1 else others[0],
-    }
-
-
-def _silhouette_of_row() -> Column:
-    """From ``_silhouette_parts``; a point alone in its cluster scores 0. The parts are
-    columns of their own, computed once per point: written into this expression, the
-    nearest-cluster term (one branch per cluster) appeared four times and the generated code
-    outgrew the JVM's 64 KB method limit at k = 10."""
-    within, nearest = F.col("_within"), F.col("_nearest")
+    nearest = F.least(*others) if len(others) > 1 else others[0]
     return (
-        F.when(F.col("_own_size") == F.lit(1.0), F.lit(0.0))
+        F.when(own_size == F.lit(1.0), F.lit(0.0))
         .when(within < nearest, F.lit(1.0) - within / nearest)
         .when(within > nearest, nearest / within - F.lit(1.0))
         .otherwise(F.lit(0.0))
@@ -212,16 +198,13 @@ def _spreads(
         return reduce(lambda acc, term: acc + term, terms, F.lit(0.0))
 
     to_mean = squared_distance_to(means)
-    with_norm = long.select("*", _squared_norm(dimensions).alias("_norm"))
-    parts = _silhouette_parts(sums, slots, dimensions)
-    with_parts = with_norm.select("*", *[column.alias(name) for name, column in parts.items()])
     rows = (
-        with_parts.groupBy("m", "c")
+        long.groupBy("m", "c")
         .agg(
             F.sum(squared_distance_to(centres)).alias("to_centre"),
             F.avg(F.sqrt(to_mean)).alias("scatter"),
             F.sum(to_mean).alias("within"),
-            F.sum(_silhouette_of_row()).alias("silhouette"),
+            F.sum(_silhouette_of_row(sums, slots, dimensions)).alias("silhouette"),
         )
         .collect()
     )
