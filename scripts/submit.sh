@@ -49,30 +49,20 @@ option_value() {
   done
   printf '%s' "$value"
 }
-conf_value() {  # the value of --conf KEY=VALUE, empty when not given
-  local key=$1 i entry value=""
+conf_entry() {  # the last --conf KEY=VALUE given for KEY, empty when none
+  local key=$1 i entry found=""
   for ((i = 0; i < ${#options[@]}; i++)); do
     case "${options[$i]}" in
       --conf|-c) entry=${options[$((i + 1))]:-} ;;
       --conf=*) entry=${options[$i]#--conf=} ;;
       *) continue ;;
     esac
-    [[ "$entry" == "$key="* ]] && value=${entry#"$key="}
+    [[ "$entry" == "$key="* ]] && found=$entry
   done
-  printf '%s' "$value"
+  printf '%s' "$found"
 }
-conf_given() {
-  local key=$1 i entry
-  for ((i = 0; i < ${#options[@]}; i++)); do
-    case "${options[$i]}" in
-      --conf|-c) entry=${options[$((i + 1))]:-} ;;
-      --conf=*) entry=${options[$i]#--conf=} ;;
-      *) continue ;;
-    esac
-    [[ "$entry" == "$key="* ]] && return 0
-  done
-  return 1
-}
+conf_value() { local entry; entry=$(conf_entry "$1"); printf '%s' "${entry#"$1"=}"; }
+conf_given() { [ -n "$(conf_entry "$1")" ]; }
 # Removes every --NAME option from the options and prints their values joined by commas, so
 # that a list custseg adds to (--packages, --py-files, --archives) keeps the user's entries.
 taken=""

@@ -14,6 +14,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from custseg.locations import file_system, hadoop_path
 from custseg.tables import ALL_TABLES, DATABASE, TableSpec, table_location
 
 
@@ -54,9 +55,8 @@ def _remove_uncommitted_log(spark: SparkSession, path: str) -> None:
     create the table there. Without a commit file nothing was ever committed, so removing
     it loses nothing.
     """
-    jvm = spark.sparkContext._jvm
-    log_dir = jvm.org.apache.hadoop.fs.Path(f"{path.rstrip('/')}/_delta_log")
-    fs = log_dir.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    log_location = f"{path.rstrip('/')}/_delta_log"
+    log_dir, fs = hadoop_path(spark, log_location), file_system(spark, log_location)
     if not fs.exists(log_dir):
         return
     names = [status.getPath().getName() for status in fs.listStatus(log_dir)]

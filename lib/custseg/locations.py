@@ -25,13 +25,14 @@ class LocationError(ValueError):
     """A configured location no Hadoop FileSystem on the classpath can reach."""
 
 
-def _hadoop_path(spark: SparkSession, location: str):
+def hadoop_path(spark: SparkSession, location: str):
+    """``location`` as a Hadoop ``Path`` (a py4j object)."""
     return spark.sparkContext._jvm.org.apache.hadoop.fs.Path(location)
 
 
 def file_system(spark: SparkSession, location: str):
     """The Hadoop FileSystem serving ``location``; a scheme without one is a LocationError."""
-    path = _hadoop_path(spark, location)
+    path = hadoop_path(spark, location)
     try:
         return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     except Exception as error:  # noqa: BLE001 - py4j wraps Hadoop's exception
@@ -51,11 +52,12 @@ def qualify(spark: SparkSession, location: str, what: str = "location") -> str:
     """``location`` with scheme and authority, as Delta itself would spell it."""
     if not location or not location.strip():
         raise LocationError(f"{what} is empty")
+    trimmed = location.rstrip("/") or "/"
     try:
-        fs = file_system(spark, location.rstrip("/") or "/")
+        fs = file_system(spark, trimmed)
     except LocationError as error:
         raise LocationError(f"{what} {error}") from None
-    return fs.makeQualified(_hadoop_path(spark, location.rstrip("/") or "/")).toString()
+    return fs.makeQualified(hadoop_path(spark, trimmed)).toString()
 
 
 def qualified_settings(spark: SparkSession, settings: Settings) -> Settings:
@@ -82,14 +84,14 @@ def publish_folder(
     fs = file_system(spark, target)
     if fs.getScheme() == "file":  # the raw local FS: no hidden .crc file beside each figure
         fs = fs.getRawFileSystem()
-    folder = _hadoop_path(spark, target)
+    folder = hadoop_path(spark, target)
     fs.mkdirs(folder)
     names = sorted(p.name for p in Path(local_folder).iterdir() if p.is_file())
     written = []
     for name in names:
-        final = _hadoop_path(spark, f"{target.rstrip('/')}/{name}")
-        partial = _hadoop_path(spark, f"{target.rstrip('/')}/.{name}{PARTIAL}")
-        source = _hadoop_path(spark, str(Path(local_folder).absolute() / name))
+        final = hadoop_path(spark, f"{target.rstrip('/')}/{name}")
+        partial = hadoop_path(spark, f"{target.rstrip('/')}/.{name}{PARTIAL}")
+        source = hadoop_path(spark, str(Path(local_folder).absolute() / name))
         fs.copyFromLocalFile(False, True, source, partial)
         fs.delete(final, False)
         if not fs.rename(partial, final):

@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType, TimestampType
 
 from custseg.config import InputSettings
+from custseg.locations import file_system, hadoop_path
 
 CORRUPT_COLUMN = "_corrupt_record"
 SOURCE_FILE = "source_file"
@@ -34,12 +35,6 @@ class SourceFile:
     fingerprint: str
 
 
-def _hadoop_fs(spark: SparkSession, path: str):
-    jvm = spark.sparkContext._jvm
-    hpath = jvm.org.apache.hadoop.fs.Path(path)
-    return hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hpath
-
-
 def list_source_files(spark: SparkSession, settings: InputSettings) -> list[SourceFile]:
     """Data files under ``input.path`` (file, folder or glob) with a change fingerprint.
 
@@ -54,7 +49,7 @@ def list_source_files(spark: SparkSession, settings: InputSettings) -> list[Sour
             raise SourceError(f"input.path {settings.path} is not a Delta table")
         version = DeltaTable.forPath(spark, settings.path).history(1).first()["version"]
         return [SourceFile(settings.path, f"delta-version:{version}")]
-    fs, hpath = _hadoop_fs(spark, settings.path)
+    fs, hpath = file_system(spark, settings.path), hadoop_path(spark, settings.path)
     statuses = fs.globStatus(hpath) or []
     found: list[SourceFile] = []
     suffixes = {"csv": (".csv", ".csv.gz", ".txt", ".tsv", ".csv.bz2"), "parquet": (".parquet",)}
@@ -88,7 +83,7 @@ def _source_file(status) -> SourceFile:
 def read_csv_header(spark: SparkSession, path: str, settings: InputSettings) -> list[str]:
     """The first line of one file (decompressed if needed), parsed as a CSV header."""
     jvm = spark.sparkContext._jvm
-    fs, hpath = _hadoop_fs(spark, path)
+    fs, hpath = file_system(spark, path), hadoop_path(spark, path)
     codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(
         spark.sparkContext._jsc.hadoopConfiguration()
     ).getCodec(hpath)

@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DataType, DoubleType, FloatType, MapType
 
 from custseg import delta_io
+from custseg.locations import file_system, hadoop_path
 
 RUN_SPECIFIC = frozenset(
     {
@@ -131,11 +132,9 @@ def unmatched_rows(first: DataFrame, second: DataFrame, relative: float = 1e-9) 
 
 def table_names(spark: SparkSession, warehouse: str) -> list[str]:
     """The tables under ``warehouse`` (folders not starting with ``_``), sorted."""
-    jvm_path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(warehouse)
-    fs = jvm_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     return sorted(
         status.getPath().getName()
-        for status in fs.listStatus(jvm_path)
+        for status in file_system(spark, warehouse).listStatus(hadoop_path(spark, warehouse))
         if status.isDirectory() and not status.getPath().getName().startswith("_")
     )
 
@@ -148,11 +147,7 @@ def compare_warehouses(
     names = sorted(set(table_names(spark, first)) | set(table_names(spark, second)))
     results = []
     for name in names:
-        frames = []
-        for root in (first, second):
-            path = f"{root.rstrip('/')}/{name}"
-            exists = delta_io.table_exists(spark, path)
-            frames.append(spark.read.format("delta").load(path) if exists else None)
+        frames = [delta_io.maybe_read_table(spark, root, name) for root in (first, second)]
         if None in frames:
             present = next(f for f in frames if f is not None)
             rows = present.count()
