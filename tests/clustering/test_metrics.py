@@ -102,6 +102,39 @@ def test_models_judged_together_equal_each_judged_alone(spark, blobs):
         )
 
 
+@pytest.mark.parametrize("k_max", [metrics.WHOLE_STAGE_CODEGEN_MAX_TERMS // 3, 10])
+def test_a_full_sweep_is_judged_without_a_failed_compilation(spark, blobs, k_max):
+    """k = 2..k_max for two algorithms in one pass, with code generation's fallback turned
+    off: up to the threshold the pass must compile (the JVM caps a method at 64 KB); beyond
+    it, it must not try. Either way scikit-learn's figures come out."""
+    rng = np.random.default_rng(11)
+    ks = [k for k in range(2, k_max + 1) for _ in range(2)]
+    labellings = [rng.integers(0, k, size=len(blobs)) for k in ks]
+    centres = [rng.normal(size=(k, 3)).tolist() for k in ks]
+    names = [f"model{i}" for i in range(len(ks))]
+    frame = spark.createDataFrame(
+        [
+            (*[int(labels[i]) for labels in labellings], Vectors.dense(list(map(float, point))))
+            for i, point in enumerate(blobs)
+        ],
+        [*names, "features"],
+    )
+    before = spark.conf.get("spark.sql.codegen.fallback")
+    spark.conf.set("spark.sql.codegen.fallback", "false")
+    try:
+        qualities = metrics.models_quality(frame, "features", names, centres)
+    finally:
+        spark.conf.set("spark.sql.codegen.fallback", before)
+    assert spark.conf.get("spark.sql.codegen.wholeStage") == "true"
+    for labels, quality in zip(labellings, qualities):
+        assert quality.silhouette == pytest.approx(
+            silhouette_score(blobs, labels, metric="sqeuclidean"), rel=1e-9
+        )
+        assert quality.davies_bouldin == pytest.approx(
+            davies_bouldin_score(blobs, labels), rel=1e-9
+        )
+
+
 def test_indices_use_cluster_means_for_any_labelling(spark, blobs):
     """Arbitrary labels and centres: DB/CH use the means of the points, inertia the centres."""
     rng = np.random.default_rng(11)

@@ -18,8 +18,9 @@ its formula (cluster sums of vectors and squared norms), so it equals the evalua
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import reduce
 
 import numpy as np
@@ -175,6 +176,34 @@ def _silhouette_of_row(
     )
 
 
+# Whole-stage code generation writes the silhouette's nearest-cluster term, one branch per
+# cluster slot, into one Java method. With ten slots (a k = 2..10 sweep) that method
+# outgrows the JVM's 64 KB limit: Spark logs the failed compilation with a long stack trace
+# and runs the pass without whole-stage code anyway. A variant that compiles (the terms as
+# columns of their own) ran twice as slowly at 16M rows, as HotSpot leaves methods over
+# 8,000 bytes to its interpreter, so wide sweeps go without whole-stage code from the
+# start. The code grows with slots x feature dimensions; up to this product the pass
+# compiles (6 slots of 3 features: tests/clustering/test_metrics.py).
+WHOLE_STAGE_CODEGEN_MAX_TERMS = 18
+
+
+@contextlib.contextmanager
+def _whole_stage_codegen(spark, enabled: bool) -> Iterator[None]:
+    """Plans made inside use whole-stage code generation or not; the session's own setting
+    comes back after. The sweep judges its models after every fit has finished, so no
+    other custseg query is planned meanwhile."""
+    key = "spark.sql.codegen.wholeStage"
+    before = spark.conf.get(key)
+    if enabled or before == "false":
+        yield
+        return
+    spark.conf.set(key, "false")
+    try:
+        yield
+    finally:
+        spark.conf.set(key, before)
+
+
 def _spreads(
     long: DataFrame,
     centres: Sequence[Sequence[Sequence[float]]],
@@ -198,16 +227,15 @@ def _spreads(
         return reduce(lambda acc, term: acc + term, terms, F.lit(0.0))
 
     to_mean = squared_distance_to(means)
-    rows = (
-        long.groupBy("m", "c")
-        .agg(
-            F.sum(squared_distance_to(centres)).alias("to_centre"),
-            F.avg(F.sqrt(to_mean)).alias("scatter"),
-            F.sum(to_mean).alias("within"),
-            F.sum(_silhouette_of_row(sums, slots, dimensions)).alias("silhouette"),
-        )
-        .collect()
+    spreads = long.groupBy("m", "c").agg(
+        F.sum(squared_distance_to(centres)).alias("to_centre"),
+        F.avg(F.sqrt(to_mean)).alias("scatter"),
+        F.sum(to_mean).alias("within"),
+        F.sum(_silhouette_of_row(sums, slots, dimensions)).alias("silhouette"),
     )
+    compiles = slots.width * dimensions <= WHOLE_STAGE_CODEGEN_MAX_TERMS
+    with _whole_stage_codegen(long.sparkSession, compiles):
+        rows = spreads.collect()
     return {
         (int(r["m"]), int(r["c"])): (
             float(r["to_centre"]),
