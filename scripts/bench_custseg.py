@@ -86,6 +86,9 @@ def settings_overrides(data: Path, work: Path, extra: list[str]) -> list[str]:
         f"input.path={json.dumps(str(data))}",
         f"report.path={json.dumps(str(work / 'reports'))}",
         "pseudonym.key_file=null",
+        # the references drop exact duplicate lines (pandas drop_duplicates, DuckDB
+        # SELECT DISTINCT): custseg does the same work, not its cheaper default (keep)
+        "cleaning.duplicate_lines=drop",
         *extra,
     ]
 

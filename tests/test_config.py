@@ -124,12 +124,12 @@ def test_impossible_dates_are_config_errors_naming_the_key(tmp_path, text, why):
 def test_dates_are_dates_from_load_time_on(tmp_path):
     settings = load_settings(_write(tmp_path, "rfm:\n  as_of: 2024-02-29\n"))
     assert settings.rfm.as_of == dt.date(2024, 2, 29)
-    assert settings.cleaning.min_purchase_time == dt.date(2000, 1, 1)
+    assert settings.cleaning.min_purchase_time == dt.date(1900, 1, 1)
     assert replace(settings, **{"rfm.as_of": "2024-03-01"}).rfm.as_of == dt.date(2024, 3, 1)
     with pytest.raises(ConfigError, match="YYYY-MM-DD"):
         load_settings(None, ["rfm.as_of=2024-03-01 10:00:00"])  # a time is refused, not cut off
     with pytest.raises(ConfigError, match="after cleaning.min_purchase_time"):
-        load_settings(None, ["cleaning.max_purchase_time=1999-12-31"])
+        load_settings(None, ["cleaning.max_purchase_time=1899-12-31"])
 
 
 def test_impossible_date_exits_2_with_one_line(tmp_path):

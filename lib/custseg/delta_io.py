@@ -7,15 +7,28 @@ warehouse root, not the settings: the root is the only thing they need to know.
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Iterable
 
+from delta.exceptions import (
+    ConcurrentAppendException,
+    ConcurrentDeleteDeleteException,
+    ConcurrentDeleteReadException,
+    ConcurrentTransactionException,
+    ConcurrentWriteException,
+    MetadataChangedException,
+    ProtocolChangedException,
+)
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from custseg.locations import file_system, hadoop_path
 from custseg.tables import ALL_TABLES, DATABASE, TableSpec, table_location
+
+log = logging.getLogger("custseg")
 
 
 class TableNotFoundError(FileNotFoundError):
@@ -48,20 +61,34 @@ def table_exists(spark: SparkSession, path: str) -> bool:
     return DeltaTable.isDeltaTable(spark, path)
 
 
+# A log folder without a commit is only taken for a killed run's leftover once it has not
+# changed for this long: another run may be creating the same table at this very moment.
+STALE_LOG_SECONDS = 5.0
+
+
 def _remove_uncommitted_log(spark: SparkSession, path: str) -> None:
-    """Deletes a ``_delta_log`` folder that holds no commit.
+    """Deletes a ``_delta_log`` folder that holds no commit and does not change.
 
     A run killed while creating a table leaves such a folder, and Delta then refuses to
     create the table there. Without a commit file nothing was ever committed, so removing
-    it loses nothing.
+    it loses nothing. A folder still changing, or gaining a commit, belongs to a creation
+    under way in another run and is left to it.
     """
     log_location = f"{path.rstrip('/')}/_delta_log"
     log_dir, fs = hadoop_path(spark, log_location), file_system(spark, log_location)
-    if not fs.exists(log_dir):
-        return
-    names = [status.getPath().getName() for status in fs.listStatus(log_dir)]
-    if not any(re.fullmatch(r"\d{20}\.(json|checkpoint.*parquet)", name) for name in names):
-        fs.delete(log_dir, True)
+    seen, unchanged_since = None, time.monotonic()
+    while fs.exists(log_dir):
+        listing = sorted(
+            (status.getPath().getName(), status.getLen()) for status in fs.listStatus(log_dir)
+        )
+        if any(re.fullmatch(r"\d{20}\.(json|checkpoint.*parquet)", name) for name, _ in listing):
+            return
+        if listing != seen:
+            seen, unchanged_since = listing, time.monotonic()
+        elif time.monotonic() - unchanged_since >= STALE_LOG_SECONDS:
+            fs.delete(log_dir, True)
+            return
+        time.sleep(0.5)
 
 
 def _create_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
@@ -73,7 +100,46 @@ def _create_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
         builder = builder.partitionedBy(*spec.partition_by)
     for key, value in spec.properties:
         builder = builder.property(key, value)
-    builder.execute()
+    try:
+        builder.execute()
+    except Exception:
+        if not table_exists(spark, path):  # else another run created it first: fine
+            raise
+
+
+def _add_new_columns(spark: SparkSession, spec: TableSpec, path: str) -> None:
+    """Columns a newer custseg declares are added to a table written by an older one.
+
+    Only nullable columns can be added (old rows hold null in them); a new non-null column
+    needs a migration of its own, so it is refused with the table's name.
+    """
+    present = set(spark.read.format("delta").load(path).columns)
+    new = [c for c in spec.columns if c.name not in present]
+    if not new:
+        return
+    required = [c.name for c in new if not c.nullable]
+    if required:
+        raise SchemaMismatchError(
+            f"table {spec.name} at {path} lacks non-null column(s) {', '.join(required)}"
+        )
+    added = ", ".join(
+        f"`{c.name}` {c.type.simpleString()} COMMENT {sql_string(c.comment)}" for c in new
+    )
+    _alter_unless_done(
+        spark,
+        f"ALTER TABLE delta.`{path}` ADD COLUMNS ({added})",
+        lambda: {c.name for c in new} <= set(spark.read.format("delta").load(path).columns),
+    )
+
+
+def _alter_unless_done(spark: SparkSession, statement: str, done) -> None:
+    """Runs an ALTER TABLE; a failure is only an error when what it was to do is still
+    undone (another run may have added the same column or constraint first)."""
+    try:
+        spark.sql(statement)
+    except Exception:
+        if not done():
+            raise
 
 
 def ensure_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
@@ -86,12 +152,39 @@ def ensure_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
     """
     if not table_exists(spark, path):
         _create_table(spark, spec, path)
+    else:
+        _add_new_columns(spark, spec, path)
     if not spec.constraints:
         return
-    properties = DeltaTable.forPath(spark, path).detail().first()["properties"] or {}
+
+    def properties() -> dict:
+        return DeltaTable.forPath(spark, path).detail().first()["properties"] or {}
+
+    present = properties()
     for name, expression in spec.constraints:
-        if f"delta.constraints.{name.lower()}" not in properties:
-            spark.sql(f"ALTER TABLE delta.`{path}` ADD CONSTRAINT {name} CHECK ({expression})")
+        key = f"delta.constraints.{name.lower()}"
+        if key not in present:
+            _alter_unless_done(
+                spark,
+                f"ALTER TABLE delta.`{path}` ADD CONSTRAINT {name} CHECK ({expression})",
+                lambda key=key: key in properties(),
+            )
+
+
+# Conflicts Delta's optimistic concurrency reports when another run committed to the same
+# table first (two runs of different as_of, two creations of one table). Every custseg
+# write replaces a slice named by a predicate (or appends a run record), so writing again
+# on the new table version gives the result the write would have had alone.
+_CONCURRENT_COMMITS = (
+    ConcurrentAppendException,
+    ConcurrentDeleteDeleteException,
+    ConcurrentDeleteReadException,
+    ConcurrentTransactionException,
+    ConcurrentWriteException,
+    MetadataChangedException,
+    ProtocolChangedException,
+)
+WRITE_ATTEMPTS = 5
 
 
 def write_table(
@@ -107,16 +200,31 @@ def write_table(
 
     ``replace_where`` overwrites exactly the rows matching the predicate in one atomic
     commit, so re-running a slice (an as_of, a set of source files) is idempotent and a
-    killed run leaves the previous version in place.
+    killed run leaves the previous version in place. A commit that loses a race with
+    another run's commit to the same table is tried again, up to ``WRITE_ATTEMPTS`` times.
     """
     path = table_location(warehouse_root, spec.name)
-    ensure_table(spark, spec, path)
-    writer = conform(df, spec).write.format("delta").mode(mode)
-    if replace_where is not None:
-        writer = writer.option("replaceWhere", replace_where)
-    if spec.optimize_write:
-        writer = writer.option("optimizeWrite", "true")
-    writer.save(path)
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            ensure_table(spark, spec, path)
+            writer = conform(df, spec).write.format("delta").mode(mode)
+            if replace_where is not None:
+                writer = writer.option("replaceWhere", replace_where)
+            if spec.optimize_write:
+                writer = writer.option("optimizeWrite", "true")
+            writer.save(path)
+            return
+        except _CONCURRENT_COMMITS as error:
+            if attempt == WRITE_ATTEMPTS:
+                raise
+            log.warning(
+                "table %s: another run committed first (%s); writing again, attempt %d of %d",
+                spec.name,
+                type(error).__name__,
+                attempt + 1,
+                WRITE_ATTEMPTS,
+            )
+            time.sleep(0.5 * attempt)
 
 
 def read_table(spark: SparkSession, warehouse_root: str, name: str) -> DataFrame:

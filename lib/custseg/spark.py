@@ -10,9 +10,11 @@ missing.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -118,6 +120,32 @@ def get_spark(settings: Settings, app_name: str = "custseg") -> SparkSession:
     spark.sparkContext.setLogLevel("ERROR")
     _set_shuffle_partitions(spark, settings)
     return spark
+
+
+# The JVM loggers that print a failed task's stack trace on the driver's console (in local
+# mode the executor runs in the driver's JVM).
+_TASK_FAILURE_LOGGERS = (
+    "org.apache.spark.executor.Executor",
+    "org.apache.spark.scheduler.TaskSetManager",
+)
+
+
+@contextlib.contextmanager
+def task_failures_unlogged(spark: SparkSession) -> Iterator[None]:
+    """Inside, a failing task does not print its Java stack trace: for a failure the caller
+    turns into one line of its own (the exception still carries the trace, which the CLI
+    prints with --verbose). The loggers' levels come back after."""
+    jvm = spark.sparkContext._jvm
+    configurator = jvm.org.apache.logging.log4j.core.config.Configurator
+    manager = jvm.org.apache.logging.log4j.LogManager
+    before = {name: manager.getLogger(name).getLevel() for name in _TASK_FAILURE_LOGGERS}
+    for name in _TASK_FAILURE_LOGGERS:
+        configurator.setLevel(name, jvm.org.apache.logging.log4j.Level.OFF)
+    try:
+        yield
+    finally:
+        for name, level in before.items():
+            configurator.setLevel(name, level)
 
 
 def _set_shuffle_partitions(spark: SparkSession, settings: Settings) -> None:

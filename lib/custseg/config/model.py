@@ -74,9 +74,12 @@ class CleaningSettings:
     cancellation_prefix: str = "C"
     zero_price: str = "quarantine"
     customer_id_pattern: str = "^[A-Za-z0-9][A-Za-z0-9_-]*$"
-    min_purchase_time: dt.date = dt.date(2000, 1, 1)
+    customer_id_max_length: int = 128
+    min_purchase_time: dt.date = dt.date(1900, 1, 1)
     max_purchase_time: dt.date | None = None
     max_quarantine_share: float = 0.5
+    duplicate_lines: str = "keep"
+    replacement_characters: str = "warn"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,6 +18,8 @@ _CHOICES = {
     "input.format": ("csv", "parquet", "delta"),
     "cleaning.returns": ("drop", "net"),
     "cleaning.zero_price": ("quarantine", "keep"),
+    "cleaning.duplicate_lines": ("keep", "drop"),
+    "cleaning.replacement_characters": ("warn", "quarantine"),
 }
 
 

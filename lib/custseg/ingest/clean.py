@@ -1,7 +1,7 @@
-"""Canonical ids, typing, duplicates and the row shapes written to the tables.
+"""Canonical ids, typing, repeated lines and the row shapes written to the tables.
 
-The raw text is typed next to itself rather than replaced, so a quarantined row can be
-written back as it was read; the rules in ``rules`` decide which rows that is. Spark 4 runs
+The raw text is typed next to itself rather than replaced, so the rules in ``rules`` can
+tell a blank field from an unparseable one and name the reason. Spark 4 runs
 in ANSI mode, where a plain cast of ``"abc"`` to a number aborts the job: every conversion
 here is a ``try_`` one.
 """
@@ -12,8 +12,21 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from custseg.config import CANONICAL_COLUMNS
-from custseg.ingest.rules import CleaningRules, is_return_column, reasons_column
-from custseg.ingest.sources import CORRUPT_COLUMN, SOURCE_FILE, TYPED_TIME_COLUMN
+from custseg.ingest.rules import (
+    HAS_REPLACEMENT,
+    CleaningRules,
+    has_replacement_column,
+    is_return_column,
+    reasons_column,
+)
+from custseg.ingest.sources import (
+    BLOCK_START,
+    CORRUPT_COLUMN,
+    LINE_HASH_COLUMNS,
+    SCAN_ORDER,
+    SOURCE_FILE,
+    TYPED_TIME_COLUMN,
+)
 from custseg.tables import MONEY
 
 # CleaningRules is re-exported: callers build the rules and classify with them together.
@@ -22,29 +35,32 @@ __all__ = [
     "CleaningRules",
     "canonical_customer_id",
     "classify",
-    "COPIES",
-    "collapse_duplicates",
+    "drop_repeated_lines",
+    "repeated_lines",
     "parse_purchase_time",
     "quarantine_columns",
     "raw_record_json",
+    "with_source_row",
     "transactions_columns",
 ]
 
 RAW_COLUMNS = CANONICAL_COLUMNS
 
 
-def canonical_customer_id(raw: Column, pattern: str) -> Column:
+def canonical_customer_id(raw: Column, pattern: str, max_length: int = 128) -> Column:
     """``17850``, ``17850.0`` and `` 17850 `` are one id; ``00017`` stays a string.
 
     Exports that went through a float column write integer ids with a ``.0`` (or ``.00``)
-    tail: that tail is dropped, nothing else is parsed. Ids not matching ``pattern`` are
-    null (and quarantined as invalid).
+    tail: that tail is dropped, nothing else is parsed. Ids not matching ``pattern`` or
+    longer than ``max_length`` (a field that swallowed a line) are null (and quarantined
+    as invalid).
     """
     trimmed = F.trim(raw)
     without_float_tail = F.when(
         trimmed.rlike(r"^[0-9]+\.0+$"), F.regexp_extract(trimmed, r"^([0-9]+)\.0+$", 1)
     ).otherwise(trimmed)
-    return F.when(without_float_tail.rlike(pattern), without_float_tail)
+    valid = without_float_tail.rlike(pattern) & (F.length(without_float_tail) <= max_length)
+    return F.when(valid, without_float_tail)
 
 
 def parse_purchase_time(raw: Column, typed: Column, formats: tuple[str, ...]) -> Column:
@@ -70,7 +86,11 @@ def _with_typed_columns(df: DataFrame, rules: CleaningRules) -> DataFrame:
     typed = (
         df.withColumn(
             "canonical_id",
-            canonical_customer_id(F.col("customer_id"), rules.settings.customer_id_pattern),
+            canonical_customer_id(
+                F.col("customer_id"),
+                rules.settings.customer_id_pattern,
+                rules.settings.customer_id_max_length,
+            ),
         )
         .withColumn(
             "purchase_time_parsed",
@@ -85,7 +105,7 @@ def _with_typed_columns(df: DataFrame, rules: CleaningRules) -> DataFrame:
     amount = (
         F.col("amount_given")
         if rules.has_amount
-        else (F.col("quantity_parsed") * F.col("unit_price_parsed")).try_cast(MONEY)
+        else F.try_multiply(F.col("quantity_parsed"), F.col("unit_price_parsed")).try_cast(MONEY)
     )
     return typed.withColumn("amount_parsed", amount)
 
@@ -94,50 +114,65 @@ def classify(df: DataFrame, rules: CleaningRules) -> DataFrame:
     """Adds typed columns and ``reasons`` (empty array = clean row) to canonical raw rows."""
     return (
         _with_typed_columns(df, rules)
+        .withColumn(HAS_REPLACEMENT, has_replacement_column())
         .withColumn("reasons", reasons_column(rules))
         .withColumn("is_return", is_return_column(rules))
     )
 
 
-COPIES = "copies"
+def repeated_lines(rows: DataFrame) -> DataFrame:
+    """One row per line that occurs more than once in its file: the line's hashes, how
+    often it occurs (``occurrences``) and the scan order of its first occurrence.
 
-
-def collapse_duplicates(df: DataFrame) -> DataFrame:
-    """One row per distinct line of a file, with ``copies``: how often the file holds it.
-
-    Exact duplicates are judged within one source file, so a file can be replaced on its own.
-    A hash aggregate over every column, not a window sorting every row, and the cleaning
-    rules then run once per distinct line; ``copies - 1`` of each line are the duplicates
-    removed, so the books still close on the rows read. Every column counts, including a
-    Parquet or Delta source's typed time: two lines whose times differ below the second are
-    two purchases, although their text (cut to whole seconds) is the same.
+    A hash aggregate over two 64-bit columns, not over every text column: cheap enough to
+    count identical lines on every run, whichever ``duplicate_lines`` policy is in force.
     """
-    return df.groupBy(*df.columns).agg(F.count(F.lit(1)).alias(COPIES))
-
-
-def raw_record_json(customer_key: Column) -> Column:
-    """The source row as JSON for quarantine, with a valid id replaced by its key.
-
-    Malformed lines keep their text, with the id token (when it was a valid id) replaced.
-    """
-    fields = [
-        F.when(F.col("canonical_id").isNotNull(), customer_key)
-        .otherwise(F.col("customer_id"))
-        .alias("customer_id")
-    ]
-    fields += [F.col(name) for name in RAW_COLUMNS if name != "customer_id"]
-    as_json = F.to_json(F.struct(*fields), {"ignoreNullFields": "false"})
-    corrupt_text = F.when(
-        F.col("canonical_id").isNotNull(),
-        F.replace(F.col(CORRUPT_COLUMN), F.trim(F.col("customer_id")), customer_key),
-    ).otherwise(F.col(CORRUPT_COLUMN))
-    return F.coalesce(
-        F.when(
-            F.col(CORRUPT_COLUMN).isNotNull(),
-            F.to_json(F.struct(corrupt_text.alias("malformed_line"))),
-        ),
-        as_json,
+    return (
+        rows.groupBy(*LINE_HASH_COLUMNS)
+        .agg(F.count(F.lit(1)).alias("occurrences"), F.min(SCAN_ORDER).alias("first_occurrence"))
+        .where(F.col("occurrences") > 1)
     )
+
+
+def drop_repeated_lines(rows: DataFrame, repeated: DataFrame) -> DataFrame:
+    """``rows`` without the second and later occurrences of each repeated line: the first
+    one in file order stays, so the same input always keeps the same row."""
+    return (
+        rows.join(repeated, on=list(LINE_HASH_COLUMNS), how="left")
+        .where(
+            F.col("first_occurrence").isNull() | (F.col(SCAN_ORDER) == F.col("first_occurrence"))
+        )
+        .drop("occurrences", "first_occurrence")
+    )
+
+
+def with_source_row(rows: DataFrame, blocks: DataFrame) -> DataFrame:
+    """Adds ``source_row``, the row's number among its file's data rows (1-based).
+
+    ``blocks`` holds per file split (``source_file``, ``_block_start``) the scan order of
+    its first row and the rows in the file's earlier splits; rows of one split are read in
+    file order with consecutive scan orders, so the number follows without sorting rows.
+    """
+    position = F.col("rows_before") + F.col(SCAN_ORDER) - F.col("first_scan_order") + F.lit(1)
+    return rows.join(F.broadcast(blocks), on=[SOURCE_FILE, BLOCK_START], how="left").withColumn(
+        "source_row",
+        F.when(F.col(BLOCK_START).isNotNull(), position),  # a table has no rows
+    )
+
+
+def raw_record_json(id_key: Column) -> Column:
+    """The row's mapped fields as JSON for quarantine, the customer id as ``id_key``.
+
+    ``id_key`` is the HMAC of the id whether it was valid or not, so the quarantine never
+    holds a raw id. Of a malformed line only the id's key is kept: its fields may be
+    shifted, so any of them may hold the raw id; ``source_row`` finds the line at its source.
+    """
+    malformed = F.col(CORRUPT_COLUMN).isNotNull()
+    fields = [id_key.alias("customer_id")]
+    fields += [
+        F.when(~malformed, F.col(name)).alias(name) for name in RAW_COLUMNS if name != "customer_id"
+    ]
+    return F.to_json(F.struct(*fields), {"ignoreNullFields": "false"})
 
 
 def transactions_columns(run_id: str) -> list[Column]:
@@ -160,9 +195,12 @@ def transactions_columns(run_id: str) -> list[Column]:
 
 
 def quarantine_columns(run_id: str) -> list[Column]:
+    """Quarantined rows in the ``quarantine`` shape; ``id_key`` is the HMAC of the trimmed
+    id text, valid or not (see stage._quarantine_rows)."""
     return [
-        raw_record_json(F.col("customer_key")).alias("raw_record"),
+        raw_record_json(F.col("id_key")).alias("raw_record"),
         F.col(SOURCE_FILE),
+        F.col("source_row"),
         F.col("reasons"),
         F.col("customer_key"),
         F.lit(run_id).alias("ingest_run_id"),

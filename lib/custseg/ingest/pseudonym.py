@@ -27,8 +27,12 @@ class HashKeyError(RuntimeError):
 
 
 def load_hash_key(env_name: str, key_file: str | None) -> bytes:
-    """The key from ``$env_name`` or else from ``key_file``; refuses to run without one."""
-    value = os.environ.get(env_name)
+    """The key from ``$env_name`` or else from ``key_file``; refuses to run without one.
+
+    Both sources are read the same way: surrounding whitespace is stripped (a key exported
+    with a trailing newline is the same key as the file holding it) and the length checked.
+    """
+    value = os.environ.get(env_name, "").strip()
     source = f"environment variable {env_name}"
     if not value and key_file:
         path = Path(key_file)
@@ -45,6 +49,25 @@ def load_hash_key(env_name: str, key_file: str | None) -> bytes:
     if len(key) < MIN_KEY_BYTES:
         raise HashKeyError(f"the hashing key from {source} is shorter than {MIN_KEY_BYTES} bytes")
     return key
+
+
+# The check value is the HMAC of this fixed label: it identifies the key without revealing
+# it (an HMAC output says nothing about its key), like the key check values of HSMs.
+KEY_CHECK_LABEL = "custseg key check value v1"
+
+
+def key_check_value(key: bytes) -> str:
+    return hmac_hex(key, KEY_CHECK_LABEL)
+
+
+def check_key_matches(recorded: str | None, key: bytes) -> None:
+    """Refuses a key other than the one that wrote the warehouse's customer keys."""
+    if recorded is not None and recorded != key_check_value(key):
+        raise HashKeyError(
+            "the hashing key differs from the key this warehouse was written with (table "
+            "key_check): its customer keys would not match. To rotate keys on purpose, "
+            "ingest every source file again into a new, empty warehouse with the new key"
+        )
 
 
 def hmac_hex(key: bytes, customer_id: str) -> str:

@@ -7,6 +7,8 @@ import dataclasses
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from custseg.ingest.rules import HAS_REPLACEMENT
+
 
 class ReconciliationError(RuntimeError):
     """rows read != written + quarantined + duplicates: something lost or invented rows."""
@@ -20,6 +22,8 @@ class IngestCounts:
     duplicates_removed: int
     distinct_customers: int
     by_reason: dict
+    identical_lines: int = 0
+    rows_with_replacement_characters: int = 0
     min_purchase_time: object = None
     max_purchase_time: object = None
 
@@ -40,24 +44,28 @@ class IngestCounts:
             "rows_written": self.rows_written,
             "rows_quarantined": self.rows_quarantined,
             "duplicates_removed": self.duplicates_removed,
+            "identical_lines": self.identical_lines,
+            "rows_with_replacement_characters": self.rows_with_replacement_characters,
             "distinct_customers": self.distinct_customers,
             "quarantined_by_reason": dict(self.by_reason),
         }
 
 
-def count_classified(keyed: DataFrame, rows_read: int) -> IngestCounts:
-    """Counts from the classified distinct lines (``copies`` each); ``rows_read`` is counted
-    on the rows before the join to the keys.
+def count_classified(
+    keyed: DataFrame, *, rows_read: int, identical_lines: int, duplicates_removed: int
+) -> IngestCounts:
+    """Counts from the classified, keyed rows; ``rows_read`` is counted on the rows before
+    the join to the keys, ``identical_lines`` on the line hashes.
 
     Counting the two sides on different plans is what makes the identity a check: a join
     that duplicated or dropped rows shows up as a mismatch.
     """
     clean = F.size("reasons") == 0
     totals = keyed.agg(
-        F.sum("copies").alias("classified"),
-        F.sum(F.col("copies") - 1).alias("duplicates"),
+        F.count(F.lit(1)).alias("classified"),
         F.sum((~clean).cast("long")).alias("quarantined"),
         F.sum(clean.cast("long")).alias("written"),
+        F.sum(F.col(HAS_REPLACEMENT).cast("long")).alias("replacement"),
         F.min(F.when(clean, F.col("purchase_time_parsed"))).alias("first"),
         F.max(F.when(clean, F.col("purchase_time_parsed"))).alias("last"),
         F.countDistinct(F.when(clean, F.col("customer_key"))).alias("customers"),
@@ -69,17 +77,20 @@ def count_classified(keyed: DataFrame, rows_read: int) -> IngestCounts:
         rows_read=int(rows_read),
         rows_written=int(totals["written"] or 0),
         rows_quarantined=int(totals["quarantined"] or 0),
-        duplicates_removed=int(totals["duplicates"] or 0),
+        duplicates_removed=int(duplicates_removed),
         distinct_customers=int(totals["customers"]),
         by_reason={
             row["reason"]: int(row["count"]) for row in sorted(reasons, key=lambda r: r["reason"])
         },
+        identical_lines=int(identical_lines),
+        rows_with_replacement_characters=int(totals["replacement"] or 0),
         min_purchase_time=totals["first"],
         max_purchase_time=totals["last"],
     )
-    if int(totals["classified"] or 0) != counts.rows_read:
+    if int(totals["classified"]) + counts.duplicates_removed != counts.rows_read:
         raise ReconciliationError(
-            f"{counts.rows_read} rows read but {totals['classified']} rows after cleaning and keying"
+            f"{counts.rows_read} rows read but {totals['classified']} rows after cleaning and "
+            f"keying and {counts.duplicates_removed} identical lines dropped"
         )
     return counts
 

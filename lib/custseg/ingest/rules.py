@@ -14,7 +14,7 @@ import datetime as dt
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from custseg.config import CleaningSettings
+from custseg.config import CANONICAL_COLUMNS, CleaningSettings
 from custseg.ingest.sources import CORRUPT_COLUMN, TYPED_TIME_COLUMN
 
 # Reasons, as written to quarantine.reasons and ingest_runs.quarantined_by_reason.
@@ -24,10 +24,14 @@ INVALID_CUSTOMER_ID = "invalid_customer_id"
 MISSING_PURCHASE_TIME = "missing_purchase_time"
 UNPARSEABLE_PURCHASE_TIME = "unparseable_purchase_time"
 PURCHASE_TIME_BEFORE_FLOOR = "purchase_time_before_floor"
-PURCHASE_TIME_AFTER_AS_OF = "purchase_time_after_as_of"
+EPOCH_ZERO_PURCHASE_TIME = "epoch_zero_purchase_time"
+PURCHASE_TIME_AFTER_MAX = "purchase_time_after_max"
 INVALID_QUANTITY = "invalid_quantity"
 INVALID_UNIT_PRICE = "invalid_unit_price"
 INVALID_AMOUNT = "invalid_amount"
+AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
+AMOUNT_SIGN_MISMATCH = "amount_sign_mismatch"
+REPLACEMENT_CHARACTERS = "replacement_characters"
 NEGATIVE_PRICE = "negative_price"
 ZERO_PRICE = "zero_price"
 CANCELLATION = "cancellation"
@@ -36,7 +40,12 @@ RETURN = "return"
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CleaningRules:
-    """The rule parameters of one run: cleaning settings plus the time bounds."""
+    """The rule parameters of one run: cleaning settings plus the time bounds.
+
+    The upper bound is only ever an explicit ``cleaning.max_purchase_time``: a bound taken
+    from the run's as_of would quarantine later purchases for good, since their file is
+    then recorded as ingested.
+    """
 
     settings: CleaningSettings
     timestamp_formats: tuple[str, ...]
@@ -85,31 +94,46 @@ def _record_checks(rules: CleaningRules) -> list[tuple[Column, str]]:
             F.col("purchase_time_parsed") < F.lit(rules.min_time).cast("timestamp"),
             PURCHASE_TIME_BEFORE_FLOOR,
         ),
+        # Exactly 1970-01-01 00:00:00 is what a zero or missing epoch number turns into.
+        (F.unix_micros(F.col("purchase_time_parsed")) == 0, EPOCH_ZERO_PURCHASE_TIME),
     ]
     if rules.max_time is not None:
         checks.append(
             (
                 F.col("purchase_time_parsed") >= F.lit(rules.max_time).cast("timestamp"),
-                PURCHASE_TIME_AFTER_AS_OF,
+                PURCHASE_TIME_AFTER_MAX,
             )
         )
     return checks
 
 
 def _value_checks(rules: CleaningRules) -> list[tuple[Column, str]]:
-    """Numbers that do not parse: with a mapped amount, quantity and price may be absent."""
+    """Numbers that do not parse or do not fit, and line totals that contradict the
+    quantity: every row these let through satisfies the transactions table's constraints,
+    so one bad row is quarantined instead of failing the whole write."""
     if rules.has_amount:
+        quantity, amount = F.col("quantity_parsed"), F.col("amount_parsed")
         return [
-            (F.col("amount_parsed").isNull(), INVALID_AMOUNT),
-            (~_blank(F.col("quantity")) & F.col("quantity_parsed").isNull(), INVALID_QUANTITY),
+            (amount.isNull(), INVALID_AMOUNT),
+            (~_blank(F.col("quantity")) & quantity.isNull(), INVALID_QUANTITY),
             (
                 ~_blank(F.col("unit_price")) & F.col("unit_price_parsed").isNull(),
                 INVALID_UNIT_PRICE,
+            ),
+            (
+                ((quantity >= 0) & (amount < 0)) | ((quantity < 0) & (amount > 0)),
+                AMOUNT_SIGN_MISMATCH,
             ),
         ]
     return [
         (F.col("quantity_parsed").isNull(), INVALID_QUANTITY),
         (F.col("unit_price_parsed").isNull(), INVALID_UNIT_PRICE),
+        (
+            F.col("quantity_parsed").isNotNull()
+            & F.col("unit_price_parsed").isNotNull()
+            & F.col("amount_parsed").isNull(),
+            AMOUNT_OUT_OF_RANGE,
+        ),
     ]
 
 
@@ -127,7 +151,17 @@ def _policy_checks(
     if settings.returns == "drop":
         checks.append((is_cancellation, CANCELLATION))
         checks.append((~is_cancellation & is_negative, RETURN))
+    if settings.replacement_characters == "quarantine":
+        checks.append((F.col(HAS_REPLACEMENT), REPLACEMENT_CHARACTERS))
     return checks
+
+
+HAS_REPLACEMENT = "has_replacement_characters"
+
+
+def has_replacement_column() -> Column:
+    """U+FFFD in a mapped text field: bytes the configured encoding could not decode."""
+    return F.concat_ws("", *[F.col(name) for name in CANONICAL_COLUMNS]).contains("\ufffd")
 
 
 def _reasons(checks: list[tuple[Column, str]]) -> Column:

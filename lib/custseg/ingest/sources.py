@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import re
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import MapType, StringType, StructField, StructType, TimestampType
 
 from custseg.config import InputSettings
 from custseg.locations import file_system, hadoop_path
@@ -21,6 +22,12 @@ from custseg.locations import file_system, hadoop_path
 CORRUPT_COLUMN = "_corrupt_record"
 SOURCE_FILE = "source_file"
 TYPED_TIME_COLUMN = "_purchase_time_typed"
+# Bookkeeping columns read with every row: the line's identity over all its columns (two
+# 64-bit hashes) and where it sits in its file (the row's order in its split, and the split).
+LINE_HASH_COLUMNS = ("_line_hash_a", "_line_hash_b")
+SCAN_ORDER = "_scan_order"
+BLOCK_START = "_block_start"
+_GLOB_CHARACTERS = re.compile(r"([\\\[\]{}*?])")
 
 
 class SourceError(ValueError):
@@ -50,7 +57,7 @@ def list_source_files(spark: SparkSession, settings: InputSettings) -> list[Sour
         version = DeltaTable.forPath(spark, settings.path).history(1).first()["version"]
         return [SourceFile(settings.path, f"delta-version:{version}")]
     fs, hpath = file_system(spark, settings.path), hadoop_path(spark, settings.path)
-    statuses = fs.globStatus(hpath) or []
+    statuses = _matching_statuses(fs, hpath, settings.path)
     found: list[SourceFile] = []
     suffixes = {"csv": (".csv", ".csv.gz", ".txt", ".tsv", ".csv.bz2"), "parquet": (".parquet",)}
     for status in statuses:
@@ -68,6 +75,25 @@ def list_source_files(spark: SparkSession, settings: InputSettings) -> list[Sour
     if not found:
         raise SourceError(f"no {settings.format} files found at input.path {settings.path}")
     return sorted(found, key=lambda f: f.path)
+
+
+def _matching_statuses(fs, hpath, location: str) -> list:
+    """The file or folder named ``location`` if it exists (a name such as
+    ``sales[2010].csv`` is itself, never a pattern), else what it matches as a glob."""
+    if fs.exists(hpath):
+        return [fs.getFileStatus(hpath)]
+    try:
+        return list(fs.globStatus(hpath) or [])
+    except Exception as error:  # noqa: BLE001 - Hadoop refuses a malformed pattern
+        raise SourceError(
+            f"input.path {location} is not a valid pattern: {_java_reason(error)}"
+        ) from None
+
+
+def literal_path(path: str) -> str:
+    """``path`` with Hadoop's glob characters escaped, so a file named ``sales[2010].csv``
+    is read as itself: Spark treats every path it loads as a glob pattern."""
+    return _GLOB_CHARACTERS.sub(r"\\\1", path)
 
 
 def _hidden(path: str) -> bool:
@@ -134,51 +160,137 @@ def _check_columns(present: list[str], settings: InputSettings, where: str) -> N
     ]
     if missing:
         raise SourceError(
-            f"{where}: missing column(s) {', '.join(missing)}; found {', '.join(present) or 'no header'}"
-            " (check input.columns)"
+            f"{where}: missing column(s) {', '.join(missing)}; {_header_hint(present)}"
+            " (check input.columns and input.csv.delimiter)"
         )
+
+
+def _header_hint(present: list[str]) -> str:
+    """What the header held, without its values: a file without a header has a data line
+    there, raw customer id included, and messages reach consoles and logs."""
+    if len(present) == 1:
+        for delimiter, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
+            if delimiter in present[0]:
+                return f"its header is one column that looks delimited by {name}"
+    return f"its header has {len(present)} column(s)"
 
 
 def read_sources(
     spark: SparkSession, files: list[SourceFile], settings: InputSettings
 ) -> DataFrame:
-    """All rows of ``files`` with canonical string columns, ``source_file`` and corrupt text.
+    """All rows of ``files`` with canonical string columns, ``source_file``, corrupt text
+    and the bookkeeping columns (line hashes, scan order, split start).
 
     Columns not mapped come back as nulls so downstream code has one shape. A Parquet or
-    Delta timestamp column stays a timestamp (no lossy round trip through text).
+    Delta timestamp column stays a timestamp (no lossy round trip through text). Files
+    are read in groups of one header (CSV) or one schema (Parquet): each group's mapped
+    columns are cast to text, so files may order, add or type their columns differently.
     """
     mapping = required_source_columns(settings)
-    paths = [f.path for f in files]
-    if settings.format == "csv":
-        by_header: dict[tuple, list[str]] = {}
-        for path in paths:
-            header = read_csv_header(spark, path, settings) if settings.csv.header else []
-            if settings.csv.header:
-                _check_columns(header, settings, f"file {path}")
-            by_header.setdefault(tuple(header), []).append(path)
-        frames = []
-        for header, group in by_header.items():
-            schema = StructType(
-                [StructField(name, StringType()) for name in header]
-                + [StructField(CORRUPT_COLUMN, StringType())]
-            )
-            frame = _csv_reader(spark, settings, schema).load(group)
-            frames.append(_canonical(frame, mapping, corrupt=True))
-        result = frames[0]
-        for frame in frames[1:]:
-            result = result.unionByName(frame)
-        return result
-    reader = spark.read.format(settings.format)
-    frame = reader.load(paths if settings.format == "parquet" else settings.path)
-    _check_columns(frame.columns, settings, f"input {settings.path}")
     if settings.format == "delta":
-        frame = frame.withColumn("_metadata_path", F.lit(settings.path))
-    return _canonical(
-        frame,
-        mapping,
-        corrupt=False,
-        source_column=None if settings.format == "parquet" else "_metadata_path",
+        frame = spark.read.format("delta").load(settings.path)
+        _check_columns(frame.columns, settings, f"input {settings.path}")
+        return _canonical(frame, mapping, corrupt=False, table_path=settings.path)
+    groups = _csv_groups(spark, files, settings) if settings.format == "csv" else None
+    groups = groups if groups is not None else _parquet_groups(spark, files, settings)
+    frames = [
+        _canonical(reader.load([literal_path(path) for path in paths]), mapping, corrupt=corrupt)
+        for reader, paths, corrupt in groups
+    ]
+    result = frames[0]
+    for frame in frames[1:]:
+        result = result.unionByName(frame)
+    return result
+
+
+def _csv_groups(spark: SparkSession, files: list[SourceFile], settings: InputSettings) -> list:
+    """(reader, paths, has corrupt column) per distinct header; files are checked first."""
+    by_header: dict[tuple, list[str]] = {}
+    for source in files:
+        header = _file_header(spark, source.path, settings) if settings.csv.header else []
+        if settings.csv.header:
+            if not header:
+                raise SourceError(f"file {source.path} is empty: not even a header line")
+            _check_columns(header, settings, f"file {source.path}")
+        by_header.setdefault(tuple(header), []).append(source.path)
+    groups = []
+    for header, paths in by_header.items():
+        schema = StructType(
+            [StructField(name, StringType()) for name in header]
+            + [StructField(CORRUPT_COLUMN, StringType())]
+        )
+        groups.append((_csv_reader(spark, settings, schema), paths, True))
+    return groups
+
+
+def _file_header(spark: SparkSession, path: str, settings: InputSettings) -> list[str]:
+    try:
+        return read_csv_header(spark, path, settings)
+    except Exception as error:  # noqa: BLE001 - an unreadable first line is a file error
+        raise SourceError(f"file {path} cannot be read: {_java_reason(error)}") from None
+
+
+def _parquet_groups(spark: SparkSession, files: list[SourceFile], settings: InputSettings) -> list:
+    """(reader, paths, False) per distinct Parquet schema, read from each file's footer on
+    the driver (no job); a file lacking a mapped column is refused by name."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    by_schema: dict[str, list[str]] = {}
+    for source in files:
+        try:
+            input_file = jvm.org.apache.parquet.hadoop.util.HadoopInputFile.fromPath(
+                hadoop_path(spark, source.path), conf
+            )
+            reader = jvm.org.apache.parquet.hadoop.ParquetFileReader.open(input_file)
+            try:
+                schema = reader.getFooter().getFileMetaData().getSchema()
+            finally:
+                reader.close()
+        except Exception as error:  # noqa: BLE001 - any unreadable footer is a file error
+            raise SourceError(
+                f"file {source.path} cannot be read as Parquet: {_java_reason(error)}"
+            ) from None
+        names = [schema.getFieldName(i) for i in range(schema.getFieldCount())]
+        _check_columns(names, settings, f"file {source.path}")
+        by_schema.setdefault(schema.toString(), []).append(source.path)
+    return [(spark.read.format("parquet"), paths, False) for paths in by_schema.values()]
+
+
+def _java_reason(error: Exception) -> str:
+    """The innermost Java message of a Py4J error, on one line."""
+    text = str(getattr(error, "java_exception", None) or error)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    causes = [line for line in lines if line.startswith("Caused by:")]
+    reason = (causes[-1] if causes else lines[0] if lines else repr(error)).removeprefix(
+        "Caused by: "
     )
+    return reason[:300]
+
+
+_FAILED_READ = re.compile(r"Encountered error while reading file (\S+?)\.?(?:\s|$)")
+
+
+def read_failure(error: Exception) -> SourceError | None:
+    """A SourceError naming the file when ``error`` is Spark failing to read a source file
+    (a truncated or corrupt compressed file, a file gone since listing); else None."""
+    text = str(error)
+    match = _FAILED_READ.search(text)
+    if match is None:
+        return None
+    path = _hadoop_path_from_uri(match.group(1))
+    causes = [
+        line.strip().removeprefix("Caused by: ")
+        for line in text.splitlines()
+        if line.strip().startswith("Caused by:") and "FAILED_READ_FILE" not in line
+    ]
+    reason = causes[-1] if causes else "unreadable"
+    return SourceError(f"file {path} cannot be read: {reason[:300]}")
+
+
+def _hadoop_path_from_uri(uri: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(uri).replace("file:///", "file:/", 1)
 
 
 def _hadoop_path_string(file_uri: Column) -> Column:
@@ -192,7 +304,7 @@ def _hadoop_path_string(file_uri: Column) -> Column:
 
 
 def _canonical(
-    frame: DataFrame, mapping: dict[str, str], corrupt: bool, source_column: str | None = None
+    frame: DataFrame, mapping: dict[str, str], corrupt: bool, table_path: str | None = None
 ) -> DataFrame:
     """One shape for every source: canonical string columns plus bookkeeping columns."""
     from custseg.config import CANONICAL_COLUMNS
@@ -217,11 +329,39 @@ def _canonical(
     )
     source_file = (
         _hadoop_path_string(F.col("_metadata.file_path"))
-        if source_column is None
-        else F.col(source_column)
+        if table_path is None
+        else F.lit(table_path)
     )
     selected.append(source_file.alias(SOURCE_FILE))
     selected.append(
         (F.col(CORRUPT_COLUMN) if corrupt else F.lit(None).cast(StringType())).alias(CORRUPT_COLUMN)
     )
+    selected += _position_columns(frame, source_file, table_path is None)
     return frame.select(selected)
+
+
+def _position_columns(frame: DataFrame, source_file: Column, is_file: bool) -> list[Column]:
+    """The line's identity and position, computed straight after the scan.
+
+    Identity: two 64-bit hashes of the file name and every column of the line, mapped or
+    not, each with a null flag (Spark's hash skips nulls, so ``a,,`` and ``,a,`` would
+    otherwise agree); 128 bits make two different lines of a file agreeing by chance
+    vanishingly unlikely (about 1e-20 at 100 million lines). Position: the row's order in
+    its split and the split's start byte, from which ``source_row`` is derived.
+    """
+    fields = [source_file]
+    for field in frame.schema.fields:
+        value = F.col(f"`{field.name}`")
+        # xxhash64 takes any type but maps: a map is hashed as its JSON text
+        fields += [
+            value.isNull(),
+            F.to_json(value) if isinstance(field.dataType, MapType) else value,
+        ]
+    return [
+        F.xxhash64(*fields).alias(LINE_HASH_COLUMNS[0]),
+        F.xxhash64(F.lit("custseg line identity"), *fields).alias(LINE_HASH_COLUMNS[1]),
+        F.monotonically_increasing_id().alias(SCAN_ORDER),
+        (F.col("_metadata.file_block_start") if is_file else F.lit(None).cast("long")).alias(
+            BLOCK_START
+        ),
+    ]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import json
 import logging
 
 from pyspark.sql import DataFrame, SparkSession
@@ -20,7 +22,8 @@ from custseg.config import Settings
 from custseg.ingest import clean, pseudonym, sources
 from custseg.ingest.reconcile import IngestCounts, check_reconciliation, count_classified
 from custseg.run_context import RunContext
-from custseg.tables import INGEST_FILES, INGEST_RUNS, QUARANTINE, TRANSACTIONS
+from custseg.spark import task_failures_unlogged
+from custseg.tables import INGEST_FILES, INGEST_RUNS, KEY_CHECK, QUARANTINE, TRANSACTIONS
 
 log = logging.getLogger("custseg")
 
@@ -35,15 +38,18 @@ class _Batch:
 
     files: list
     keyed: DataFrame
+    blocks: DataFrame
     rows_by_file: dict
     counts: IngestCounts
+    key: bytes
 
 
 def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     key = pseudonym.load_hash_key(settings.pseudonym.key_env, settings.pseudonym.key_file)
     root = settings.warehouse_root
+    pseudonym.check_key_matches(_recorded_key_check(spark, root), key)
     files = sources.list_source_files(spark, settings.input)
-    to_read = _files_to_ingest(spark, root, files)
+    to_read = _files_to_ingest(spark, root, files, rules_fingerprint(settings))
     log.info("ingest: %d file(s) found, %d new or changed", len(files), len(to_read))
     counts = IngestCounts.empty()
     if to_read:
@@ -64,16 +70,27 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
 
 
 def cleaning_rules(settings: Settings) -> clean.CleaningRules:
-    """The row rules of this configuration; the upper time bound is max_purchase_time,
-    else the configured rfm.as_of (purchases at or after it are out of range)."""
+    """The row rules of this configuration (no upper time bound unless configured)."""
     return clean.CleaningRules(
         settings=settings.cleaning,
         timestamp_formats=(settings.input.timestamp_format,),
         min_time=settings.cleaning.min_purchase_time,
-        max_time=settings.cleaning.max_purchase_time or settings.rfm.as_of,
+        max_time=settings.cleaning.max_purchase_time,
         has_order_id=bool(settings.input.columns.get("order_id")),
         has_amount=bool(settings.input.columns.get("amount")),
     )
+
+
+def rules_fingerprint(settings: Settings) -> str:
+    """A hash of everything that decides what a file's rows become: the column mapping,
+    the reading options and the cleaning rules (not the quarantine share limit, which only
+    decides whether a run is accepted). A file ingested under other rules is read again."""
+    cleaning = dataclasses.asdict(settings.cleaning)
+    cleaning.pop("max_quarantine_share")
+    inputs = dataclasses.asdict(settings.input)
+    inputs.pop("path")
+    text = json.dumps({"input": inputs, "cleaning": cleaning}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def check_quarantine_share(counts: IngestCounts, limit: float) -> None:
@@ -92,45 +109,116 @@ def _ingest_files(
     spark: SparkSession, settings: Settings, context: RunContext, to_read: list, *, key: bytes
 ) -> IngestCounts:
     raw = sources.read_sources(spark, to_read, settings.input)
-    classified = clean.classify(clean.collapse_duplicates(raw), cleaning_rules(settings)).persist()
+    classified = clean.classify(raw, cleaning_rules(settings)).persist()
     mapping = pseudonym.key_mapping(classified, key).persist()
-    keyed = classified.join(mapping, on="canonical_id", how="left").persist()
+    cached = [classified, mapping]
     try:
-        pseudonym.check_no_collisions(mapping)
-        # Counted on the cached rows before the join (not on the CSV again): a second pass
-        # over every file cost as much as the classification, and the identity checked
-        # below still compares two plans, so a join that loses or doubles rows shows.
-        rows_by_file = {  # one row per file
-            row[sources.SOURCE_FILE]: int(row["rows"])
-            for row in classified.groupBy(sources.SOURCE_FILE)
-            .agg(F.sum(clean.COPIES).alias("rows"))
-            .collect()
-        }
-        counts = count_classified(keyed, rows_read=sum(rows_by_file.values()))
-        classified.unpersist()
+        _first_read(spark, lambda: pseudonym.check_no_collisions(mapping))
+        rows_by_file, blocks = _file_blocks(spark, classified)
+        repeated = clean.repeated_lines(classified).persist()
+        cached.append(repeated)
+        identical = int(repeated.agg(F.sum(F.col("occurrences") - 1)).first()[0] or 0)
+        dropping = settings.cleaning.duplicate_lines == "drop"
+        kept = clean.drop_repeated_lines(classified, repeated) if dropping else classified
+        keyed = kept.join(mapping, on="canonical_id", how="left").persist()
+        cached.append(keyed)
+        counts = count_classified(
+            keyed,
+            rows_read=sum(rows_by_file.values()),
+            identical_lines=identical,
+            duplicates_removed=identical if dropping else 0,
+        )
+        classified.unpersist()  # keyed holds every row from here on
         check_reconciliation(counts)
-        batch = _Batch(files=to_read, keyed=keyed, rows_by_file=rows_by_file, counts=counts)
+        _warn_about_replacement_characters(settings, counts)
+        batch = _Batch(to_read, keyed, blocks, rows_by_file, counts, key)
         _write_batch(spark, settings, context, batch)
     finally:
-        for cached in (keyed, mapping, classified):
-            cached.unpersist()
+        for frame in reversed(cached):
+            frame.unpersist()
     return counts
 
 
+def _first_read(spark: SparkSession, action):
+    """Runs the first action over the source files, turning Spark's failure to read one
+    (truncated gzip, corrupt file) into a SourceError naming it, without the task's stack
+    trace on the console."""
+    try:
+        with task_failures_unlogged(spark):
+            return action()
+    except Exception as error:
+        failure = sources.read_failure(error)
+        if failure is None:
+            raise
+        raise failure from None
+
+
+def _file_blocks(spark: SparkSession, classified: DataFrame) -> tuple[dict, DataFrame]:
+    """Rows per file, and per file split its first scan order and the rows of the file's
+    earlier splits (one row per split: a summary, not customer rows)."""
+    splits = (
+        classified.groupBy(sources.SOURCE_FILE, sources.BLOCK_START)
+        .agg(F.count(F.lit(1)).alias("rows"), F.min(sources.SCAN_ORDER).alias("first"))
+        .collect()
+    )
+    rows_by_file: dict[str, int] = {}
+    blocks = []
+    for split in sorted(
+        splits, key=lambda r: (r[sources.SOURCE_FILE], r[sources.BLOCK_START] or 0)
+    ):
+        name = split[sources.SOURCE_FILE]
+        before = rows_by_file.get(name, 0)
+        blocks.append((name, split[sources.BLOCK_START], int(split["first"]), before))
+        rows_by_file[name] = before + int(split["rows"])
+    schema = (
+        f"{sources.SOURCE_FILE} string, {sources.BLOCK_START} long, "
+        "first_scan_order long, rows_before long"
+    )
+    return rows_by_file, spark.createDataFrame(blocks, schema)
+
+
+def _warn_about_replacement_characters(settings: Settings, counts: IngestCounts) -> None:
+    if (
+        counts.rows_with_replacement_characters
+        and settings.cleaning.replacement_characters == "warn"
+    ):
+        log.warning(
+            "ingest: %d row(s) hold U+FFFD, bytes that input.csv.encoding=%s could not "
+            "decode; check the encoding (cleaning.replacement_characters: quarantine "
+            "quarantines them)",
+            counts.rows_with_replacement_characters,
+            settings.input.csv.encoding,
+        )
+
+
+def _quarantine_rows(batch: _Batch) -> DataFrame:
+    """Quarantined rows with their position in the file and ``id_key``: the HMAC of the
+    trimmed id text, valid or not (the invalid ids' keys come from a mapping of their own,
+    over the few distinct invalid ids)."""
+    quarantined = batch.keyed.where(F.size("reasons") > 0).withColumn(
+        "id_text", F.when(F.trim("customer_id") != "", F.trim("customer_id"))
+    )
+    invalid = quarantined.where(F.col("customer_key").isNull()).select("id_text")
+    invalid_keys = pseudonym.key_mapping(invalid, batch.key, id_column="id_text")
+    with_keys = quarantined.join(
+        invalid_keys.withColumnRenamed("customer_key", "invalid_key"), on="id_text", how="left"
+    ).withColumn("id_key", F.coalesce("customer_key", "invalid_key"))
+    return clean.with_source_row(with_keys, batch.blocks)
+
+
 def _write_batch(spark: SparkSession, settings: Settings, context: RunContext, batch: _Batch):
-    """Quarantine first (kept even when the batch is refused), then transactions, then the
+    """Key check, quarantine (kept even when the batch is refused), transactions, then the
     file registry: each write replaces exactly the rows of these files."""
     root = settings.warehouse_root
     only_these_files = "source_file IN ({})".format(
         ", ".join(delta_io.sql_string(f.path) for f in batch.files)
     )
-    clean_row = F.size("reasons") == 0
-    quarantined = batch.keyed.where(~clean_row)
+    _record_key_check(spark, root, context, batch.key)
     delta_io.write_table(
         spark,
         root,
         QUARANTINE,
-        quarantined.select(clean.quarantine_columns(context.run_id)),
+        _quarantine_rows(batch).select(clean.quarantine_columns(context.run_id)),
         replace_where=only_these_files,
     )
     check_quarantine_share(batch.counts, settings.cleaning.max_quarantine_share)
@@ -138,12 +226,21 @@ def _write_batch(spark: SparkSession, settings: Settings, context: RunContext, b
         spark,
         root,
         TRANSACTIONS,
-        batch.keyed.where(clean_row).select(clean.transactions_columns(context.run_id)),
+        batch.keyed.where(F.size("reasons") == 0).select(
+            clean.transactions_columns(context.run_id)
+        ),
         replace_where=only_these_files,
     )
+    fingerprint = rules_fingerprint(settings)
     registry = spark.createDataFrame(
         [
-            (f.path, f.fingerprint, context.run_id, int(batch.rows_by_file.get(f.path, 0)))
+            (
+                f.path,
+                f.fingerprint,
+                context.run_id,
+                int(batch.rows_by_file.get(f.path, 0)),
+                fingerprint,
+            )
             for f in batch.files
         ],
         INGEST_FILES.schema,
@@ -151,15 +248,40 @@ def _write_batch(spark: SparkSession, settings: Settings, context: RunContext, b
     delta_io.write_table(spark, root, INGEST_FILES, registry, replace_where=only_these_files)
 
 
-def _files_to_ingest(spark: SparkSession, warehouse_root: str, files: list) -> list:
+def _recorded_key_check(spark: SparkSession, warehouse_root: str) -> str | None:
+    table = delta_io.maybe_read_table(spark, warehouse_root, KEY_CHECK.name)
+    row = table.select("check_value").first() if table is not None else None
+    return row["check_value"] if row is not None else None
+
+
+def _record_key_check(spark: SparkSession, root: str, context: RunContext, key: bytes) -> None:
+    """The first write of a warehouse records which key hashes its ids (a warehouse from
+    before key checks gets the key of its next run)."""
+    if _recorded_key_check(spark, root) is not None:
+        return
+    row = (
+        pseudonym.key_check_value(key),
+        context.run_id,
+        dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+    )
+    frame = spark.createDataFrame([row], KEY_CHECK.schema)
+    delta_io.write_table(spark, root, KEY_CHECK, frame, mode="append")
+
+
+def _files_to_ingest(spark: SparkSession, warehouse_root: str, files: list, rules: str) -> list:
+    """Files not yet ingested in this version, or ingested under other rules."""
     registry = delta_io.maybe_read_table(spark, warehouse_root, INGEST_FILES.name)
     if registry is None:
         return list(files)
+    columns = ["source_file", "fingerprint"]
+    has_rules = "rules_fingerprint" in registry.columns
     known = {  # one row per file
-        (row["source_file"], row["fingerprint"])
-        for row in registry.select("source_file", "fingerprint").collect()
+        (row["source_file"], row["fingerprint"], row["rules_fingerprint"] if has_rules else None)
+        for row in registry.select(
+            *columns, *(["rules_fingerprint"] if has_rules else [])
+        ).collect()
     }
-    return [f for f in files if (f.path, f.fingerprint) not in known]
+    return [f for f in files if (f.path, f.fingerprint, rules) not in known]
 
 
 def _record_ingest_run(
@@ -185,6 +307,8 @@ def _record_ingest_run(
         "rows_quarantined": counts.rows_quarantined,
         "quarantined_by_reason": counts.by_reason,
         "duplicates_removed": counts.duplicates_removed,
+        "identical_lines": counts.identical_lines,
+        "rows_with_replacement_characters": counts.rows_with_replacement_characters,
         "distinct_customers": counts.distinct_customers,
         "min_purchase_time": counts.min_purchase_time,
         "max_purchase_time": counts.max_purchase_time,

@@ -13,7 +13,13 @@ from custseg.tables.cluster_tables import (
     MODEL_SELECTION,
     SEGMENT_CLUSTER_CROSSTAB,
 )
-from custseg.tables.ingest_tables import INGEST_FILES, INGEST_RUNS, QUARANTINE, TRANSACTIONS
+from custseg.tables.ingest_tables import (
+    INGEST_FILES,
+    INGEST_RUNS,
+    KEY_CHECK,
+    QUARANTINE,
+    TRANSACTIONS,
+)
 from custseg.tables.report_tables import COMPACT_ONLY, SEGMENTS_CURRENT, ZORDER_BY_CUSTOMER
 from custseg.tables.rfm_tables import (
     CUSTOMER_RFM,
@@ -30,6 +36,7 @@ ALL_TABLES: dict[str, TableSpec] = {
         QUARANTINE,
         INGEST_FILES,
         INGEST_RUNS,
+        KEY_CHECK,
         CUSTOMER_RFM,
         SEGMENT_SUMMARY,
         SCORE_EDGES,
@@ -52,6 +59,7 @@ __all__ = [
     "DATABASE",
     "INGEST_FILES",
     "INGEST_RUNS",
+    "KEY_CHECK",
     "MODEL_COMPARISON",
     "MODEL_SELECTION",
     "MONEY",

@@ -28,6 +28,7 @@ RUN_SPECIFIC = frozenset(
         "duration_seconds",
         "written_at",
         "report_path",
+        "recorded_at",
     }
 )
 _ROW = "_row_within_key"

@@ -63,15 +63,23 @@ TRANSACTIONS = TableSpec(
 
 QUARANTINE = TableSpec(
     "quarantine",
-    "Input rows not written to transactions, with why. Raw customer ids are replaced by their key.",
+    "Input rows not written to transactions, with why and where they are in their file. "
+    "Customer ids appear only as keys.",
     (
         column(
             "raw_record",
             StringType(),
-            "the source row as JSON (valid customer id replaced by its key)",
+            "the row's mapped fields as JSON, the customer id replaced by its key (valid or "
+            "not); unmapped columns and the text of malformed lines are not kept",
             False,
         ),
         column("source_file", StringType(), "file (or table) the row came from", False),
+        column(
+            "source_row",
+            LongType(),
+            "number of the data row in its file (1 = first row after the header); null for "
+            "a Delta table source",
+        ),
         column("reasons", ArrayType(StringType(), False), "every rule the row broke", False),
         column("customer_key", StringType(), "key of the customer when the id was valid"),
         column("ingest_run_id", StringType(), "ingest run that quarantined the row", False),
@@ -92,6 +100,12 @@ INGEST_FILES = TableSpec(
         ),
         column("ingest_run_id", StringType(), "run that ingested this version of the file", False),
         column("rows_read", LongType(), "rows read from the file in that run", False),
+        column(
+            "rules_fingerprint",
+            StringType(),
+            "hash of the column mapping, reading options and cleaning rules the file was "
+            "ingested with; a change re-ingests the file",
+        ),
     ),
 )
 
@@ -124,9 +138,40 @@ INGEST_RUNS = TableSpec(
             "quarantined rows per reason (a row may have several reasons)",
             False,
         ),
-        column("duplicates_removed", LongType(), "exact duplicate lines dropped", False),
+        column(
+            "duplicates_removed",
+            LongType(),
+            "identical lines dropped (cleaning.duplicate_lines = drop), else 0",
+            False,
+        ),
+        column(
+            "identical_lines",
+            LongType(),
+            "lines repeating an earlier line of the same file exactly (every column), "
+            "under either duplicate_lines policy",
+        ),
+        column(
+            "rows_with_replacement_characters",
+            LongType(),
+            "rows whose text held U+FFFD after decoding (a wrong input.csv.encoding?)",
+        ),
         column("distinct_customers", LongType(), "distinct customer keys written", False),
         column("min_purchase_time", TimestampType(), "earliest purchase written"),
         column("max_purchase_time", TimestampType(), "latest purchase written"),
+    ),
+)
+
+KEY_CHECK = TableSpec(
+    "key_check",
+    "Which hashing key wrote this warehouse's customer keys, as a check value (never the key).",
+    (
+        column(
+            "check_value",
+            StringType(),
+            "HMAC-SHA256 of a fixed label under the key; a run with another key is refused",
+            False,
+        ),
+        column("ingest_run_id", StringType(), "run that first used the key", False),
+        column("recorded_at", TimestampType(), "when it was recorded (UTC)", False),
     ),
 )

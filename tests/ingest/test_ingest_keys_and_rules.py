@@ -1,0 +1,130 @@
+"""What ties a warehouse to its key and its files to their rules: a second key is refused,
+a changed rule re-ingests, and tables written by an older custseg gain the new columns."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pyspark.sql import functions as F
+
+from custseg import delta_io
+from custseg.config import replace
+from custseg.ingest.pseudonym import HashKeyError, hmac_hex, key_check_value, load_hash_key
+from custseg.ingest.stage import rules_fingerprint
+from custseg.tables import INGEST_FILES
+from tests.conftest import TEST_HASH_KEY
+from tests.ingest.test_ingest_stage import HEADER, _messy_settings, _run
+
+LINES = "1,1,A,A,1.00,1,2010-12-01 08:00:00\n2,2,B,B,2.00,1,1997-03-05 08:00:00\n"
+
+
+@pytest.fixture
+def small(tmp_path, settings):
+    data = tmp_path / "raw"
+    data.mkdir()
+    (data / "2010-12.csv").write_text(HEADER + LINES)
+    return _messy_settings(settings, data)
+
+
+def test_key_from_environment_and_file_read_alike(monkeypatch, tmp_path):
+    monkeypatch.setenv("K", "  env-key-0123456789abcdef\n")
+    assert load_hash_key("K", None) == b"env-key-0123456789abcdef"
+    monkeypatch.setenv("K", "   short  \n")
+    with pytest.raises(HashKeyError, match="shorter than 16"):
+        load_hash_key("K", None)
+    monkeypatch.delenv("K")
+    key_file = tmp_path / "key"
+    key_file.write_text("\n env-key-0123456789abcdef \n")
+    assert load_hash_key("K", str(key_file)) == b"env-key-0123456789abcdef"
+
+
+def test_warehouse_refuses_a_second_key_before_any_write(spark, small, monkeypatch):
+    _run(spark, small, "r1")
+    check = delta_io.read_table(spark, small.warehouse_root, "key_check").collect()
+    assert [row["check_value"] for row in check] == [key_check_value(TEST_HASH_KEY.encode())]
+    assert TEST_HASH_KEY not in str(check)
+    versions = {
+        name: delta_io.read_table(spark, small.warehouse_root, name).count()
+        for name in ("transactions", "quarantine", "ingest_files", "ingest_runs")
+    }
+    monkeypatch.setenv("CUSTSEG_HASH_KEY", TEST_HASH_KEY + "-rotated")
+    with pytest.raises(HashKeyError, match="new, empty warehouse") as error:
+        _run(spark, small, "r2")
+    assert TEST_HASH_KEY not in str(error.value)
+    after = {
+        name: delta_io.read_table(spark, small.warehouse_root, name).count() for name in versions
+    }
+    assert after == versions
+    monkeypatch.setenv("CUSTSEG_HASH_KEY", TEST_HASH_KEY + "\n")  # same key, stripped
+    assert _run(spark, small, "r3")["files_read"] == 0
+
+
+def test_changed_rules_reingest_and_1997_passes_by_default(spark, small):
+    first = _run(spark, small, "r1")
+    assert (first["rows_written"], first["rows_quarantined"]) == (2, 0)
+    assert _run(spark, small, "r2")["files_read"] == 0
+    stricter = replace(small, **{"cleaning.min_purchase_time": "2000-01-01"})
+    assert rules_fingerprint(stricter) != rules_fingerprint(small)
+    assert rules_fingerprint(replace(small, **{"cleaning.max_quarantine_share": 0.9})) == (
+        rules_fingerprint(small)
+    )
+    again = _run(spark, stricter, "r3")
+    assert (again["files_read"], again["rows_written"], again["rows_quarantined"]) == (1, 1, 1)
+    transactions = delta_io.read_table(spark, small.warehouse_root, "transactions")
+    assert transactions.count() == 1  # the file's rows were replaced, not added
+    registry = delta_io.read_table(spark, small.warehouse_root, "ingest_files").first()
+    assert registry["rules_fingerprint"] == rules_fingerprint(stricter)
+
+
+def test_tables_of_an_older_version_gain_new_columns_and_files_are_read_again(spark, small):
+    """An ingest_files table without rules_fingerprint (custseg before issue 12): the column
+    is added in place, and its files, whose rules are unknown, are ingested again."""
+    old_columns = [c for c in INGEST_FILES.schema.fields if c.name != "rules_fingerprint"]
+    path = small.table_path("ingest_files")
+    old = spark.createDataFrame(
+        [("file:/nowhere.csv", "size:1;mtime:1", "r0", 1)],
+        ", ".join(f"{c.name} {c.dataType.simpleString()}" for c in old_columns),
+    )
+    old.write.format("delta").save(path)
+    summary = _run(spark, small, "r1")
+    assert summary["files_read"] == 1
+    registry = delta_io.read_table(spark, small.warehouse_root, "ingest_files")
+    assert "rules_fingerprint" in registry.columns
+    rows = {r["source_file"]: r["rules_fingerprint"] for r in registry.collect()}
+    assert rows["file:/nowhere.csv"] is None
+    assert sorted(v for v in rows.values() if v) == [rules_fingerprint(small)]
+    written = delta_io.read_table(spark, small.warehouse_root, "transactions")
+    assert written.where(F.col("purchase_time") < F.lit(dt.datetime(2000, 1, 1))).count() == 1
+    assert hmac_hex(TEST_HASH_KEY.encode(), "2") in {
+        r[0] for r in written.select("customer_key").collect()
+    }
+
+
+def test_file_names_with_glob_characters_are_read_literally(spark, tmp_path, settings):
+    data = tmp_path / "raw"
+    data.mkdir()
+    for number, name in enumerate(["sales[2010].csv", "a*b.csv", "what?.csv", "{x}.csv"]):
+        (data / name).write_text(HEADER + f"{number + 1},{number},A,A,1.00,1,2010-12-01 08:00:00\n")
+    (data / "sales2.csv").write_text(HEADER + "9,9,A,A,1.00,1,2010-12-01 08:00:00\n")
+    configured = _messy_settings(settings, data)
+    summary = _run(spark, configured)
+    assert (summary["files_read"], summary["rows_read"], summary["rows_written"]) == (5, 5, 5)
+    per_file = {
+        r["source_file"].rsplit("/", 1)[-1]: r["count"]
+        for r in delta_io.read_table(spark, configured.warehouse_root, "transactions")
+        .groupBy("source_file")
+        .count()
+        .collect()
+    }
+    assert per_file == {
+        name: 1 for name in ["sales[2010].csv", "a*b.csv", "what?.csv", "{x}.csv", "sales2.csv"]
+    }
+    # input.path naming such a file is that file, not a pattern matching sales2.csv
+    literal = replace(
+        configured,
+        **{"input.path": str(data / "sales[2010].csv"), "warehouse": str(tmp_path / "other")},
+    )
+    assert _run(spark, literal, "r2")["files_read"] == 1
+    read = delta_io.read_table(spark, literal.warehouse_root, "transactions").first()
+    assert read["source_file"].endswith("/sales[2010].csv")
