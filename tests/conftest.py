@@ -6,6 +6,7 @@ import pytest
 
 from custseg.config import Settings, replace
 from custseg.spark import get_spark
+from tests.small_run import SmallRun, run_small_pipeline
 
 TEST_HASH_KEY = "test-key-0123456789abcdef-not-a-secret"
 
@@ -31,3 +32,9 @@ def settings(tmp_path, monkeypatch) -> Settings:
             "clustering.partitions": 2,
         },
     )
+
+
+@pytest.fixture(scope="session")
+def small_run(spark, tmp_path_factory) -> SmallRun:
+    """The small whole-pipeline run in local mode, made once for the session."""
+    return run_small_pipeline(tmp_path_factory.mktemp("small-run"))

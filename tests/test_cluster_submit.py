@@ -23,16 +23,13 @@ from pathlib import Path
 import pyspark
 import pytest
 
-from custseg import cli
-from custseg.demo import generate_transactions
 from custseg.tables.compare import compare_warehouses, unmatched_rows
+from tests.small_run import LOCAL_CONFIG, SMALL_RUN_KEY
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 SPARK_HOME = Path(pyspark.__file__).resolve().parent
-LOCAL_CONFIG = REPO / "lib" / "custseg" / "defaults" / "local.yaml"
-KEY = "cluster-test-key-0123456789abcdef"
 CLUSTER_ENV = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1"}
 
 
@@ -124,46 +121,16 @@ def cluster(tmp_path_factory):
         running.stop()
 
 
-@pytest.fixture(scope="module")
-def run_inputs(tmp_path_factory):
-    """Data, key file and overrides shared by the local and the submitted runs."""
-    root = tmp_path_factory.mktemp("cluster-run")
-    generate_transactions(root / "raw", customers=250, months=3, seed=11)
-    key_file = root / "hash.key"
-    key_file.write_text(KEY + "\n")
-    overrides = [
-        f"input.path={root / 'raw'}",
-        f"pseudonym.key_file={key_file}",
-        "pseudonym.key_env=CUSTSEG_CLUSTER_TEST_UNSET",
-        "rfm.as_of=2021-04-01",
-        "clustering.k_range=[2,3]",
-        "clustering.k=[3]",
-        "clustering.partitions=2",
-        "spark.shuffle_partitions=2",
-    ]
-    return root, overrides
-
-
-@pytest.fixture(scope="module")
-def local_warehouse(spark, run_inputs):
-    """The reference: the same run in local mode, with a file:// warehouse."""
-    root, overrides = run_inputs
-    warehouse = f"file://{root / 'local-warehouse'}"
-    flags = _flags([*overrides, f"warehouse={warehouse}", f"report.path={root / 'local-report'}"])
-    assert cli.main(["run", "--conf", str(LOCAL_CONFIG), *flags]) == 0
-    return warehouse
-
-
 def _flags(overrides: list[str]) -> list[str]:
     return [arg for override in overrides for arg in ("--set", override)]
 
 
 def submit(
-    cluster: StandaloneCluster, run_inputs, name: str, job: str = "jobs/pipeline.py"
+    cluster: StandaloneCluster, small_run, name: str, job: str = "jobs/pipeline.py"
 ) -> subprocess.Popen:
     """Submits ``job`` on the warehouse ``<root>/submitted``; the event log goes to
     ``<root>/<name>-events``."""
-    root, overrides = run_inputs
+    root, overrides = small_run.root, small_run.overrides
     events = root / f"{name}-events"
     events.mkdir()
     options = [
@@ -240,9 +207,9 @@ def assert_same_tables(spark, first: str, second: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def submitted_run(cluster, run_inputs) -> str:
+def submitted_run(cluster, small_run) -> str:
     """The whole pipeline submitted to the cluster; returns its output."""
-    process = submit(cluster, run_inputs, "submitted")
+    process = submit(cluster, small_run, "submitted")
     try:
         output, _ = process.communicate(timeout=900)
     finally:
@@ -253,24 +220,24 @@ def submitted_run(cluster, run_inputs) -> str:
 
 
 def test_submitted_pipeline_runs_on_both_executors_and_equals_local_mode(
-    spark, run_inputs, local_warehouse, submitted_run
+    spark, small_run, submitted_run
 ):
-    root, _ = run_inputs
-    assert KEY not in submitted_run
+    root = small_run.root
+    assert SMALL_RUN_KEY not in submitted_run
     executors = task_executors(events_of(root / "submitted-events"))
     assert "driver" not in executors
     assert len(executors) == 2 and min(executors.values()) > 0, executors
-    assert_same_tables(spark, local_warehouse, f"file://{root / 'submitted'}")
+    assert_same_tables(spark, f"file://{root / 'submitted'}")
     assert (root / "submitted-report" / "2021-04-01" / "report.html").is_file()
 
 
 def test_the_cluster_stage_survives_a_worker_killed_while_it_runs(
-    spark, cluster, run_inputs, local_warehouse, submitted_run
+    spark, cluster, small_run, submitted_run
 ):
     """The cluster stage submitted again on the same warehouse (it rewrites its as_of),
     one worker killed once the stage has started: the tables must come out the same."""
-    root, _ = run_inputs
-    process = submit(cluster, run_inputs, "worker-killed", job="jobs/cluster.py")
+    root = small_run.root
+    process = submit(cluster, small_run, "worker-killed", job="jobs/cluster.py")
     lines, killed = [], False
     try:
         for line in process.stdout:
@@ -291,16 +258,16 @@ def test_the_cluster_stage_survives_a_worker_killed_while_it_runs(
         if event.get("Event") == "SparkListenerExecutorRemoved"
     ]
     assert removed, "no executor was lost: the kill came too late"
-    assert_same_tables(spark, local_warehouse, f"file://{root / 'submitted'}")
+    assert_same_tables(spark, f"file://{root / 'submitted'}")
 
 
-def test_the_score_stage_runs_on_the_cluster(spark, cluster, run_inputs, submitted_run):
+def test_the_score_stage_runs_on_the_cluster(spark, cluster, small_run, submitted_run):
     """jobs/score.py: the saved models of the submitted run assign the same customers to the
     same clusters as the cluster stage did (the last stage not yet submitted above)."""
-    root, _ = run_inputs
+    root = small_run.root
     warehouse = f"file://{root / 'submitted'}"
     before = spark.read.format("delta").load(f"{warehouse}/customer_clusters").localCheckpoint()
-    process = submit(cluster, run_inputs, "scored", job="jobs/score.py")
+    process = submit(cluster, small_run, "scored", job="jobs/score.py")
     try:
         output, _ = process.communicate(timeout=600)
     finally:

@@ -645,6 +645,13 @@ def test_file_names_with_glob_characters_are_read_literally(spark, settings, tmp
     }
     assert registry == {name: len(ids) for name, ids in expected.items()}
     assert (summary["rows_read"], summary["rows_written"]) == (10, 10)
+    # input.path naming such a file is that file, not a pattern matching sales2.csv
+    literal = _input(replace(settings, warehouse=str(tmp_path / "other")), data / "sales[2010].csv")
+    assert _run(spark, literal, "run-2")["files_read"] == 1
+    read = {
+        _file_name(row["source_file"]) for row in _table(spark, literal, "transactions").collect()
+    }
+    assert read == {"sales[2010].csv"}
 
 
 def _write_parquet_schemas(folder: Path) -> None:

@@ -99,32 +99,3 @@ def test_tables_of_an_older_version_gain_new_columns_and_files_are_read_again(sp
     assert hmac_hex(TEST_HASH_KEY.encode(), "2") in {
         r[0] for r in written.select("customer_key").collect()
     }
-
-
-def test_file_names_with_glob_characters_are_read_literally(spark, tmp_path, settings):
-    data = tmp_path / "raw"
-    data.mkdir()
-    for number, name in enumerate(["sales[2010].csv", "a*b.csv", "what?.csv", "{x}.csv"]):
-        (data / name).write_text(HEADER + f"{number + 1},{number},A,A,1.00,1,2010-12-01 08:00:00\n")
-    (data / "sales2.csv").write_text(HEADER + "9,9,A,A,1.00,1,2010-12-01 08:00:00\n")
-    configured = _messy_settings(settings, data)
-    summary = _run(spark, configured)
-    assert (summary["files_read"], summary["rows_read"], summary["rows_written"]) == (5, 5, 5)
-    per_file = {
-        r["source_file"].rsplit("/", 1)[-1]: r["count"]
-        for r in delta_io.read_table(spark, configured.warehouse_root, "transactions")
-        .groupBy("source_file")
-        .count()
-        .collect()
-    }
-    assert per_file == {
-        name: 1 for name in ["sales[2010].csv", "a*b.csv", "what?.csv", "{x}.csv", "sales2.csv"]
-    }
-    # input.path naming such a file is that file, not a pattern matching sales2.csv
-    literal = replace(
-        configured,
-        **{"input.path": str(data / "sales[2010].csv"), "warehouse": str(tmp_path / "other")},
-    )
-    assert _run(spark, literal, "r2")["files_read"] == 1
-    read = delta_io.read_table(spark, literal.warehouse_root, "transactions").first()
-    assert read["source_file"].endswith("/sales[2010].csv")

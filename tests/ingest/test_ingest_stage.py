@@ -13,7 +13,6 @@ from pyspark.sql import functions as F
 from custseg import delta_io, pipeline
 from custseg.config import Settings, replace
 from custseg.ingest.pseudonym import HashKeyError, hmac_hex
-from custseg.ingest.sources import SourceError
 from custseg.ingest.stage import IngestRejected
 from custseg.run_context import RunContext
 from tests.conftest import TEST_HASH_KEY
@@ -217,37 +216,6 @@ def test_returns_net_and_zero_price_keep(spark, messy):
     assert written.where("order_id = '536378'").count() == 1  # the free item is kept
     assert summary["rows_written"] == 11
     assert "cancellation" not in summary["quarantined_by_reason"]
-
-
-def test_reordered_header_does_not_shift_values(spark, tmp_path, settings):
-    data = tmp_path / "raw"
-    data.mkdir()
-    (data / "a.csv").write_text(HEADER + "111,1,A1,ALPHA,2.00,3,2010-12-01 08:00:00\n")
-    (data / "b.csv").write_text(
-        "purchase_time,item_count,unit_price,item_name,item_id,order_id,customer_id\n"
-        "2010-12-02 09:00:00,4,5.00,BETA,B1,2,222\n"
-    )
-    configured = _messy_settings(settings, data)
-    _run(spark, configured)
-    got = delta_io.read_table(spark, configured.warehouse_root, "transactions").select(
-        "order_id",
-        "item_id",
-        "item_name",
-        "quantity",
-        F.col("amount").cast("double").alias("amount"),
-    )
-    expected = spark.createDataFrame(
-        [("1", "A1", "ALPHA", 3, 6.0), ("2", "B1", "BETA", 4, 20.0)], got.schema
-    )
-    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
-
-
-def test_missing_required_column_names_file_and_column(spark, tmp_path, settings):
-    data = tmp_path / "raw"
-    data.mkdir()
-    (data / "bad.csv").write_text("customer_id,item_id,unit_price,item_count\n1,2,3,4\n")
-    with pytest.raises(SourceError, match=r"bad\.csv.*purchase_time"):
-        _run(spark, _messy_settings(settings, data))
 
 
 def test_latin1_encoding(spark, tmp_path, settings):

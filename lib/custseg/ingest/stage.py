@@ -42,18 +42,22 @@ class _Batch:
     rows_by_file: dict
     counts: IngestCounts
     key: bytes
+    key_recorded: bool  # the warehouse's key check value is already in KEY_CHECK
 
 
 def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     key = pseudonym.load_hash_key(settings.pseudonym.key_env, settings.pseudonym.key_file)
     root = settings.warehouse_root
-    pseudonym.check_key_matches(_recorded_key_check(spark, root), key)
+    recorded_check = _recorded_key_check(spark, root)
+    pseudonym.check_key_matches(recorded_check, key)
     files = sources.list_source_files(spark, settings.input)
     to_read = _files_to_ingest(spark, root, files, rules_fingerprint(settings))
     log.info("ingest: %d file(s) found, %d new or changed", len(files), len(to_read))
     counts = IngestCounts.empty()
     if to_read:
-        counts = _ingest_files(spark, settings, context, to_read, key=key)
+        counts = _ingest_files(
+            spark, settings, context, to_read, key=key, key_recorded=recorded_check is not None
+        )
     _record_ingest_run(
         spark,
         settings,
@@ -106,7 +110,13 @@ def check_quarantine_share(counts: IngestCounts, limit: float) -> None:
 
 
 def _ingest_files(
-    spark: SparkSession, settings: Settings, context: RunContext, to_read: list, *, key: bytes
+    spark: SparkSession,
+    settings: Settings,
+    context: RunContext,
+    to_read: list,
+    *,
+    key: bytes,
+    key_recorded: bool,
 ) -> IngestCounts:
     raw = sources.read_sources(spark, to_read, settings.input)
     classified = clean.classify(raw, cleaning_rules(settings)).persist()
@@ -131,7 +141,7 @@ def _ingest_files(
         classified.unpersist()  # keyed holds every row from here on
         check_reconciliation(counts)
         _warn_about_replacement_characters(settings, counts)
-        batch = _Batch(to_read, keyed, blocks, rows_by_file, counts, key)
+        batch = _Batch(to_read, keyed, blocks, rows_by_file, counts, key, key_recorded)
         _write_batch(spark, settings, context, batch)
     finally:
         for frame in reversed(cached):
@@ -213,7 +223,8 @@ def _write_batch(spark: SparkSession, settings: Settings, context: RunContext, b
     only_these_files = "source_file IN ({})".format(
         ", ".join(delta_io.sql_string(f.path) for f in batch.files)
     )
-    _record_key_check(spark, root, context, batch.key)
+    if not batch.key_recorded:
+        _record_key_check(spark, root, context, batch.key)
     delta_io.write_table(
         spark,
         root,
@@ -256,9 +267,8 @@ def _recorded_key_check(spark: SparkSession, warehouse_root: str) -> str | None:
 
 def _record_key_check(spark: SparkSession, root: str, context: RunContext, key: bytes) -> None:
     """The first write of a warehouse records which key hashes its ids (a warehouse from
-    before key checks gets the key of its next run)."""
-    if _recorded_key_check(spark, root) is not None:
-        return
+    before key checks gets the key of its next run). Two first runs racing both append
+    the same value."""
     row = (
         pseudonym.key_check_value(key),
         context.run_id,
