@@ -200,8 +200,14 @@ def task_executors(events: list[dict]) -> dict[str, int]:
     return counts
 
 
-def assert_same_tables(spark, first: str, second: str) -> None:
-    results = compare_warehouses(spark, first, second, relative=1e-9)
+def assert_same_as_local_mode(spark, small_run, submitted: str) -> None:
+    """Every table of the submitted warehouse equals the local run's."""
+    results = compare_warehouses(
+        spark,
+        f"file://{small_run.warehouse}",
+        f"file://{small_run.root / submitted}",
+        relative=1e-9,
+    )
     assert len(results) >= 13, [r.name for r in results]
     assert [r.name for r in results if not r.same] == []
 
@@ -227,7 +233,7 @@ def test_submitted_pipeline_runs_on_both_executors_and_equals_local_mode(
     executors = task_executors(events_of(root / "submitted-events"))
     assert "driver" not in executors
     assert len(executors) == 2 and min(executors.values()) > 0, executors
-    assert_same_tables(spark, f"file://{root / 'submitted'}")
+    assert_same_as_local_mode(spark, small_run, "submitted")
     assert (root / "submitted-report" / "2021-04-01" / "report.html").is_file()
 
 
@@ -258,7 +264,7 @@ def test_the_cluster_stage_survives_a_worker_killed_while_it_runs(
         if event.get("Event") == "SparkListenerExecutorRemoved"
     ]
     assert removed, "no executor was lost: the kill came too late"
-    assert_same_tables(spark, f"file://{root / 'submitted'}")
+    assert_same_as_local_mode(spark, small_run, "submitted")
 
 
 def test_the_score_stage_runs_on_the_cluster(spark, cluster, small_run, submitted_run):
