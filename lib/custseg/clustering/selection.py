@@ -15,7 +15,6 @@ import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 
 from custseg.clustering import metrics, models
@@ -59,21 +58,21 @@ def sweep_plan(algorithms: Sequence[str], k_range: Sequence[int]) -> list[ModelK
 def evaluate(
     scaled: DataFrame, fitted: Sequence[models.ClusterModel]
 ) -> list[metrics.ClusterQuality]:
-    """Every model judged on the same customers in the same two passes (see ``metrics``)."""
+    """Every model judged on the same customers in the same two passes (see ``metrics``).
+
+    The assignments are computed in each pass, not cached: a sweep's frame holds one column
+    per model (18 for the default sweep), and caching it for 17.7 million customers ran the
+    4 GB JVM out of heap (docs/performance.md, the 100M run). Assigning is a few distances
+    per model and customer, cheaper than writing and reading that cache."""
     if not fitted:
         return []
     columns = [f"cluster_{i}" for i in range(len(fitted))]
-    assigned = (
-        models.assign_each(scaled, dict(zip(columns, fitted)))
-        .select(models.VECTOR, *columns)
-        .persist(StorageLevel.MEMORY_AND_DISK)
+    assigned = models.assign_each(scaled, dict(zip(columns, fitted))).select(
+        models.VECTOR, *columns
     )
-    try:
-        return metrics.models_quality(
-            assigned, models.VECTOR, columns, [models.centres(m) for m in fitted]
-        )
-    finally:
-        assigned.unpersist()
+    return metrics.models_quality(
+        assigned, models.VECTOR, columns, [models.centres(m) for m in fitted]
+    )
 
 
 def _timed_fit(train: DataFrame, key: ModelKey, *, seed: int, max_iter: int) -> tuple:
