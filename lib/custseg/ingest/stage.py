@@ -267,8 +267,9 @@ def _recorded_key_check(spark: SparkSession, warehouse_root: str) -> str | None:
 
 def _record_key_check(spark: SparkSession, root: str, context: RunContext, key: bytes) -> None:
     """The first write of a warehouse records which key hashes its ids (a warehouse from
-    before key checks gets the key of its next run). Two first runs racing both append
-    the same value."""
+    before key checks gets the key of its next run). The check is read once per run, so two
+    first runs racing both append: the same value with the same key, two values with two
+    keys (not refused yet; the check would need a create-if-absent commit)."""
     row = (
         pseudonym.key_check_value(key),
         context.run_id,
