@@ -1,12 +1,14 @@
 """Writes synthetic monthly transaction CSV files at any scale.
 
 .venv/bin/python scripts/generate_data.py --customers 8000 --out data/demo
+.venv/bin/python scripts/generate_data.py --out data/demo --profiles data/demo_profiles.csv
 .venv/bin/python scripts/generate_data.py --customers 2800000 --out data/big   # seed scale
 .venv/bin/python scripts/generate_data.py --shape seed --rows 16M --out data/bench/16M
 
 ``--shape demo`` (the default) draws every row in memory, as the demo does. ``--shape seed``
 takes a row count (200k, 16M, 100M) and writes the seed study's shape, about 5.7 lines per
-customer, in blocks of customers, so memory stays flat at any size.
+customer, in blocks of customers, so memory stays flat at any size. ``--profiles`` (demo
+shape) also writes a customer profile file for ``input.profiles``, outside ``--out``.
 """
 
 import argparse
@@ -26,11 +28,14 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--clean", action="store_true", help="no injected damage")
+    parser.add_argument("--profiles", help="--shape demo only: also write this profile CSV")
     args = parser.parse_args()
     started = time.monotonic()
     if args.shape == "seed":
         if args.rows is None:
             parser.error("--shape seed needs --rows")
+        if args.profiles is not None:
+            parser.error("--profiles goes with --shape demo")
         shape = SeedShape(rows=args.rows, seed=args.seed, months=args.months, messy=not args.clean)
         counts = generate_seed_shaped(
             args.out,
@@ -46,6 +51,7 @@ def main() -> None:
             months=args.months,
             seed=args.seed,
             messy=not args.clean,
+            profiles_file=args.profiles,
         )
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(

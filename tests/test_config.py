@@ -94,6 +94,44 @@ def test_required_columns_are_checked():
     assert ok.input.columns == {"customer_id": "c", "purchase_time": "t", "amount": "a"}
 
 
+def test_profiles_are_unset_by_default_and_read_from_their_own_block(tmp_path):
+    assert Settings().input.profiles is None
+    settings = load_settings(
+        _write(
+            tmp_path,
+            "input:\n  profiles:\n    path: /exports/profiles.csv\n"
+            "    columns: {customer_id: CustomerID, signup_date: Joined}\n"
+            "    attributes: [age, points]\n    date_format: dd/MM/yyyy\n",
+        )
+    )
+    profiles = settings.input.profiles
+    assert (profiles.path, profiles.format, profiles.date_format) == (
+        "/exports/profiles.csv",
+        "csv",
+        "dd/MM/yyyy",
+    )
+    assert profiles.columns == {"customer_id": "CustomerID", "signup_date": "Joined"}
+    assert profiles.attributes == ["age", "points"]
+    assert settings.input.columns["quantity"] == "item_count"  # the transactions untouched
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"input.profiles.format": "xls"}, r"'input\.profiles\.format' must be one of"),
+        ({"input.profiles.path": " "}, r"'input\.profiles\.path' must name"),
+        ({"input.profiles.columns": {"signup_date": "d"}}, r"must map .* customer_id"),
+        ({"input.profiles.columns.age": "a"}, r"input\.profiles\.columns: age"),
+        ({"input.profiles.attributes": ["loyalty points"]}, r"letters, digits and _"),
+        ({"input.profiles.attributes": ["customer_id"]}, r"maps already"),
+        ({"input.profiles.attributes": ["age", "age"]}, r"lists a column twice"),
+    ],
+)
+def test_bad_profile_settings_name_their_key(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        replace(Settings(), **{"input.profiles.path": "profiles.csv", **changes})
+
+
 def test_missing_file_and_bad_yaml(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "nope.yaml")
@@ -104,6 +142,16 @@ def test_missing_file_and_bad_yaml(tmp_path):
 def test_replace_validates():
     with pytest.raises(ConfigError, match="k_range"):
         replace(Settings(), **{"clustering.k_range": [5, 2]})
+
+
+def test_name_threshold_is_a_number_of_at_least_zero():
+    assert Settings().clustering.name_threshold == 0.35
+    assert replace(Settings(), **{"clustering.name_threshold": 1}).clustering.name_threshold == 1.0
+    for bad in (-0.1, float("inf")):
+        with pytest.raises(
+            ConfigError, match=r"'clustering\.name_threshold' must be a number >= 0"
+        ):
+            replace(Settings(), **{"clustering.name_threshold": bad})
 
 
 @pytest.mark.parametrize(
@@ -152,3 +200,66 @@ def test_packaged_demo_config_loads_from_any_working_directory(tmp_path, monkeyp
     settings = load_packaged_settings("local.yaml", ["report.path=out/reports"])
     assert settings.warehouse_root == str(tmp_path / "warehouse")
     assert settings.input.path == "data/demo" and settings.report.path == "out/reports"
+
+
+def test_min_k_and_primary_default_to_three_and_auto():
+    clustering = Settings().clustering
+    assert (clustering.min_k, clustering.primary, clustering.primary_model) == (3, "auto", None)
+    explicit = replace(Settings(), **{"clustering.primary": "bisecting_kmeans_k7"}).clustering
+    assert explicit.primary_model == ("bisecting_kmeans", 7)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["clustering.min_k=1"], r"'clustering\.min_k' must lie between 2 and .* \(10\), got 1"),
+        (
+            ["clustering.k_range=[2, 4]", "clustering.min_k=5"],
+            r"'clustering\.min_k' must lie between 2 and the upper end of "
+            r"clustering\.k_range \(4\), got 5",
+        ),
+        (["clustering.min_k=three"], r"'clustering\.min_k' must be of type int"),
+        (["clustering.primary=best"], r"'clustering\.primary' must be auto or a model name"),
+        (["clustering.primary=kmeans_5"], r"'clustering\.primary' must be auto or a model name"),
+        (
+            ["clustering.algorithms=[kmeans]", "clustering.primary=bisecting_kmeans_k4"],
+            r"'clustering\.primary' names bisecting_kmeans, which is not in clustering\.algorithms",
+        ),
+        (
+            ["clustering.primary=kmeans_k12"],
+            r"'clustering\.primary' names k=12, which is neither in clustering\.k_range "
+            r"\[2, 10\] nor in clustering\.k \[4, 5\]",
+        ),
+    ],
+)
+def test_min_k_and_primary_mistakes_name_their_key(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings(None, overrides)
+
+
+def test_an_explicit_primary_may_use_a_fixed_k_outside_the_sweep():
+    settings = load_settings(
+        None,
+        ["clustering.k_range=[3, 6]", "clustering.k=[4, 8]", "clustering.primary=kmeans_k8"],
+    )
+    assert settings.clustering.primary_model == ("kmeans", 8)
+    assert (
+        load_settings(None, ["clustering.k_range=[2, 2]", "clustering.min_k=2"]).clustering.min_k
+        == 2
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["clustering.features=[log_recency, shoe_size]"], "unknown feature 'shoe_size'"),
+        (
+            ["clustering.features=[log_recency, days_since_signup]"],
+            "lists 'days_since_signup', which needs customer profiles",
+        ),
+    ],
+)
+def test_features_are_checked_when_the_config_loads(overrides, message):
+    """A run must not ingest and score for an hour before its cluster stage finds these."""
+    with pytest.raises(ConfigError, match=message):
+        load_settings(None, overrides)

@@ -46,6 +46,8 @@ def finished_run(spark, tmp_path_factory):
 
 def test_every_table_is_written_and_readable_without_spark(spark, finished_run):
     for name, spec in tables.ALL_TABLES.items():
+        if name == tables.CUSTOMER_PROFILES.name:  # written only with input.profiles
+            continue
         path = finished_run.table_path(name)
         assert delta_io.table_exists(spark, path), f"{name} was not written"
         spark_rows = spark.read.format("delta").load(path).count()

@@ -92,7 +92,26 @@ def _remove_uncommitted_log(spark: SparkSession, path: str) -> None:
 
 
 def _create_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
-    _remove_uncommitted_log(spark, path)
+    """Creates the table, or lets a run creating the same table at this moment finish.
+
+    While another run's creation is under way the log folder exists without a commit and
+    Delta refuses to create or load the table there ([DELTA_TABLE_NOT_FOUND]); waiting for
+    that commit (or for the folder to be found stale) and looking again settles the race.
+    """
+    for attempt in (1, 2):
+        _remove_uncommitted_log(spark, path)
+        try:
+            _table_builder(spark, spec, path).execute()
+            return
+        except Exception:
+            _remove_uncommitted_log(spark, path)
+            if table_exists(spark, path):  # another run created it first: fine
+                return
+            if attempt == 2:
+                raise
+
+
+def _table_builder(spark: SparkSession, spec: TableSpec, path: str):
     builder = DeltaTable.createIfNotExists(spark).location(path).comment(spec.comment)
     for col in spec.columns:
         builder = builder.addColumn(col.name, col.type, nullable=col.nullable, comment=col.comment)
@@ -100,11 +119,7 @@ def _create_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
         builder = builder.partitionedBy(*spec.partition_by)
     for key, value in spec.properties:
         builder = builder.property(key, value)
-    try:
-        builder.execute()
-    except Exception:
-        if not table_exists(spark, path):  # else another run created it first: fine
-            raise
+    return builder
 
 
 def _add_new_columns(spark: SparkSession, spec: TableSpec, path: str) -> None:

@@ -5,7 +5,8 @@ The generator writes monthly CSV files in the layout the project's users start f
 who behave differently (steady regulars, occasional buyers, one-off buyers, lapsing and
 new customers), so RFM and clustering find real structure, and with the mess real
 exports have: float-typed ids, blank ids, text in number columns, duplicated lines,
-returns, free items and unparseable dates.
+returns, free items and unparseable dates. On request it also writes a customer profile
+file (signup date, age, loyalty points) of the same customers, for ``input.profiles``.
 """
 
 from __future__ import annotations
@@ -126,8 +127,10 @@ def generate_transactions(
     items: int = 3000,
     seed: int = 7,
     messy: bool = True,
+    profiles_file: str | Path | None = None,
 ) -> dict:
-    """Writes ``transactions_<yyyy-mm>.csv`` files; returns counts of what was written."""
+    """Writes ``transactions_<yyyy-mm>.csv`` files (and the profiles to ``profiles_file``,
+    which must lie outside ``out_dir``); returns counts of what was written."""
     rng = np.random.default_rng(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -160,6 +163,9 @@ def generate_transactions(
         }
     )
     counts = {"rows": len(frame), "customers": int(frame["customer_id"].nunique()), "files": months}
+    if profiles_file is not None:
+        first_purchase = frame.groupby("customer_id")["purchase_time"].min()
+        counts["profiles"] = write_profiles(Path(profiles_file), first_purchase, seed)
     if messy:
         counts.update(_make_messy(rng, frame))
     for month in range(months):
@@ -168,6 +174,32 @@ def generate_transactions(
         part.to_csv(out / name, index=False)
     counts["rows"] = len(frame)
     return counts
+
+
+def write_profiles(path: Path, first_purchase: pd.Series, seed: int) -> int:
+    """A profile CSV (``customer_id,signup_date,age,loyalty_points``) for 97% of the
+    customers in ``first_purchase`` (id -> first purchase time); returns its rows.
+
+    Everyone signed up one day or more before the first purchase, most of them shortly
+    before. The numbers come from a generator of their own, so asking for profiles leaves
+    the transaction files byte for byte as they are without.
+    """
+    rng = np.random.default_rng([seed, 0x5167])
+    ids = first_purchase.sort_index()
+    days_before = 1 + np.floor(rng.exponential(60.0, len(ids))).astype("int64")
+    signup = pd.to_datetime(ids.to_numpy()).normalize() - pd.to_timedelta(days_before, unit="D")
+    profiles = pd.DataFrame(
+        {
+            "customer_id": ids.index,
+            "signup_date": signup.strftime("%Y-%m-%d"),
+            "age": rng.integers(18, 80, len(ids)),
+            "loyalty_points": np.round(rng.lognormal(4.0, 1.0, len(ids))).astype("int64"),
+        }
+    )
+    kept = profiles[rng.random(len(ids)) >= 0.03]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kept.to_csv(path, index=False)
+    return len(kept)
 
 
 def _make_messy(rng: np.random.Generator, frame: pd.DataFrame) -> dict:
@@ -210,12 +242,19 @@ DEMO_CONFIG = "local.yaml"
 def prepare_demo(settings: Settings) -> None:
     """Creates what the demo run needs and does not find: the local key and the data.
 
-    The run itself is ``custseg run``'s, unchanged; this only prepares its inputs.
+    The run itself is ``custseg run``'s, unchanged; this only prepares its inputs. With
+    ``input.profiles.path`` set to a CSV file that does not exist, the profiles are made
+    too (with the transactions, which come out the same again).
     """
     if settings.pseudonym.key_file and not os.environ.get(settings.pseudonym.key_env):
         ensure_demo_key(Path(settings.pseudonym.key_file))
     data_dir = Path(settings.input.path)
-    if not data_dir.exists() or not any(data_dir.glob("*.csv")):
+    profiles = settings.input.profiles
+    profiles_file = None
+    if profiles is not None and profiles.path.endswith(".csv"):
+        profiles_file = Path(profiles.path)
+    missing_profiles = profiles_file is not None and not profiles_file.exists()
+    if not data_dir.exists() or not any(data_dir.glob("*.csv")) or missing_profiles:
         print(f"[custseg] generating demo data in {data_dir} ...", file=sys.stderr)
-        counts = generate_transactions(data_dir)
+        counts = generate_transactions(data_dir, profiles_file=profiles_file)
         print(f"[custseg] demo data: {counts}", file=sys.stderr)

@@ -11,6 +11,7 @@ from custseg.clustering import features, profiles, statistics
 from custseg.clustering.assignments import ClusterLabels
 from custseg.clustering.features import ScalerStatistics
 from custseg.clustering.models import ModelKey
+from custseg.config import ClusteringSettings
 
 FEATURES = features.parse_features(["log_recency", "log_frequency", "log_monetary"])
 IDENTITY_SCALER = ScalerStatistics(shift=[0.0, 0.0, 0.0], scale=[1.0, 1.0, 1.0])
@@ -45,7 +46,12 @@ def test_customers_get_the_id_and_name_of_their_cluster_profile(assigned):
     centres = [mean_centre(0), mean_centre(1)]
     population = statistics.population_statistics(assigned, features.profile_columns(FEATURES))
     described = profiles.describe_model(
-        assigned, centres=centres, features=FEATURES, scaler=IDENTITY_SCALER, population=population
+        assigned,
+        centres=centres,
+        features=FEATURES,
+        scaler=IDENTITY_SCALER,
+        population=population,
+        threshold=ClusteringSettings().name_threshold,
     )
 
     labelled = profiles.label_assignments(
@@ -53,10 +59,13 @@ def test_customers_get_the_id_and_name_of_their_cluster_profile(assigned):
         key=ModelKey("kmeans", 2),
         centres=centres,
         labels=profiles.ids_and_names(described),
+        is_primary=True,
     )
 
     by_key = {r["customer_key"]: r for r in labelled.collect()}
-    assert {(r["algorithm"], r["k"]) for r in by_key.values()} == {("kmeans", 2)}
+    assert {(r["algorithm"], r["k"], r["is_primary"]) for r in by_key.values()} == {
+        ("kmeans", 2, True)
+    }
     assert (by_key["c"]["cluster_id"], by_key["c"]["cluster_name"]) == (
         0,
         "Recent frequent high spenders",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pytest
@@ -10,7 +11,7 @@ from chispa import assert_df_equality
 from custseg.clustering import features
 from custseg.clustering.errors import ClusteringConfigError
 from custseg.clustering.features import Feature, ScalerStatistics
-from custseg.config import ConfigError
+from custseg.config import ConfigError, Settings, replace
 
 
 def test_default_features_are_log1p_of_recency_frequency_monetary():
@@ -31,6 +32,31 @@ def test_plain_columns_aliases_and_logs_of_any_numeric_column():
         Feature("average_order_value", "average_order_value", False),
         Feature("log_spend_90d", "spend_90d", True),
     ]
+
+
+def test_profile_features_are_named_after_the_signup_and_the_attributes():
+    parsed = features.parse_features(
+        ["days_since_signup", "log_profile_age", "average_quantity", "log_average_order_value"]
+    )
+
+    assert parsed == [
+        Feature("days_since_signup", "days_since_signup", False),
+        Feature("log_profile_age", "profile_age", True),
+        Feature("average_quantity", "average_quantity", False),
+        Feature("log_average_order_value", "average_order_value", True),
+    ]
+    assert [f.from_profile for f in parsed] == [True, True, False, False]
+    configured = replace(
+        Settings(), **{"input.profiles.path": "p.csv", "input.profiles.attributes": ["age"]}
+    ).input.profiles
+    features.check_profile_features(parsed, configured)
+    for names, profiles, message in [
+        (["days_since_signup"], None, "needs customer profiles: set input.profiles"),
+        (["profile_points"], configured, "input.profiles.attributes does not list 'points'"),
+    ]:
+        with pytest.raises(ClusteringConfigError, match="clustering.features") as error:
+            features.check_profile_features(features.parse_features(names), profiles)
+        assert message in str(error.value)
 
 
 @pytest.mark.parametrize(
@@ -80,6 +106,46 @@ def test_feature_frame_takes_logs_and_counts_missing_or_negative_values_as_zero(
         "feature_log_monetary double, feature_spend_90d double",
     )
     assert_df_equality(frame, expected, ignore_nullable=True, ignore_row_order=True)
+
+
+def test_profile_columns_count_days_to_as_of_and_default_without_a_profile(spark):
+    """Signup on the day before as_of is 1 day; no profile, no signup date or a signup on
+    as_of or later mean signup at the first purchase (tenure_days); attributes default to
+    0."""
+    as_of = dt.date(2021, 12, 31)
+    rfm = spark.createDataFrame(
+        [("a", 100), ("b", 100), ("c", 100), ("d", 100), ("none", 7)],
+        "customer_key string, tenure_days int",
+    )
+    profiles = spark.createDataFrame(
+        [
+            ("a", dt.date(2021, 12, 30), {"age": 30.0}),
+            ("b", dt.date(2020, 12, 31), {}),
+            ("c", None, {"age": 50.0}),
+            ("d", as_of, {"age": 40.0}),
+        ],
+        "customer_key string, signup_date date, attributes map<string,double>",
+    )
+    parsed = features.parse_features(["days_since_signup", "log_profile_age", "tenure"])
+
+    frame = features.with_profile_columns(rfm, profiles, parsed, as_of)
+
+    expected = spark.createDataFrame(
+        [
+            ("a", 100, 1, 30.0, True),
+            ("b", 100, 365, 0.0, True),
+            ("c", 100, 100, 50.0, True),
+            ("d", 100, 100, 40.0, True),
+            ("none", 7, 7, 0.0, False),
+        ],
+        "customer_key string, tenure_days int, days_since_signup int, profile_age double, "
+        "has_profile boolean",
+    )
+    assert_df_equality(frame, expected, ignore_nullable=True, ignore_row_order=True)
+    rfm_only = features.parse_features(["tenure"])
+    assert features.with_profile_columns(rfm, None, rfm_only, as_of) is rfm
+    with pytest.raises(ClusteringConfigError, match="customer_profiles table"):
+        features.with_profile_columns(rfm, None, parsed, as_of)
 
 
 def test_centres_go_to_original_units_and_back():

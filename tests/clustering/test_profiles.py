@@ -14,12 +14,16 @@ from custseg.clustering.models import ModelKey
 from custseg.clustering.naming import Levels
 from custseg.clustering.stability import PreviousCluster
 from custseg.clustering.statistics import ClusterStatistics, PopulationStatistics
+from custseg.config import ClusteringSettings
 
 FEATURES = features.parse_features(["log_recency", "log_frequency", "log_monetary"])
 IDENTITY_SCALER = ScalerStatistics(shift=[0.0, 0.0, 0.0], scale=[1.0, 1.0, 1.0])
+THRESHOLD = ClusteringSettings().name_threshold
+# The plain means are the customer-weighted means of CLUSTERS below.
 POPULATION = PopulationStatistics(
     customers=1000,
     revenue=100_000.0,
+    means={"recency_days": 160.1, "frequency": 2.84, "monetary": 375.6},
     log_means={"recency_days": 4.0, "frequency": 1.0, "monetary": 5.0},
     log_stds={"recency_days": 1.0, "frequency": 0.5, "monetary": 1.0},
 )
@@ -60,6 +64,7 @@ def describe(order, previous=(), clusters=CLUSTERS):
         scaler=IDENTITY_SCALER,
         population=POPULATION,
         previous=previous,
+        threshold=THRESHOLD,
     )
 
 
@@ -84,35 +89,31 @@ def test_first_run_ids_go_by_revenue():
     assert [described[s.customers][0] for s, _ in CLUSTERS] == [0, 1, 2, 3]
 
 
-def test_two_clusters_with_one_name_are_told_apart_by_revenue_not_by_number():
+def test_two_clusters_with_one_name_are_told_apart_by_their_profiles_not_by_number():
+    """The twins differ most in frequency (0.2 standard deviations against 0.1), and the
+    plain means agree, so that is what their names say."""
     twins = [
         (stats(100, 900.0, (2.0, 0.7, 4.0)), [2.0, 0.7, 4.0]),
         (stats(100, 1_500.0, (1.9, 0.6, 4.1)), [1.9, 0.6, 4.1]),
         CLUSTERS[0],
     ]
     for order in ([0, 1, 2], [2, 1, 0], [1, 0, 2]):
-        names = {p.revenue_share: p.cluster_name for p in describe(order, clusters=twins)}
-        assert names[0.015] == "Recent newcomers"
-        assert names[0.009] == "Recent newcomers (2)"
+        described = {p.revenue_share: p for p in describe(order, clusters=twins)}
+        assert described[0.009].cluster_name == "Recent newcomers, more frequent"
+        assert described[0.015].cluster_name == "Recent newcomers, less frequent"
+        assert described[0.009].actions[:2] == described[0.015].actions[:2]
+        assert described[0.009].actions[2] != described[0.015].actions[2]
 
 
 def test_previous_ids_and_names_carry_over_to_moved_centres():
     first = describe([0, 1, 2, 3])
-    previous = [
-        PreviousCluster(
-            p.cluster_id + 10,
-            p.cluster_name + " (3)" if p.customers == 300 else p.cluster_name,
-            dict(p.centre),
-        )
-        for p in first
-    ]
+    previous = [PreviousCluster(p.cluster_id + 10, p.cluster_name, dict(p.centre)) for p in first]
     shifted = [(s, [v + 0.05 for v in centre]) for s, centre in CLUSTERS]
 
     second = describe([2, 0, 3, 1], previous=previous, clusters=shifted)
 
     assert {p.customers: (p.cluster_id, p.cluster_name) for p in second} == {
-        p.customers: (p.cluster_id + 10, p.cluster_name + (" (3)" if p.customers == 300 else ""))
-        for p in first
+        p.customers: (p.cluster_id + 10, p.cluster_name) for p in first
     }
     assert [p.match_distance for p in second] == pytest.approx([math.sqrt(3) * 0.05] * 4)
 
@@ -171,7 +172,12 @@ def test_each_name_always_comes_with_the_same_actions():
     ],
 )
 def test_names_for_typical_profiles(z, expected):
-    assert naming.label(naming.levels(z)).name == expected
+    """Plain means on the same side as the z-scores (100 is the population's)."""
+    means = {c: 100.0 * (1.0 + v) for c, v in z.items()}
+    population_means = dict.fromkeys(z, 100.0)
+    traits = naming.Traits(customers=10, z_scores=z, means=means)
+
+    assert naming.label(naming.levels(traits, population_means, THRESHOLD)).name == expected
 
 
 def test_cluster_and_population_statistics_in_spark(spark):
@@ -202,15 +208,22 @@ def test_cluster_and_population_statistics_in_spark(spark):
     assert population.log_means["monetary"] == pytest.approx(logs.mean())
     assert population.log_stds["monetary"] == pytest.approx(logs.std())
     assert (population.customers, population.revenue) == (5, 180.0)
+    assert population.means == pytest.approx(
+        {"recency_days": 132.0, "frequency": 1.6, "monetary": 36.0}
+    )
 
 
 def test_profile_rows_carry_the_model_and_ids_and_names_follow_the_model_index():
     described = describe([3, 1, 0, 2])
 
-    rows = profiles.profile_rows(described, ModelKey("kmeans", 4))
+    rows = profiles.profile_rows(described, ModelKey("kmeans", 4), is_primary=True)
     labels = profiles.ids_and_names(described)
 
-    assert [(r["algorithm"], r["k"]) for r in rows] == [("kmeans", 4)] * 4
+    assert [(r["algorithm"], r["k"], r["is_primary"]) for r in rows] == [("kmeans", 4, True)] * 4
+    assert not any(
+        r["is_primary"]
+        for r in profiles.profile_rows(described, ModelKey("kmeans", 5), is_primary=False)
+    )
     assert [r["cluster_id"] for r in rows] == [0, 1, 2, 3]
     assert all(isinstance(r["actions"], list) for r in rows)
     by_model_cluster = {p.model_cluster: p for p in described}

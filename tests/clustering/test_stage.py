@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 from pyspark.sql import functions as F
 
@@ -67,6 +68,27 @@ def test_summary_names_the_run(clustered):
     assert summary["customers"] == summary["training_customers"] == 300
     assert summary["chosen_k"] == {"kmeans": 4, "bisecting_kmeans": 4}
     assert summary["models"] == ["kmeans_k4", "bisecting_kmeans_k4"]
+    assert summary["primary"] in summary["models"]
+
+
+def test_exactly_one_model_is_primary_in_every_table_and_it_ranks_best(spark, clustered):
+    """Both algorithms find the same four groups here, so which one is primary comes down to
+    the last digits of the indices: the test checks the rule, not a name."""
+    settings, summary = clustered
+    primary = {}
+    for spec in (tables.MODEL_SELECTION, tables.CLUSTER_PROFILES, tables.CUSTOMER_CLUSTERS):
+        flags = read(spark, settings, spec).groupBy("algorithm", "k", "is_primary").count()
+        primary[spec.name] = {
+            f"{r['algorithm']}_k{r['k']}" for r in flags.collect() if r["is_primary"]
+        }
+        assert flags.filter(F.col("is_primary").isNull()).count() == 0
+    assert primary == {name: {summary["primary"]} for name in primary}
+    chosen = read(spark, settings, tables.MODEL_SELECTION).filter("chosen").collect()
+    best = min(
+        chosen,
+        key=lambda r: (r["davies_bouldin"], -r["silhouette"], r["algorithm"] != "kmeans"),
+    )
+    assert summary["primary"] == f"{best['algorithm']}_k{best['k']}"
 
 
 def test_model_selection_holds_the_sweep_for_both_algorithms(spark, clustered):
@@ -187,6 +209,69 @@ def test_a_saved_model_scores_new_customers(spark, clustered):
     assert compared.count() == 2 * len(newcomers)
     assert compared.filter("cluster_id != id_before or cluster_name != name_before").count() == 0
     assert scored.filter(F.col("model_as_of") != F.lit(AS_OF)).count() == 0
+    primary = {
+        (r["algorithm"], r["k"], r["is_primary"])
+        for r in scored.select("algorithm", "k", "is_primary").distinct().collect()
+    }
+    fitted = {
+        (r["algorithm"], r["k"], r["is_primary"])
+        for r in read(spark, settings, tables.CUSTOMER_CLUSTERS)
+        .select("algorithm", "k", "is_primary")
+        .distinct()
+        .collect()
+    }
+    assert primary == fitted and sum(flag for _, _, flag in primary) == 1
+
+
+def test_clusters_on_recency_frequency_monetary_and_days_since_signup(spark, tmp_path):
+    """Every customer but ten signed up 20 days before its first purchase (tenure_days is
+    recency + 30 here); the ten without a profile count as signed up at it."""
+    settings = warehouse_settings(
+        tmp_path / "warehouse",
+        **{
+            "rfm.as_of": str(AS_OF),
+            "input.profiles.path": str(tmp_path / "profiles.csv"),  # only ingest reads it
+            "clustering.features": [
+                "log_recency",
+                "log_frequency",
+                "log_monetary",
+                "days_since_signup",
+            ],
+            "clustering.algorithms": ["kmeans"],
+            "clustering.k_range": [4, 4],
+            "clustering.k": [4],
+        },
+    )
+    rows = rfm_rows(GROUP_SIZES)
+    write_rfm(spark, settings, rows, AS_OF)
+    profiles = [
+        (key, AS_OF - dt.timedelta(days=recency + 50), {}, "profiles.csv", "test-run")
+        for key, recency, *_ in rows
+        if not key.startswith("clapsed_small_000")
+    ]
+    frame = spark.createDataFrame(profiles, tables.CUSTOMER_PROFILES.schema)
+    # written as is: the test keys are shorter than the table's 64-character constraint
+    frame.write.format("delta").save(settings.table_path(tables.CUSTOMER_PROFILES.name))
+
+    summary = pipeline.run_stage(spark, settings, RUN, "cluster")
+
+    assert (summary["customers"], summary["customers_without_profile"]) == (300, 10)
+    groups = (
+        read(spark, settings, tables.CUSTOMER_CLUSTERS)
+        .withColumn("group", F.regexp_extract("customer_key", r"^c(.*)_\d+$", 1))
+        .groupBy("group")
+        .agg(F.collect_set("cluster_id").alias("ids"))
+        .collect()
+    )
+    assert sorted(len(r["ids"]) for r in groups) == [1, 1, 1, 1]
+    assert len({r["ids"][0] for r in groups}) == 4
+    profiles_by_size = {
+        p["customers"]: p for p in read(spark, settings, tables.CLUSTER_PROFILES).collect()
+    }
+    active = profiles_by_size[GROUP_SIZES["active_big"]]
+    expected = np.median([r[1] + 50 for r in rows if r[0].startswith("cactive_big")])
+    assert active["feature_medians"]["days_since_signup"] == pytest.approx(expected, abs=1)
+    assert set(active["centre"]) == {"recency_days", "frequency", "monetary", "days_since_signup"}
 
 
 @pytest.fixture(scope="module")

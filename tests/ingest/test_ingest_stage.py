@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 from custseg import delta_io, pipeline
 from custseg.config import Settings, replace
 from custseg.ingest.pseudonym import HashKeyError, hmac_hex
+from custseg.ingest.sources import SourceError
 from custseg.ingest.stage import IngestRejected
 from custseg.run_context import RunContext
 from tests.conftest import TEST_HASH_KEY
@@ -39,6 +40,23 @@ MESSY_ROWS = """\
 12583,536382,22632,NEGATIVE,-1.85,6,2010-12-04 10:00:00
 """
 EXPECTED_REASONS = {"": "missing_customer_id", "17850.5": "invalid_customer_id"}
+# A profile export of the same customers: rows 1, 2 and 12 are clean, row 11 repeats row 2
+# (7.0 is 7), rows 3 and 4 disagree about one customer, rows 5 to 10 are broken.
+PROFILES = """\
+customer_id,signup_date,age,points
+17850.0,2010-11-01,34,120
+00017,2010-11-15,,7
+12583,2010-10-01,51,3
+12583,2010-10-02,51,3
+55,not-a-date,20,1
+56,1850-01-01,20,1
+57,2010-01-01,old,1
+58,2010-01-01,NaN,1
+17850.5,2010-01-01,20,1
+,2010-01-01,20,1
+00017,2010-11-15,,7.0
+59,,40,2
+"""
 
 
 def _messy_settings(settings, data_dir: Path):
@@ -85,7 +103,14 @@ def messy_ingested(spark, tmp_path_factory):
     base = replace(
         Settings(), **{"warehouse": str(root / "warehouse"), "spark.shuffle_partitions": 2}
     )
-    configured = _messy_settings(base, data)
+    (root / "profiles.csv").write_text(PROFILES, encoding="utf-8")
+    configured = replace(
+        _messy_settings(base, data),
+        **{
+            "input.profiles.path": str(root / "profiles.csv"),
+            "input.profiles.attributes": ["age", "points"],
+        },
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CUSTSEG_HASH_KEY", TEST_HASH_KEY)
         summary = _run(spark, configured, run_id="run-typed")
@@ -94,7 +119,9 @@ def messy_ingested(spark, tmp_path_factory):
 
 def test_every_bad_row_kind_is_quarantined_with_its_reason(spark, messy_ingested):
     messy, summary = messy_ingested
-    quarantine = delta_io.read_table(spark, messy.warehouse_root, "quarantine")
+    quarantine = delta_io.read_table(spark, messy.warehouse_root, "quarantine").where(
+        "target_table = 'transactions'"
+    )
     by_order = {}
     for row in quarantine.select(
         F.get_json_object("raw_record", "$.order_id").alias("order_id"), "raw_record", "reasons"
@@ -269,7 +296,7 @@ def test_key_and_raw_ids_never_stored_or_planned(spark, messy_ingested):
             if path.suffix == ".json" and "_delta_log" in str(path):
                 # column statistics hold value prefixes: no raw id, valid or not, among them
                 assert b"17850" not in content and b"00017" not in content, path
-    for name in ("transactions", "quarantine"):
+    for name in ("transactions", "quarantine", "customer_profiles"):
         frame = delta_io.read_table(spark, messy.warehouse_root, name)
         text = " ".join(str(v) for row in frame.collect() for v in row.asDict().values())
         assert "17850" not in text and "surplus" not in text  # nor an unmapped field
@@ -285,6 +312,65 @@ def test_key_and_raw_ids_never_stored_or_planned(spark, messy_ingested):
     assert TEST_HASH_KEY not in plan and "hmac_sha256" in plan
     history = spark.sql(f"DESCRIBE HISTORY delta.`{messy.table_path('transactions')}`").collect()
     assert TEST_HASH_KEY not in str(history)
+
+
+def test_profiles_are_keyed_like_transactions_and_bad_rows_quarantined(spark, messy_ingested):
+    messy, summary = messy_ingested
+    root = messy.warehouse_root
+    assert summary["profiles"] == {
+        "rows_read": 12,
+        "rows_written": 3,
+        "rows_quarantined": 8,
+        "duplicates_removed": 1,
+        "quarantined_by_reason": {
+            "conflicting_profiles": 2,
+            "invalid_customer_id": 1,
+            "invalid_profile_attribute": 2,
+            "missing_customer_id": 1,
+            "signup_date_before_floor": 1,
+            "unparseable_signup_date": 1,
+        },
+    }
+    key = TEST_HASH_KEY.encode()
+    profiles = {
+        row["customer_key"]: (row["signup_date"], row["attributes"])
+        for row in delta_io.read_table(spark, root, "customer_profiles").collect()
+    }
+    assert profiles == {
+        hmac_hex(key, "17850"): (dt.date(2010, 11, 1), {"age": 34.0, "points": 120.0}),
+        hmac_hex(key, "00017"): (dt.date(2010, 11, 15), {"points": 7.0}),
+        hmac_hex(key, "59"): (None, {"age": 40.0, "points": 2.0}),
+    }
+    transactions = delta_io.read_table(spark, root, "transactions")
+    assert transactions.where(F.col("customer_key") == hmac_hex(key, "17850")).count() == 3
+    quarantined = delta_io.read_table(spark, root, "quarantine").where(
+        "target_table = 'customer_profiles'"
+    )
+    rows = {row["source_row"]: row for row in quarantined.collect()}
+    assert sorted(rows) == [3, 4, 5, 6, 7, 8, 9, 10]
+    assert rows[3]["reasons"] == ["conflicting_profiles"]
+    assert rows[3]["customer_key"] == hmac_hex(key, "12583")
+    assert rows[7]["reasons"] == ["invalid_profile_attribute"]
+    assert '"profile_age":"old"' in rows[7]["raw_record"]
+    assert hmac_hex(key, "17850.5") in rows[9]["raw_record"]
+    (run,) = delta_io.read_table(spark, root, "ingest_runs").collect()
+    assert (run["profiles_read"], run["profiles_written"], run["profiles_quarantined"]) == (
+        12,
+        3,
+        8,
+    )
+
+
+def test_profile_file_errors_are_one_line_before_any_write(spark, messy, tmp_path):
+    (tmp_path / "profiles.csv").write_text("id,signup_date\n1,2010-01-01\n")
+    for path, message in [
+        (tmp_path / "profiles.csv", r"missing column\(s\) customer_id .*input\.profiles\.columns"),
+        (tmp_path / "none_*.csv", r"no csv files found at input\.profiles\.path"),
+    ]:
+        with pytest.raises(SourceError, match=message) as error:
+            _run(spark, replace(messy, **{"input.profiles.path": str(path)}))
+        assert "\n" not in str(error.value)
+    assert not delta_io.table_exists(spark, messy.table_path("transactions"))
 
 
 def test_reingest_is_idempotent_and_new_months_are_incremental(spark, tmp_path, settings):
@@ -342,6 +428,35 @@ def test_quarantine_share_limit_leaves_transactions_untouched(spark, messy):
         _run(spark, strict)
     assert not delta_io.table_exists(spark, strict.table_path("transactions"))
     assert delta_io.read_table(spark, strict.warehouse_root, "quarantine").count() == 10
+
+
+def test_refused_profiles_leave_the_committed_transactions_recorded(spark, messy, tmp_path):
+    """8 of 12 profile rows are bad, above a share the transactions stay under: the new
+    transactions are committed, so the run is recorded (no profile written) before the
+    refusal is raised, and customer_profiles is not created."""
+    (tmp_path / "profiles.csv").write_text(PROFILES, encoding="utf-8")
+    strict = replace(
+        messy,
+        **{
+            "input.profiles.path": str(tmp_path / "profiles.csv"),
+            "input.profiles.attributes": ["age", "points"],
+            "cleaning.max_quarantine_share": 0.6,
+        },
+    )
+    with pytest.raises(IngestRejected, match="8 of 12 rows .*customer_profiles"):
+        _run(spark, strict)
+    assert not delta_io.table_exists(spark, strict.table_path("customer_profiles"))
+    (run,) = delta_io.read_table(spark, strict.warehouse_root, "ingest_runs").collect()
+    assert (
+        run["rows_written"]
+        == delta_io.read_table(spark, strict.warehouse_root, "transactions").count()
+        > 0
+    )
+    assert (run["profiles_read"], run["profiles_written"], run["profiles_quarantined"]) == (
+        12,
+        0,
+        8,
+    )
 
 
 def test_parquet_input_with_typed_columns(spark, tmp_path, settings):

@@ -12,7 +12,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from custseg.report.inputs import ReportInputs
+from custseg.report.inputs import PrimaryModel, ReportInputs
 
 AS_OF = dt.date(2011, 12, 1)
 SEGMENTS = (
@@ -115,6 +115,7 @@ def model_selection() -> pd.DataFrame:
                 0.70 + 0.04 * ((k * 3) % 4),
                 a == "kmeans" and k == 4,
                 k in (4, 5),
+                a == "kmeans" and k == 4,
             )
             for a in ("kmeans", "bisecting_kmeans")
             for k in range(2, 11)
@@ -128,6 +129,7 @@ def model_selection() -> pd.DataFrame:
             "davies_bouldin",
             "chosen",
             "saved",
+            "is_primary",
         ],
     )
 
@@ -224,23 +226,45 @@ def transitions() -> pd.DataFrame:
     )
 
 
+def cluster_split() -> pd.DataFrame:
+    """KMeans k=4 into k=5: cluster 3 is halved into 3 and 4, the others stay whole but for
+    a 0.5% trickle the report leaves out."""
+    rows = [("kmeans", c, CLUSTER_NAMES[c], c, CLUSTER_NAMES[c], 200) for c in range(3)]
+    rows += [("kmeans", 3, CLUSTER_NAMES[3], t, CLUSTER_NAMES[t], 100) for t in (3, 4)]
+    rows += [("kmeans", 0, CLUSTER_NAMES[0], 4, CLUSTER_NAMES[4], 1)]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "algorithm",
+            "from_cluster_id",
+            "from_cluster_name",
+            "to_cluster_id",
+            "to_cluster_name",
+            "customers",
+        ],
+    )
+
+
 def full_inputs() -> ReportInputs:
     """A report with every section filled: clusters, three runs and transitions."""
     return ReportInputs(
         as_of=AS_OF,
         score_bins=5,
         features=("log_recency", "log_frequency", "log_monetary"),
+        min_k=3,
+        primary=PrimaryModel("kmeans", 4, flagged=True),
         segment_summary=segment_summary(),
         segment_history=segment_history(),
         rf_grid=rf_grid(),
         histograms=histograms(),
         model_selection=model_selection(),
         model_comparison=model_comparison(),
-        projection=projection(),
+        projection=projection().query("algorithm == 'kmeans' and k == 4"),  # the primary's
         explained_variance=(0.62, 0.27),
         crosstab=crosstab(),
         cluster_profiles=cluster_profiles(),
         transitions=transitions(),
+        cluster_split=cluster_split(),
     )
 
 
@@ -249,6 +273,7 @@ def first_run_inputs() -> ReportInputs:
     return dataclasses.replace(
         full_inputs(),
         segment_history=segment_history().query("as_of == @AS_OF"),
+        primary=None,
         model_selection=pd.DataFrame(),
         model_comparison=pd.DataFrame(),
         projection=pd.DataFrame(),
@@ -256,4 +281,5 @@ def first_run_inputs() -> ReportInputs:
         crosstab=pd.DataFrame(),
         cluster_profiles=pd.DataFrame(),
         transitions=pd.DataFrame(),
+        cluster_split=pd.DataFrame(),
     )

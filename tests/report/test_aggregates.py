@@ -131,3 +131,27 @@ def test_projection_needs_two_features(spark):
     assert issubclass(ReportError, ValueError)
     with pytest.raises(ReportError, match="two"):
         aggregates.projection_sample(frame, frame, ["log_recency"], 10)
+
+
+def test_cluster_split_counts_customers_per_pair_of_clusters_of_one_algorithm(spark):
+    assignments = spark.createDataFrame(
+        [
+            (customer, algorithm, k, cluster, f"{algorithm} {k}/{cluster}")
+            for customer, k4, k5 in [("a", 0, 0), ("b", 0, 0), ("c", 1, 1), ("d", 1, 2)]
+            for algorithm in ("kmeans", "bisecting_kmeans")
+            for k, cluster in ((4, k4), (5, k5 if algorithm == "kmeans" else 0), (3, 0))
+        ],
+        "customer_key string, algorithm string, k int, cluster_id int, cluster_name string",
+    )
+    expected = spark.createDataFrame(
+        [
+            ("kmeans", 0, "kmeans 4/0", 0, "kmeans 5/0", 2),
+            ("kmeans", 1, "kmeans 4/1", 1, "kmeans 5/1", 1),
+            ("kmeans", 1, "kmeans 4/1", 2, "kmeans 5/2", 1),
+        ],
+        "algorithm string, from_cluster_id int, from_cluster_name string, to_cluster_id int, "
+        "to_cluster_name string, customers long",
+    )
+    split = aggregates.cluster_split(assignments, "kmeans", 4, 5)
+    assert_df_equality(split, expected, ignore_row_order=True, ignore_nullable=True)
+    assert aggregates.cluster_split(assignments, "kmeans", 4, 6).count() == 0

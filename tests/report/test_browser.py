@@ -33,7 +33,7 @@ def test_full_report_loads_cleanly_with_every_figure_and_section(tmp_path):
     seen = browser.inspect_page(written.page, tmp_path)
     assert seen["title"] == "Customer segments at 2011-12-01"
     assert_seen_complete(seen, {p.name for p in written.figures})
-    assert len(seen["images"]) == 9
+    assert len(seen["images"]) == 8  # one segment x cluster heatmap: the primary model's
 
 
 def _png(colour_fill=None) -> bytes:

@@ -18,8 +18,7 @@ ALL_FIGURES = {
     contents.DISTRIBUTIONS_FILE,
     contents.K_SWEEP_FILE,
     contents.PROJECTION_FILE,
-    "segment_cluster_k4.png",
-    "segment_cluster_k5.png",
+    contents.SEGMENT_CLUSTER_FILE,
     contents.SIZES_OVER_TIME_FILE,
     contents.TRANSITIONS_FILE,
 }
@@ -64,7 +63,60 @@ def test_full_report_tables_carry_segment_and_cluster_actions(full_report):
     assert "<li>Reward Champions</li>" in page
     assert "<li>Plan for Lapsed one-timers</li>" in page
     assert "recency days 90.0; frequency 7.0; monetary 500.0" in page  # cluster 2's means
-    assert page.count("<td>KMeans, k=5</td>") == 5
+    assert page.count("<td>KMeans, k=5</td>") == 5 + 1  # its clusters, its quality row
+
+
+def section_html(page: str, anchor: str) -> str:
+    return re.search(rf'<section id="{anchor}">(.*?)</section>', page, re.S).group(1)
+
+
+def test_the_cluster_part_leads_with_the_primary_model_and_appends_the_others(full_report):
+    page = full_report.page.read_text(encoding="utf-8")
+    cluster_anchors = ["cluster-profiles", "projection", "k-sweep", "four-vs-five"]
+    assert [a for a in SECTION_HEADINGS if a in cluster_anchors] == cluster_anchors
+    assert list(SECTION_HEADINGS)[-1] == "other-models"
+    primary = section_html(page, "cluster-profiles")
+    assert (
+        "The recommended model is KMeans, k=4 (the cluster stage&#x27;s recommendation" in primary
+    )
+    headers = re.findall(r"<th>([^<]+)</th>", primary)
+    assert headers == [
+        "Cluster",
+        "Name",
+        "Customers",
+        "Share of customers",
+        "Share of revenue",
+        "Mean recency days",
+        "Mean frequency",
+        "Mean monetary",
+        "Recommended actions",
+    ]
+    assert primary.count("<tr><td") == 4  # the primary's four clusters, nothing else
+    assert '<td class="number">90.0</td><td class="number">7.0</td>' in primary  # cluster 2
+    assert f'data-file="{contents.SEGMENT_CLUSTER_FILE}"' in primary
+    assert "from k=3 up" in section_html(page, "k-sweep")
+    appendix = section_html(page, "other-models")
+    assert appendix.count("<tr><td") == 4 + 5 + 5  # the other three models' clusters
+    assert "<td>KMeans, k=4</td>" not in appendix and "<img" not in appendix
+    assert "<b>KMeans, k=4</b>recommended clusters" in section_html(page, "overview")
+
+
+def test_four_vs_five_follows_the_customers_of_each_k4_cluster(full_report):
+    split = section_html(full_report.page.read_text(encoding="utf-8"), "four-vs-five")
+    assert re.findall(r"<tr><td>([^<]+)</td>", split) == [
+        "Bisecting KMeans, k=4",
+        "Bisecting KMeans, k=5",
+        "KMeans, k=4",
+        "KMeans, k=5",
+        "0: Recent big spenders",  # its 1-customer trickle to cluster 4 left out
+        "1: Occasional buyers",
+        "2: Lapsed one-timers",
+        "3: Frequent regulars",  # the k=4 cluster split in two
+        "3: Frequent regulars",
+    ]
+    assert '<td>4: New small baskets</td><td class="number">100</td>' in split
+    assert "Cluster 3: Frequent regulars is the most divided" in split
+    assert "holds 50% of its customers" in split
 
 
 def test_first_run_without_clusters_keeps_every_section_and_explains_the_gaps(tmp_path):
@@ -76,7 +128,7 @@ def test_first_run_without_clusters_keeps_every_section_and_explains_the_gaps(tm
         contents.RF_GRID_FILE,
         contents.DISTRIBUTIONS_FILE,
     }
-    assert page.count('class="note"') == 6
+    assert page.count('class="note"') == 7  # the five cluster sections and the two of history
     assert "appears from the second as_of date on" in page
 
 

@@ -93,6 +93,22 @@ def test_k_sweep_draws_one_line_per_algorithm_in_each_panel():
     assert [t.split(" ")[0] for t in titles(figure)] == ["Inertia", "Silhouette", "Davies-Bouldin"]
 
 
+def test_k_sweep_shades_the_ks_below_min_k_and_labels_the_recommended_model():
+    figure = cluster_figures.k_sweep_curves(
+        sample.model_selection(), min_k=3, primary=("kmeans", 4)
+    )
+    assert_not_blank(plotting.png_bytes(figure))
+    for axes in figure.axes[:3]:
+        (shaded,) = axes.patches
+        assert shaded.get_x() == 1.5 and shaded.get_width() == 1.0  # k=2, up to min_k=3
+        assert [t.get_text() for t in axes.texts] == [cluster_figures.RECOMMENDED_LABEL]
+        assert axes.texts[0].xy[0] == 4
+    legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert "k below 3: never picked" in legend
+    plain = cluster_figures.k_sweep_curves(sample.model_selection(), min_k=2)
+    assert all(not axes.patches and not axes.texts for axes in plain.axes[:3])
+
+
 def test_k_sweep_skips_missing_metrics():
     selection = sample.model_selection()
     selection.loc[selection.algorithm == "bisecting_kmeans", "silhouette"] = np.nan

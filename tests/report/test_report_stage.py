@@ -71,6 +71,9 @@ def test_page_embeds_the_stage_figures_and_fills_every_section(stage):
     assert images == {Path(p).name: Path(p).read_bytes() for p in summary["figures"]}
     assert 'class="note"' not in page
     assert "custseg run run-7" in page
+    # the builder writes no is_primary, as a warehouse of an older custseg: the report
+    # applies the rule itself and says so
+    assert "The recommended model is KMeans, k=4 (the best of the algorithms&#x27; picks" in page
     assert f"<b>{len(latest_rows(written))}</b>customers scored" in page
     for segment in {r["segment"] for r in latest_rows(written)}:
         assert f"<li>{html.escape(f'Contact {segment} customers')}</li>" in page

@@ -157,6 +157,7 @@ def transition_rows(
 
 
 def model_selection_rows(as_of: dt.date) -> list[dict]:
+    """The sweep without ``is_primary``, as an older custseg wrote it (the report falls back)."""
     return [
         {
             "as_of": as_of,

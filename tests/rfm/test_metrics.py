@@ -19,7 +19,7 @@ def _ann_lines():
     return [
         line("ann", "2011-12-09 23:30:00", "10.00", "O1"),
         line("ann", "2011-12-09 23:30:00", "5.50", "O1"),
-        line("ann", "2011-11-30 12:00:00", "20.00", "O2"),
+        line("ann", "2011-11-30 12:00:00", "20.00", "O2", quantity=3),
         line("ann", "2011-09-01 00:00:00", "4.50", "O3"),
         line("ann", "2011-12-01 10:00:00", "-5.00", "C1", is_return=True),
     ]
@@ -57,12 +57,14 @@ def test_net_returns_reduce_spend_but_not_orders(spark):
     assert ann["monetary"] == pytest.approx(35.0)
     assert ann["returned_value_share"] == pytest.approx(5.0 / 40.0)
     assert ann["average_order_value"] == pytest.approx(35.0 / 3)
+    assert ann["average_quantity"] == pytest.approx((1 + 1 + 3 + 1 - 1) / 3)  # net of the return
 
 
 def test_dropped_returns_are_ignored_even_when_present(spark):
     df = transactions(spark, _ann_lines())
     ann = _by_customer(metrics.customer_metrics(df, AS_OF, "drop"))[key("ann")]
     assert (ann["frequency"], ann["monetary"], ann["returned_value_share"]) == (3, 40.0, 0.0)
+    assert ann["average_quantity"] == pytest.approx(6 / 3)
 
 
 def test_behaviour_features_of_one_customer(spark):
@@ -123,6 +125,7 @@ def test_single_order_has_no_gap_and_only_returns_have_no_orders(spark):
     refund = result[key("refund_only")]
     assert (refund["frequency"], refund["monetary"], refund["recency_days"]) == (0, -7.0, 4)
     assert refund["average_order_value"] is None
+    assert refund["average_quantity"] is None
     assert refund["returned_value_share"] is None
 
 

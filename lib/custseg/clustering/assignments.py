@@ -18,6 +18,7 @@ from custseg.clustering.features import SEGMENT
 from custseg.clustering.models import ModelKey
 
 CLUSTER_ID, CLUSTER_NAME, DISTANCE = "cluster_id", "cluster_name", "distance_to_centre"
+IS_PRIMARY = "is_primary"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,10 +45,12 @@ def label_assignments(
     key: ModelKey,
     centres: Sequence[Sequence[float]],
     labels: ClusterLabels,
+    is_primary: bool | None,
     prediction_column: str = models.PREDICTION,
     vector_column: str = models.VECTOR,
 ) -> DataFrame:
-    """Adds algorithm, k, stable id, name and distance to the model's centre.
+    """Adds algorithm, k, stable id, name, distance to the model's centre and whether the
+    model is the run's primary one (None when the saved model's run did not say).
 
     The labels are looked up in k-element literal arrays rather than joined, so there is
     no shuffle of the customers.
@@ -61,6 +64,7 @@ def label_assignments(
         .withColumn(CLUSTER_ID, F.element_at(ids, position))
         .withColumn(CLUSTER_NAME, F.element_at(names, position))
         .withColumn(DISTANCE, metrics.distance_to_centre(vector_column, prediction_column, centres))
+        .withColumn(IS_PRIMARY, F.lit(is_primary).cast("boolean"))
     )
 
 

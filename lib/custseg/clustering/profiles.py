@@ -77,31 +77,31 @@ def describe(
     scaler: ScalerStatistics,
     population: PopulationStatistics,
     previous: Sequence[stability.PreviousCluster] = (),
-    threshold: float = naming.LEVEL_THRESHOLD,
+    threshold: float,
 ) -> list[ClusterProfile]:
     """Profiles, stable ids, names and actions of one model, ordered by cluster id.
 
     Pure (no Spark), so the naming and id rules can be tested on hand-made statistics;
-    ``stats`` may leave out clusters that got no customers.
+    ``stats`` may leave out clusters that got no customers. ``threshold`` is how many
+    population standard deviations (log scale) a level word needs (clustering.name_threshold).
     """
     every = {c: stats.get(c, EMPTY_CLUSTER) for c in range(len(centres))}
-    order = naming.priority(every)
     scores = {c: z_scores(s, population) for c, s in every.items()}
-    labels = {c: naming.label(naming.levels(scores[c], threshold)) for c in every}
     matches = stability.match_previous(
         centres, previous, lambda centre: feats.centre_in_model_units(centre, features, scaler)
     )
-    ids = stability.stable_ids(matches, order)
-    names = naming.unique_names(
-        {c: labels[c].name for c in every},
-        order,
-        {c: m.previous.cluster_name for c, m in enumerate(matches) if m},
+    ids = stability.stable_ids(matches, naming.priority(every))
+    labels = naming.name_clusters(
+        {c: naming.Traits(s.customers, scores[c], s.means) for c, s in every.items()},
+        population.means,
+        threshold=threshold,
+        previous_names={c: m.previous.cluster_name for c, m in enumerate(matches) if m},
     )
     profiles = [
         ClusterProfile(
             model_cluster=c,
             cluster_id=ids[c],
-            cluster_name=names[c],
+            cluster_name=labels[c].name,
             actions=labels[c].actions,
             customers=s.customers,
             customer_share=_share(s.customers, population.customers),
@@ -125,6 +125,7 @@ def describe_model(
     scaler: ScalerStatistics,
     population: PopulationStatistics,
     previous: Sequence[stability.PreviousCluster] = (),
+    threshold: float,
     prediction_column: str = models.PREDICTION,
 ) -> list[ClusterProfile]:
     """``describe`` on the statistics of a model's assignment, gathered in one Spark pass."""
@@ -136,10 +137,13 @@ def describe_model(
         scaler=scaler,
         population=population,
         previous=previous,
+        threshold=threshold,
     )
 
 
-def profile_rows(profiles: Sequence[ClusterProfile], key: ModelKey) -> list[dict]:
+def profile_rows(
+    profiles: Sequence[ClusterProfile], key: ModelKey, *, is_primary: bool
+) -> list[dict]:
     """cluster_profiles rows (without as_of)."""
     return [
         {
@@ -147,6 +151,7 @@ def profile_rows(profiles: Sequence[ClusterProfile], key: ModelKey) -> list[dict
             "k": key.k,
             **dataclasses.asdict(p),
             "actions": list(p.actions),
+            "is_primary": is_primary,
         }
         for p in profiles
     ]

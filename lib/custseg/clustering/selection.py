@@ -2,17 +2,20 @@
 
 Each (algorithm, k) is fitted on the training rows (everyone, or the hash sample) and
 judged on *every* customer, so the figures describe the assignment that will be written.
-The default rule picks the lowest Davies-Bouldin index among the ks whose smallest cluster
-holds at least ``min_cluster_share`` of customers: a k that wins by splitting off a
-sliver of outliers is not useful for marketing.
+The default rule picks the lowest Davies-Bouldin index among the ks from ``min_k`` up whose
+smallest cluster holds at least ``min_cluster_share`` of customers: two clusters give a
+campaign nothing to choose between, and a k that wins by splitting off a sliver of outliers
+is not useful for marketing either. Of the algorithms' choices, the one with the best index
+becomes the run's primary model, the one a marketer is pointed to.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from pyspark.sql import DataFrame
@@ -132,48 +135,112 @@ def sweep(
     return fitted
 
 
+def quality_rank(
+    value: float, silhouette: float | None, *, larger_is_better: bool = False
+) -> tuple[float, float]:
+    """Sort key of a model, best first: its selection metric, then the higher silhouette.
+
+    Ties are rare but real (two algorithms that find the same clusters on well separated
+    data); silhouette then says which clusters sit more cleanly apart. A missing silhouette
+    ranks last. The report's fallback for runs without ``is_primary`` ranks with this too.
+    """
+    return (
+        -value if larger_is_better else value,
+        -silhouette if silhouette is not None else math.inf,
+    )
+
+
 def choose_k(
     candidates: Sequence[FittedModel],
     min_cluster_share: float,
+    *,
+    min_k: int,
     metric: str = DEFAULT_SELECTION_METRIC,
 ) -> int | None:
-    """The k with the best ``metric`` among models whose smallest cluster is big enough.
+    """The k from ``min_k`` up with the best ``metric`` among models whose smallest cluster
+    is big enough; ties go to the higher silhouette, then to the smaller k, the simpler story.
 
-    When no k passes the size test the size test is dropped (and logged) rather than
-    choosing nothing; ties go to the smaller k, the simpler story.
+    Smaller ks stay in the sweep for the charts but are never chosen: on customer data the
+    index tends to favour two clusters, recent buyers against lapsed ones (the demo data
+    picks k=2 for both algorithms), which leaves a campaign nothing to choose between. When
+    no k passes the size test the size test is dropped (and logged) rather than choosing
+    nothing.
     """
     if metric not in SELECTION_METRICS:
         raise ClusteringConfigError(
             f"unknown selection metric {metric!r} (known: {', '.join(SELECTION_METRICS)})"
         )
-    scored = [m for m in candidates if m.metric(metric) is not None]
+    scored = [m for m in candidates if m.k >= min_k and m.metric(metric) is not None]
     eligible = [m for m in scored if m.quality.smallest_share >= min_cluster_share]
     if scored and not eligible:
         log.warning(
-            "no k keeps every cluster above %.1f%% of customers; choosing on %s alone",
+            "no k from %d up keeps every cluster above %.1f%% of customers; choosing on %s alone",
+            min_k,
             100 * min_cluster_share,
             metric,
         )
         eligible = scored
     if not eligible:
         return None
-    sign = -1.0 if SELECTION_METRICS[metric] else 1.0
-    return min(eligible, key=lambda m: (sign * m.metric(metric), m.k)).k
+    larger_is_better = SELECTION_METRICS[metric]
+    return min(
+        eligible,
+        key=lambda m: (
+            *quality_rank(m.metric(metric), m.silhouette, larger_is_better=larger_is_better),
+            m.k,
+        ),
+    ).k
+
+
+def primary_model(
+    fitted: Mapping[ModelKey, FittedModel],
+    chosen: Mapping[str, int | None],
+    algorithms: Sequence[str],
+) -> ModelKey | None:
+    """The model a marketer should use: of each algorithm's chosen model, the lowest
+    Davies-Bouldin index, then the higher silhouette, then the algorithm listed first.
+
+    None when no algorithm chose a k (no model could be judged).
+    """
+    candidates = [fitted[ModelKey(a, chosen[a])] for a in algorithms if chosen.get(a)]
+    if not candidates:
+        return None
+    return min(
+        candidates,
+        key=lambda m: (
+            *quality_rank(m.metric(DEFAULT_SELECTION_METRIC), m.silhouette),
+            algorithms.index(m.algorithm),
+        ),
+    ).key
 
 
 def kept_models(
-    algorithms: Sequence[str], chosen: dict[str, int | None], fixed_ks: Sequence[int]
+    algorithms: Sequence[str],
+    chosen: dict[str, int | None],
+    fixed_ks: Sequence[int],
+    primary: ModelKey | None = None,
 ) -> list[ModelKey]:
-    """Models saved and assigned: each algorithm's chosen k plus the fixed comparison ks."""
+    """Models saved and assigned: each algorithm's chosen k, the fixed comparison ks and the
+    primary model (an explicit one may be none of those)."""
     return [
         ModelKey(algorithm, k)
         for algorithm in algorithms
-        for k in sorted({*fixed_ks, *([chosen[algorithm]] if chosen.get(algorithm) else [])})
+        for k in sorted(
+            {
+                *fixed_ks,
+                *([chosen[algorithm]] if chosen.get(algorithm) else []),
+                *([primary.k] if primary and primary.algorithm == algorithm else []),
+            }
+        )
     ]
 
 
 def selection_rows(
-    fitted: Iterable[FittedModel], chosen: dict[str, int | None], kept: Iterable[ModelKey]
+    fitted: Iterable[FittedModel],
+    chosen: dict[str, int | None],
+    kept: Iterable[ModelKey],
+    *,
+    primary: ModelKey | None,
 ) -> list[dict]:
     """model_selection rows (without as_of), one per fitted model."""
     kept = set(kept)
@@ -190,6 +257,7 @@ def selection_rows(
             "sample_size": m.training_customers,
             "chosen": chosen.get(m.algorithm) == m.k,
             "saved": m.key in kept,
+            "is_primary": m.key == primary,
         }
         for m in sorted(fitted, key=lambda m: m.key)
     ]

@@ -3,9 +3,10 @@ cluster_profiles, segment_cluster_crosstab and saved models under
 ``<warehouse>/_models/<as_of>/``.
 
 Sweeps k for each algorithm on the training rows (a stable hash sample when
-clustering.sample_size is set), keeps each algorithm's chosen k plus the fixed ks, carries
-cluster ids and names over from the previous as_of, and replaces this as_of's rows only. The
-driver holds k-sized summaries; customers stay in Spark (cached once).
+clustering.sample_size is set), keeps each algorithm's chosen k, the fixed ks and the primary
+model (flagged ``is_primary`` in model_selection, cluster_profiles and customer_clusters),
+carries cluster ids and names over from the previous as_of, and replaces this as_of's rows
+only. The driver holds k-sized summaries; customers stay in Spark (cached once).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from custseg.run_context import RunContext
 from custseg.tables import (
     CLUSTER_PROFILES,
     CUSTOMER_CLUSTERS,
+    CUSTOMER_PROFILES,
     CUSTOMER_RFM,
     MODEL_COMPARISON,
     MODEL_SELECTION,
@@ -47,20 +49,23 @@ class NoCustomersError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class _Fitted:
-    """The outcome of the sweep: every fitted model, the k each algorithm chose, the kept."""
+    """The outcome of the sweep: every fitted model, the k each algorithm chose, the kept,
+    and the primary model among them (None only when nothing was kept)."""
 
     scaler: PipelineModel
     models: dict
     chosen: dict
     kept: list
+    primary: ModelKey | None
 
 
 def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     started = time.perf_counter()
     config, as_of = settings.clustering, context.as_of
     feature_list = cluster_features.parse_features(config.features)
-    rfm_df = customers_at(spark, settings.warehouse_root, as_of)
-    customers = rfm_df.count()
+    cluster_features.check_profile_features(feature_list, settings.input.profiles)
+    rfm_df = customers_with_features(spark, settings.warehouse_root, as_of, feature_list)
+    customers, without_profile = _count_customers(rfm_df, feature_list)
     if customers == 0:
         raise NoCustomersError(
             f"customer_rfm has no customers at as_of {as_of}: run the rfm stage first"
@@ -80,19 +85,46 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
         _write_outputs(spark, settings, as_of, scaled, feature_list=feature_list, fitted=fitted)
     finally:
         scaled.unpersist()
-    return {
+    summary = {
         "as_of": as_of.isoformat(),
         "customers": customers,
         "training_customers": training_customers,
         "chosen_k": fitted.chosen,
+        "primary": fitted.primary.name if fitted.primary else None,
         "models": [key.name for key in fitted.kept],
         "seconds": round(time.perf_counter() - started, 1),
     }
+    if without_profile is not None:
+        summary["customers_without_profile"] = without_profile
+    return summary
 
 
 def customers_at(spark: SparkSession, warehouse_root: str, as_of: dt.date) -> DataFrame:
     rfm_df = delta_io.read_table(spark, warehouse_root, CUSTOMER_RFM.name)
     return rfm_df.filter(F.col("as_of") == F.lit(as_of))
+
+
+def customers_with_features(
+    spark: SparkSession, warehouse_root: str, as_of: dt.date, feature_list: list
+) -> DataFrame:
+    """The customers at ``as_of`` with every column ``feature_list`` reads: customer_profiles
+    is joined only when a feature comes from it."""
+    customers = customers_at(spark, warehouse_root, as_of)
+    if not any(feature.from_profile for feature in feature_list):
+        return customers
+    profiles = delta_io.maybe_read_table(spark, warehouse_root, CUSTOMER_PROFILES.name)
+    return cluster_features.with_profile_columns(customers, profiles, feature_list, as_of)
+
+
+def _count_customers(customers: DataFrame, feature_list: list) -> tuple[int, int | None]:
+    """Customers, and of them those without a profile (None when no feature needs one)."""
+    if not any(feature.from_profile for feature in feature_list):
+        return customers.count(), None
+    row = customers.agg(
+        F.count(F.lit(1)).alias("customers"),
+        F.count(F.when(~F.col(cluster_features.HAS_PROFILE), F.lit(1))).alias("without"),
+    ).first()
+    return int(row["customers"]), int(row["without"])
 
 
 def _fit(
@@ -103,7 +135,8 @@ def _fit(
     *,
     training_customers: int,
 ) -> _Fitted:
-    """The k sweep, each algorithm's choice, then the kept models the sweep did not fit."""
+    """The k sweep, each algorithm's choice and the primary model, then the kept models the
+    sweep did not fit."""
     effort = {
         "seed": config.seed,
         "max_iter": config.max_iter,
@@ -114,14 +147,22 @@ def _fit(
     fitted = {m.key: m for m in cluster_selection.sweep(train, scaled, plan, **effort)}
     chosen = {
         algorithm: cluster_selection.choose_k(
-            [m for m in fitted.values() if m.algorithm == algorithm], config.min_cluster_share
+            [m for m in fitted.values() if m.algorithm == algorithm],
+            config.min_cluster_share,
+            min_k=config.min_k,
         )
         for algorithm in config.algorithms
     }
-    kept = cluster_selection.kept_models(config.algorithms, chosen, config.k)
+    primary = (
+        ModelKey(*config.primary_model)
+        if config.primary_model
+        else cluster_selection.primary_model(fitted, chosen, config.algorithms)
+    )
+    kept = cluster_selection.kept_models(config.algorithms, chosen, config.k, primary)
+    primary = primary or (kept[0] if kept else None)  # no model judged: still one to point to
     missing = [key for key in kept if key not in fitted]
     fitted.update({m.key: m for m in cluster_selection.sweep(train, scaled, missing, **effort)})
-    return _Fitted(scaler=scaler, models=fitted, chosen=chosen, kept=kept)
+    return _Fitted(scaler=scaler, models=fitted, chosen=chosen, kept=kept, primary=primary)
 
 
 def _kept_assignments(scaled: DataFrame, fitted: _Fitted) -> tuple[DataFrame, dict]:
@@ -164,6 +205,7 @@ def _label_kept(
             scaler=scaler_statistics,
             population=population,
             previous=previous.get(key, ()),
+            threshold=settings.clustering.name_threshold,
         )
         labelled.append(
             cluster_profiles.label_assignments(
@@ -173,6 +215,7 @@ def _label_kept(
                 key=key,
                 centres=model.centres,
                 labels=cluster_profiles.ids_and_names(described[key]),
+                is_primary=key == fitted.primary,
             )
         )
     return described, labelled
@@ -255,9 +298,15 @@ def _write_kept(
         saved.write().overwrite().save(
             cluster_models.model_path(settings.table_path("_models"), as_of.isoformat(), key)
         )
-    selection = cluster_selection.selection_rows(fitted.models.values(), fitted.chosen, fitted.kept)
+    selection = cluster_selection.selection_rows(
+        fitted.models.values(), fitted.chosen, fitted.kept, primary=fitted.primary
+    )
     profiles = [
-        row for key in fitted.kept for row in cluster_profiles.profile_rows(described[key], key)
+        row
+        for key in fitted.kept
+        for row in cluster_profiles.profile_rows(
+            described[key], key, is_primary=key == fitted.primary
+        )
     ]
     for spec, rows in (
         (MODEL_SELECTION, selection),

@@ -4,7 +4,8 @@ z-scores that compare the two.
 Only k-sized summaries leave Spark: one grouped pass for the clusters of all kept models,
 one pass per run for the population. Means are taken of log1p(value) (floored at 0) as well as of
 the raw value, because the naming rules compare clusters on the log scale, where a few
-very large customers cannot drag every cluster to "low".
+very large customers cannot drag every cluster to "low", and also check that the plain
+means the report shows lie on the same side.
 """
 
 from __future__ import annotations
@@ -37,8 +38,12 @@ EMPTY_CLUSTER = ClusterStatistics(0, 0.0, {}, {}, {})
 
 @dataclasses.dataclass(frozen=True)
 class PopulationStatistics:
+    """The yardstick every cluster is named against; ``means`` are the plain means the
+    report shows, the others are on the log scale."""
+
     customers: int
     revenue: float
+    means: Mapping[str, float]
     log_means: Mapping[str, float]
     log_stds: Mapping[str, float]
 
@@ -102,6 +107,7 @@ def population_statistics(frame: DataFrame, columns: Sequence[str]) -> Populatio
     aggregates = [F.count(F.lit(1)).alias("customers"), F.sum(MONETARY).alias("revenue")]
     for i, column in enumerate(columns):
         aggregates += [
+            F.avg(column).alias(f"mean{i}"),
             F.avg(log_scale(column)).alias(f"log{i}"),
             F.stddev_pop(log_scale(column)).alias(f"std{i}"),
         ]
@@ -109,6 +115,7 @@ def population_statistics(frame: DataFrame, columns: Sequence[str]) -> Populatio
     return PopulationStatistics(
         customers=int(row["customers"]),
         revenue=float(row["revenue"] or 0.0),
+        means={c: _number(row[f"mean{i}"]) for i, c in enumerate(columns)},
         log_means={c: _number(row[f"log{i}"]) for i, c in enumerate(columns)},
         log_stds={c: _number(row[f"std{i}"]) for i, c in enumerate(columns)},
     )

@@ -11,6 +11,7 @@ import os
 import re
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_MODEL_NAME = re.compile(r"([a-z_]+)_k([0-9]+)")
 
 
 def has_scheme(location: str) -> bool:
@@ -53,6 +54,29 @@ class CsvOptions:
     multiline: bool = False
 
 
+PROFILE_COLUMNS = ("customer_id", "signup_date")
+# A profile attribute's name: it becomes a map key and the feature name profile_<name>.
+PROFILE_ATTRIBUTE_NAME = r"[A-Za-z][A-Za-z0-9_]*"
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileSettings:
+    """A customer profile export (one row per customer), read whole by every ingest run.
+
+    ``attributes`` are numeric source columns kept as they are named; the clustering reads
+    each as the feature ``profile_<attribute>``.
+    """
+
+    path: str = ""
+    format: str = "csv"
+    columns: dict = dataclasses.field(
+        default_factory=lambda: {"customer_id": "customer_id", "signup_date": "signup_date"}
+    )
+    attributes: list = dataclasses.field(default_factory=list)
+    date_format: str = "yyyy-MM-dd"
+    csv: CsvOptions = dataclasses.field(default_factory=CsvOptions)
+
+
 @dataclasses.dataclass(frozen=True)
 class InputSettings:
     path: str = "data/demo"
@@ -60,6 +84,7 @@ class InputSettings:
     columns: dict = dataclasses.field(default_factory=lambda: dict(DEFAULT_COLUMN_MAPPING))
     timestamp_format: str = "yyyy-MM-dd HH:mm:ss"
     csv: CsvOptions = dataclasses.field(default_factory=CsvOptions)
+    profiles: ProfileSettings | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,11 +125,23 @@ class ClusteringSettings:
     k_range: list = dataclasses.field(default_factory=lambda: [2, 10])
     k: list = dataclasses.field(default_factory=lambda: [4, 5])
     min_cluster_share: float = 0.02
+    min_k: int = 3
+    primary: str = "auto"
     sample_size: int | None = None
     seed: int = 42
     max_iter: int = 40
     parallel_fits: int = 4
     partitions: int = 8
+    # Population standard deviations (log scale) a cluster must lie from the population's
+    # mean before its name calls it high or low on an axis (custseg.clustering.naming).
+    name_threshold: float = 0.35
+
+    @property
+    def primary_model(self) -> tuple[str, int] | None:
+        """(algorithm, k) of an explicit ``primary`` such as ``kmeans_k5``, the name a saved
+        model's folder has; None for ``auto`` or a name that does not read that way."""
+        parsed = _MODEL_NAME.fullmatch(self.primary)
+        return (parsed[1], int(parsed[2])) if parsed else None
 
 
 @dataclasses.dataclass(frozen=True)

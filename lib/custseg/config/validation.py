@@ -7,15 +7,25 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import re
 import types
 import typing
 from typing import Any
 
-from custseg.config.model import CANONICAL_COLUMNS, ConfigError, Settings
+from custseg.config.model import (
+    CANONICAL_COLUMNS,
+    PROFILE_ATTRIBUTE_NAME,
+    PROFILE_COLUMNS,
+    ClusteringSettings,
+    ConfigError,
+    ProfileSettings,
+    Settings,
+)
 
 _CHOICES = {
     "input.format": ("csv", "parquet", "delta"),
+    "input.profiles.format": ("csv", "parquet", "delta"),
     "cleaning.returns": ("drop", "net"),
     "cleaning.zero_price": ("quarantine", "keep"),
     "cleaning.duplicate_lines": ("keep", "drop"),
@@ -111,23 +121,58 @@ def _build(cls: type, data: dict, prefix: str = "") -> Any:
     return cls(**kwargs)
 
 
-def _validate_columns(settings: Settings) -> None:
-    unknown_columns = sorted(set(settings.input.columns) - set(CANONICAL_COLUMNS))
+def _check_mapping(columns: dict, canonical: tuple[str, ...], key: str) -> None:
+    """Only known canonical names, each mapped to a column name or left unmapped (null)."""
+    unknown_columns = sorted(set(columns) - set(canonical))
     if unknown_columns:
         raise ConfigError(
-            "unknown canonical column(s) under input.columns: "
+            f"unknown canonical column(s) under {key}: "
             + ", ".join(unknown_columns)
-            + f" (canonical columns: {', '.join(CANONICAL_COLUMNS)})"
+            + f" (canonical columns: {', '.join(canonical)})"
         )
-    for name, source in settings.input.columns.items():
+    for name, source in columns.items():
         if source is not None and not isinstance(source, str):
-            raise ConfigError(f"config key 'input.columns.{name}' must be a column name (string)")
+            raise ConfigError(f"config key '{key}.{name}' must be a column name (string)")
+
+
+def _validate_columns(settings: Settings) -> None:
+    _check_mapping(settings.input.columns, CANONICAL_COLUMNS, "input.columns")
     mapped = {k for k, v in settings.input.columns.items() if v}
     missing = [c for c in ("customer_id", "purchase_time") if c not in mapped]
     if "amount" not in mapped and not {"quantity", "unit_price"} <= mapped:
         missing.append("amount or quantity+unit_price")
     if missing:
         raise ConfigError("input.columns must map the required column(s): " + ", ".join(missing))
+
+
+def _validate_profiles(profiles: ProfileSettings | None) -> None:
+    """A profile block needs a location and an id column; its attributes are plain names
+    (they become feature names) and never the id or date column (an id kept as a number
+    would sit in customer_profiles in clear)."""
+    if profiles is None:
+        return
+    if not profiles.path.strip():
+        raise ConfigError("config key 'input.profiles.path' must name a file, folder or glob")
+    _check_mapping(profiles.columns, PROFILE_COLUMNS, "input.profiles.columns")
+    if not profiles.columns.get("customer_id"):
+        raise ConfigError("input.profiles.columns must map the required column customer_id")
+    if not profiles.date_format.strip():
+        raise ConfigError("config key 'input.profiles.date_format' must be a date pattern")
+    mapped = {source for source in profiles.columns.values() if source}
+    for attribute in profiles.attributes:
+        if not isinstance(attribute, str) or not re.fullmatch(PROFILE_ATTRIBUTE_NAME, attribute):
+            raise ConfigError(
+                "config key 'input.profiles.attributes' takes column names of letters, digits "
+                f"and _ starting with a letter (each becomes the feature profile_<name>), got "
+                f"{attribute!r}"
+            )
+        if attribute in mapped:
+            raise ConfigError(
+                f"config key 'input.profiles.attributes' lists {attribute!r}, which "
+                "input.profiles.columns maps already: an id or a date is no numeric attribute"
+            )
+    if len(set(profiles.attributes)) != len(profiles.attributes):
+        raise ConfigError("config key 'input.profiles.attributes' lists a column twice")
 
 
 def _validate_spark(settings: Settings) -> None:
@@ -143,6 +188,7 @@ def _validate_spark(settings: Settings) -> None:
 
 def _validate(settings: Settings) -> None:
     _validate_columns(settings)
+    _validate_profiles(settings.input.profiles)
     _validate_spark(settings)
     max_time = settings.cleaning.max_purchase_time
     if max_time is not None and max_time <= settings.cleaning.min_purchase_time:
@@ -155,7 +201,21 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("config key 'rfm.window_days' must be a positive number of days")
     if not 0.0 <= settings.cleaning.max_quarantine_share <= 1.0:
         raise ConfigError("config key 'cleaning.max_quarantine_share' must lie in [0, 1]")
-    k_range = settings.clustering.k_range
+    _validate_clustering(settings.clustering)
+    _validate_features(settings)
+
+
+def _validate_features(settings: Settings) -> None:
+    """Unknown features, or profile features without the profile columns they need, fail
+    when the config is loaded rather than after the ingest and rfm stages of a run."""
+    from custseg.clustering import features  # imported here: clustering imports config
+
+    parsed = features.parse_features(settings.clustering.features)
+    features.check_profile_features(parsed, settings.input.profiles)
+
+
+def _validate_clustering(clustering: ClusteringSettings) -> None:
+    k_range = clustering.k_range
     if (
         len(k_range) != 2
         or not all(isinstance(k, int) for k in k_range)
@@ -164,16 +224,52 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(
             "config key 'clustering.k_range' must be [low, high] with 2 <= low <= high"
         )
+    if not 2 <= clustering.min_k <= k_range[1]:
+        raise ConfigError(
+            "config key 'clustering.min_k' must lie between 2 and the upper end of "
+            f"clustering.k_range ({k_range[1]}), got {clustering.min_k}"
+        )
     for name in ("parallel_fits", "max_iter"):
-        if getattr(settings.clustering, name) < 1:
+        if getattr(clustering, name) < 1:
             raise ConfigError(f"config key 'clustering.{name}' must be at least 1")
-    if not all(isinstance(k, int) and k >= 2 for k in settings.clustering.k):
+    threshold = clustering.name_threshold
+    if not (math.isfinite(threshold) and threshold >= 0.0):
+        raise ConfigError(
+            f"config key 'clustering.name_threshold' must be a number >= 0, got {threshold!r}"
+        )
+    if not all(isinstance(k, int) and k >= 2 for k in clustering.k):
         raise ConfigError("config key 'clustering.k' must be a list of whole numbers >= 2")
-    bad_algorithms = sorted(set(settings.clustering.algorithms) - {"kmeans", "bisecting_kmeans"})
-    if bad_algorithms or not settings.clustering.algorithms:
+    bad_algorithms = sorted(set(clustering.algorithms) - {"kmeans", "bisecting_kmeans"})
+    if bad_algorithms or not clustering.algorithms:
         raise ConfigError(
             "config key 'clustering.algorithms' takes kmeans and/or bisecting_kmeans, got "
-            + repr(settings.clustering.algorithms)
+            + repr(clustering.algorithms)
+        )
+    _validate_primary(clustering)
+
+
+def _validate_primary(clustering: ClusteringSettings) -> None:
+    """An explicit primary must be a model the run fits anyway: one of its algorithms at a k
+    it sweeps or keeps."""
+    if clustering.primary == "auto":
+        return
+    named = clustering.primary_model
+    if named is None:
+        raise ConfigError(
+            "config key 'clustering.primary' must be auto or a model name such as kmeans_k5, "
+            f"got {clustering.primary!r}"
+        )
+    algorithm, k = named
+    if algorithm not in clustering.algorithms:
+        raise ConfigError(
+            f"config key 'clustering.primary' names {algorithm}, which is not in "
+            f"clustering.algorithms {clustering.algorithms}"
+        )
+    low, high = clustering.k_range
+    if not low <= k <= high and k not in clustering.k:
+        raise ConfigError(
+            f"config key 'clustering.primary' names k={k}, which is neither in "
+            f"clustering.k_range {clustering.k_range} nor in clustering.k {clustering.k}"
         )
 
 

@@ -160,8 +160,8 @@ def with_source_row(rows: DataFrame, blocks: DataFrame) -> DataFrame:
     )
 
 
-def raw_record_json(id_key: Column) -> Column:
-    """The row's mapped fields as JSON for quarantine, the customer id as ``id_key``.
+def raw_record_json(id_key: Column, raw_columns: tuple[str, ...]) -> Column:
+    """The row's fields ``raw_columns`` as JSON for quarantine, the customer id as ``id_key``.
 
     ``id_key`` is the HMAC of the id whether it was valid or not, so the quarantine never
     holds a raw id. Of a malformed line only the id's key is kept: its fields may be
@@ -170,7 +170,7 @@ def raw_record_json(id_key: Column) -> Column:
     malformed = F.col(CORRUPT_COLUMN).isNotNull()
     fields = [id_key.alias("customer_id")]
     fields += [
-        F.when(~malformed, F.col(name)).alias(name) for name in RAW_COLUMNS if name != "customer_id"
+        F.when(~malformed, F.col(name)).alias(name) for name in raw_columns if name != "customer_id"
     ]
     return F.to_json(F.struct(*fields), {"ignoreNullFields": "false"})
 
@@ -194,14 +194,17 @@ def transactions_columns(run_id: str) -> list[Column]:
     ]
 
 
-def quarantine_columns(run_id: str) -> list[Column]:
-    """Quarantined rows in the ``quarantine`` shape; ``id_key`` is the HMAC of the trimmed
-    id text, valid or not (see stage._quarantine_rows)."""
+def quarantine_columns(
+    run_id: str, target_table: str, raw_columns: tuple[str, ...] = RAW_COLUMNS
+) -> list[Column]:
+    """Rows kept out of ``target_table`` in the ``quarantine`` shape; ``id_key`` is the HMAC
+    of the trimmed id text, valid or not (see stage._quarantine_rows)."""
     return [
-        raw_record_json(F.col("id_key")).alias("raw_record"),
+        raw_record_json(F.col("id_key"), raw_columns).alias("raw_record"),
         F.col(SOURCE_FILE),
         F.col("source_row"),
         F.col("reasons"),
         F.col("customer_key"),
         F.lit(run_id).alias("ingest_run_id"),
+        F.lit(target_table).alias("target_table"),
     ]

@@ -70,18 +70,13 @@ def count_classified(
         F.max(F.when(clean, F.col("purchase_time_parsed"))).alias("last"),
         F.countDistinct(F.when(clean, F.col("customer_key"))).alias("customers"),
     ).first()
-    reasons = (
-        keyed.select(F.explode("reasons").alias("reason")).groupBy("reason").count().collect()
-    )  # one row per reason
     counts = IngestCounts(
         rows_read=int(rows_read),
         rows_written=int(totals["written"] or 0),
         rows_quarantined=int(totals["quarantined"] or 0),
         duplicates_removed=int(duplicates_removed),
         distinct_customers=int(totals["customers"]),
-        by_reason={
-            row["reason"]: int(row["count"]) for row in sorted(reasons, key=lambda r: r["reason"])
-        },
+        by_reason=_rows_by_reason(keyed),
         identical_lines=int(identical_lines),
         rows_with_replacement_characters=int(totals["replacement"] or 0),
         min_purchase_time=totals["first"],
@@ -93,6 +88,42 @@ def count_classified(
             f"keying and {counts.duplicates_removed} identical lines dropped"
         )
     return counts
+
+
+def _rows_by_reason(keyed: DataFrame) -> dict[str, int]:
+    """Quarantined rows per reason (a row with two reasons counts under both)."""
+    reasons = (
+        keyed.select(F.explode("reasons").alias("reason")).groupBy("reason").count().collect()
+    )  # one row per reason
+    return {row["reason"]: int(row["count"]) for row in sorted(reasons, key=lambda r: r["reason"])}
+
+
+def count_profiles(keyed: DataFrame, *, rows_read: int) -> IngestCounts:
+    """Counts of a classified, keyed profile snapshot: every clean customer is written
+    once, so clean rows beyond one per customer are repeats (``duplicates_removed``).
+
+    As for transactions, ``rows_read`` is counted before the join to the keys.
+    """
+    clean = F.size("reasons") == 0
+    totals = keyed.agg(
+        F.count(F.lit(1)).alias("classified"),
+        F.sum((~clean).cast("long")).alias("quarantined"),
+        F.sum(clean.cast("long")).alias("clean"),
+        F.countDistinct(F.when(clean, F.col("customer_key"))).alias("customers"),
+    ).first()
+    if int(totals["classified"]) != rows_read:
+        raise ReconciliationError(
+            f"{rows_read} profile rows read but {totals['classified']} after keying"
+        )
+    customers = int(totals["customers"])
+    return IngestCounts(
+        rows_read=int(rows_read),
+        rows_written=customers,
+        rows_quarantined=int(totals["quarantined"] or 0),
+        duplicates_removed=int(totals["clean"] or 0) - customers,
+        distinct_customers=customers,
+        by_reason=_rows_by_reason(keyed),
+    )
 
 
 def check_reconciliation(counts: IngestCounts) -> None:

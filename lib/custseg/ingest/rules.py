@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import operator
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
@@ -36,6 +38,11 @@ NEGATIVE_PRICE = "negative_price"
 ZERO_PRICE = "zero_price"
 CANCELLATION = "cancellation"
 RETURN = "return"
+# Reasons of customer profile rows (input.profiles); the id reasons above apply to them too.
+UNPARSEABLE_SIGNUP_DATE = "unparseable_signup_date"
+SIGNUP_DATE_BEFORE_FLOOR = "signup_date_before_floor"
+INVALID_PROFILE_ATTRIBUTE = "invalid_profile_attribute"
+CONFLICTING_PROFILES = "conflicting_profiles"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -79,12 +86,19 @@ def _is_negative() -> Column:
     )
 
 
-def _record_checks(rules: CleaningRules) -> list[tuple[Column, str]]:
-    """Rows that cannot be attributed to a customer and a moment in the allowed range."""
-    checks: list[tuple[Column, str]] = [
+def _customer_checks() -> list[tuple[Column, str]]:
+    """Lines that do not parse, and rows without a valid customer id."""
+    return [
         (F.col(CORRUPT_COLUMN).isNotNull(), MALFORMED_RECORD),
         (_blank(F.col("customer_id")), MISSING_CUSTOMER_ID),
         (~_blank(F.col("customer_id")) & F.col("canonical_id").isNull(), INVALID_CUSTOMER_ID),
+    ]
+
+
+def _record_checks(rules: CleaningRules) -> list[tuple[Column, str]]:
+    """Rows that cannot be attributed to a customer and a moment in the allowed range."""
+    checks: list[tuple[Column, str]] = [
+        *_customer_checks(),
         (_blank(F.col("purchase_time")) & F.col(TYPED_TIME_COLUMN).isNull(), MISSING_PURCHASE_TIME),
         (
             ~_blank(F.col("purchase_time")) & F.col("purchase_time_parsed").isNull(),
@@ -184,6 +198,29 @@ def reasons_column(rules: CleaningRules) -> Column:
             *_record_checks(rules),
             *_value_checks(rules),
             *_policy_checks(rules.settings, _is_cancellation(rules), _is_negative()),
+        ]
+    )
+
+
+def profile_reasons_column(attributes: dict[str, str], min_date: dt.date) -> Column:
+    """``reasons`` of a typed profile row; ``attributes`` maps each attribute's text column
+    to its parsed one. A blank signup date or attribute is no error, only an unknown value;
+    one reason covers every attribute (raw_record shows which one is wrong)."""
+    bad_attributes = [
+        ~_blank(F.col(text)) & F.col(parsed).isNull() for text, parsed in attributes.items()
+    ]
+    return _reasons(
+        [
+            *_customer_checks(),
+            (
+                ~_blank(F.col("signup_date")) & F.col("signup_date_parsed").isNull(),
+                UNPARSEABLE_SIGNUP_DATE,
+            ),
+            (F.col("signup_date_parsed") < F.lit(min_date), SIGNUP_DATE_BEFORE_FLOOR),
+            (
+                functools.reduce(operator.or_, bad_attributes, F.lit(False)),
+                INVALID_PROFILE_ATTRIBUTE,
+            ),
         ]
     )
 

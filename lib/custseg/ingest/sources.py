@@ -1,4 +1,5 @@
-"""Finding and reading raw transaction files (CSV, Parquet) or a Delta table.
+"""Finding and reading raw input files (CSV, Parquet) or a Delta table: the transactions
+of ``input`` and the customer profiles of ``input.profiles``, by the same code.
 
 Every raw column is read as a string and mapped to its canonical name by the header of
 *its own file*: Spark's CSV reader otherwise applies the first file's header to every
@@ -14,10 +15,19 @@ import re
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import MapType, StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import (
+    DateType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
-from custseg.config import InputSettings
+from custseg.config import CANONICAL_COLUMNS, PROFILE_COLUMNS, InputSettings, ProfileSettings
 from custseg.locations import file_system, hadoop_path
+
+Source = InputSettings | ProfileSettings
 
 CORRUPT_COLUMN = "_corrupt_record"
 SOURCE_FILE = "source_file"
@@ -28,6 +38,8 @@ LINE_HASH_COLUMNS = ("_line_hash_a", "_line_hash_b")
 SCAN_ORDER = "_scan_order"
 BLOCK_START = "_block_start"
 _GLOB_CHARACTERS = re.compile(r"([\\\[\]{}*?])")
+# A profile attribute's raw text is read into this column, beside the canonical ones.
+ATTRIBUTE_PREFIX = "profile_"
 
 
 class SourceError(ValueError):
@@ -42,22 +54,29 @@ class SourceFile:
     fingerprint: str
 
 
-def list_source_files(spark: SparkSession, settings: InputSettings) -> list[SourceFile]:
-    """Data files under ``input.path`` (file, folder or glob) with a change fingerprint.
+def _config_key(settings: Source) -> str:
+    """Where the source is configured, as its messages name it."""
+    return "input.profiles" if isinstance(settings, ProfileSettings) else "input"
+
+
+def list_source_files(spark: SparkSession, settings: Source) -> list[SourceFile]:
+    """Data files under the source's path (``input.path`` or ``input.profiles.path``: a
+    file, folder or glob) with a change fingerprint.
 
     The fingerprint (size and modification time, as incremental file loaders use) decides
     whether a file was ingested before in this exact version. A Delta input is one source
     whose fingerprint is its table version.
     """
+    where = f"{_config_key(settings)}.path {settings.path}"
     if settings.format == "delta":
         from delta.tables import DeltaTable
 
         if not DeltaTable.isDeltaTable(spark, settings.path):
-            raise SourceError(f"input.path {settings.path} is not a Delta table")
+            raise SourceError(f"{where} is not a Delta table")
         version = DeltaTable.forPath(spark, settings.path).history(1).first()["version"]
         return [SourceFile(settings.path, f"delta-version:{version}")]
     fs, hpath = file_system(spark, settings.path), hadoop_path(spark, settings.path)
-    statuses = _matching_statuses(fs, hpath, settings.path)
+    statuses = _matching_statuses(fs, hpath, where)
     found: list[SourceFile] = []
     suffixes = {"csv": (".csv", ".csv.gz", ".txt", ".tsv", ".csv.bz2"), "parquet": (".parquet",)}
     for status in statuses:
@@ -73,21 +92,20 @@ def list_source_files(spark: SparkSession, settings: InputSettings) -> list[Sour
         if not _hidden(f.path) and f.path.lower().endswith(suffixes[settings.format])
     ]
     if not found:
-        raise SourceError(f"no {settings.format} files found at input.path {settings.path}")
+        raise SourceError(f"no {settings.format} files found at {where}")
     return sorted(found, key=lambda f: f.path)
 
 
-def _matching_statuses(fs, hpath, location: str) -> list:
-    """The file or folder named ``location`` if it exists (a name such as
-    ``sales[2010].csv`` is itself, never a pattern), else what it matches as a glob."""
+def _matching_statuses(fs, hpath, where: str) -> list:
+    """The file or folder named by the path if it exists (a name such as
+    ``sales[2010].csv`` is itself, never a pattern), else what it matches as a glob;
+    ``where`` names the setting and its value in messages."""
     if fs.exists(hpath):
         return [fs.getFileStatus(hpath)]
     try:
         return list(fs.globStatus(hpath) or [])
     except Exception as error:  # noqa: BLE001 - Hadoop refuses a malformed pattern
-        raise SourceError(
-            f"input.path {location} is not a valid pattern: {_java_reason(error)}"
-        ) from None
+        raise SourceError(f"{where} is not a valid pattern: {_java_reason(error)}") from None
 
 
 def literal_path(path: str) -> str:
@@ -106,7 +124,7 @@ def _source_file(status) -> SourceFile:
     )
 
 
-def read_csv_header(spark: SparkSession, path: str, settings: InputSettings) -> list[str]:
+def read_csv_header(spark: SparkSession, path: str, settings: Source) -> list[str]:
     """The first line of one file (decompressed if needed), parsed as a CSV header."""
     jvm = spark.sparkContext._jvm
     fs, hpath = file_system(spark, path), hadoop_path(spark, path)
@@ -129,7 +147,7 @@ def read_csv_header(spark: SparkSession, path: str, settings: InputSettings) -> 
     return next(csv.reader([line], delimiter=settings.csv.delimiter, quotechar=settings.csv.quote))
 
 
-def _csv_reader(spark: SparkSession, settings: InputSettings, schema: StructType):
+def _csv_reader(spark: SparkSession, settings: Source, schema: StructType):
     options = settings.csv
     return (
         spark.read.format("csv")
@@ -146,12 +164,23 @@ def _csv_reader(spark: SparkSession, settings: InputSettings, schema: StructType
     )
 
 
-def required_source_columns(settings: InputSettings) -> dict[str, str]:
-    """canonical name -> source column, for every mapped canonical column."""
-    return {canonical: source for canonical, source in settings.columns.items() if source}
+def required_source_columns(settings: Source) -> dict[str, str]:
+    """canonical name -> source column, for every mapped canonical column (and for a
+    profile source every attribute, as ``profile_<attribute>``)."""
+    mapped = {canonical: source for canonical, source in settings.columns.items() if source}
+    if isinstance(settings, ProfileSettings):
+        mapped.update({ATTRIBUTE_PREFIX + name: name for name in settings.attributes})
+    return mapped
 
 
-def _check_columns(present: list[str], settings: InputSettings, where: str) -> None:
+def canonical_names(settings: Source) -> tuple[str, ...]:
+    """The text columns every row of the source has, mapped or not, in order."""
+    if isinstance(settings, ProfileSettings):
+        return PROFILE_COLUMNS + tuple(ATTRIBUTE_PREFIX + name for name in settings.attributes)
+    return CANONICAL_COLUMNS
+
+
+def _check_columns(present: list[str], settings: Source, where: str) -> None:
     wanted = required_source_columns(settings)
     missing = [
         f"{source} (for {canonical})"
@@ -159,9 +188,11 @@ def _check_columns(present: list[str], settings: InputSettings, where: str) -> N
         if source not in present
     ]
     if missing:
+        key = _config_key(settings)
+        attributes = f", {key}.attributes" if isinstance(settings, ProfileSettings) else ""
         raise SourceError(
             f"{where}: missing column(s) {', '.join(missing)}; {_header_hint(present)}"
-            " (check input.columns and input.csv.delimiter)"
+            f" (check {key}.columns{attributes} and {key}.csv.delimiter)"
         )
 
 
@@ -175,9 +206,7 @@ def _header_hint(present: list[str]) -> str:
     return f"its header has {len(present)} column(s)"
 
 
-def read_sources(
-    spark: SparkSession, files: list[SourceFile], settings: InputSettings
-) -> DataFrame:
+def read_sources(spark: SparkSession, files: list[SourceFile], settings: Source) -> DataFrame:
     """All rows of ``files`` with canonical string columns, ``source_file``, corrupt text
     and the bookkeeping columns (line hashes, scan order, split start).
 
@@ -186,15 +215,14 @@ def read_sources(
     are read in groups of one header (CSV) or one schema (Parquet): each group's mapped
     columns are cast to text, so files may order, add or type their columns differently.
     """
-    mapping = required_source_columns(settings)
     if settings.format == "delta":
         frame = spark.read.format("delta").load(settings.path)
-        _check_columns(frame.columns, settings, f"input {settings.path}")
-        return _canonical(frame, mapping, corrupt=False, table_path=settings.path)
+        _check_columns(frame.columns, settings, f"{_config_key(settings)} {settings.path}")
+        return _canonical(frame, settings, corrupt=False, table_path=settings.path)
     groups = _csv_groups(spark, files, settings) if settings.format == "csv" else None
     groups = groups if groups is not None else _parquet_groups(spark, files, settings)
     frames = [
-        _canonical(reader.load([literal_path(path) for path in paths]), mapping, corrupt=corrupt)
+        _canonical(reader.load([literal_path(path) for path in paths]), settings, corrupt=corrupt)
         for reader, paths, corrupt in groups
     ]
     result = frames[0]
@@ -203,7 +231,7 @@ def read_sources(
     return result
 
 
-def _csv_groups(spark: SparkSession, files: list[SourceFile], settings: InputSettings) -> list:
+def _csv_groups(spark: SparkSession, files: list[SourceFile], settings: Source) -> list:
     """(reader, paths, has corrupt column) per distinct header; files are checked first."""
     by_header: dict[tuple, list[str]] = {}
     for source in files:
@@ -223,14 +251,14 @@ def _csv_groups(spark: SparkSession, files: list[SourceFile], settings: InputSet
     return groups
 
 
-def _file_header(spark: SparkSession, path: str, settings: InputSettings) -> list[str]:
+def _file_header(spark: SparkSession, path: str, settings: Source) -> list[str]:
     try:
         return read_csv_header(spark, path, settings)
     except Exception as error:  # noqa: BLE001 - an unreadable first line is a file error
         raise SourceError(f"file {path} cannot be read: {_java_reason(error)}") from None
 
 
-def _parquet_groups(spark: SparkSession, files: list[SourceFile], settings: InputSettings) -> list:
+def _parquet_groups(spark: SparkSession, files: list[SourceFile], settings: Source) -> list:
     """(reader, paths, False) per distinct Parquet schema, read from each file's footer on
     the driver (no job); a file lacking a mapped column is refused by name."""
     jvm = spark.sparkContext._jvm
@@ -303,22 +331,30 @@ def _hadoop_path_string(file_uri: Column) -> Column:
     return F.url_decode(F.replace(file_uri, F.lit("+"), F.lit("%2B")))
 
 
+def _typed_time(settings: Source) -> tuple[str, tuple[type, ...]]:
+    """The source's time column and the source types kept typed in TYPED_TIME_COLUMN (a
+    profile's signup day may well be stored as a date)."""
+    if isinstance(settings, ProfileSettings):
+        return "signup_date", (TimestampType, DateType)
+    return "purchase_time", (TimestampType,)
+
+
 def _canonical(
-    frame: DataFrame, mapping: dict[str, str], corrupt: bool, table_path: str | None = None
+    frame: DataFrame, settings: Source, corrupt: bool, table_path: str | None = None
 ) -> DataFrame:
     """One shape for every source: canonical string columns plus bookkeeping columns."""
-    from custseg.config import CANONICAL_COLUMNS
-
+    mapping = required_source_columns(settings)
+    time_column, time_types = _typed_time(settings)
     selected = []
     typed_time = None
-    for canonical in CANONICAL_COLUMNS:
+    for canonical in canonical_names(settings):
         source = mapping.get(canonical)
         if source is None:
             selected.append(F.lit(None).cast(StringType()).alias(canonical))
-        elif canonical == "purchase_time" and isinstance(
-            frame.schema[source].dataType, TimestampType
-        ):
+        elif canonical == time_column and isinstance(frame.schema[source].dataType, time_types):
             typed_time = F.col(f"`{source}`")
+            if isinstance(frame.schema[source].dataType, DateType):
+                typed_time = typed_time.cast(TimestampType())
             selected.append(F.date_format(typed_time, "yyyy-MM-dd HH:mm:ss").alias(canonical))
         else:
             selected.append(F.col(f"`{source}`").cast(StringType()).alias(canonical))

@@ -1,9 +1,12 @@
-"""The ingest stage: raw files -> transactions + quarantine, only files new or changed.
+"""The ingest stage: raw files -> transactions + quarantine, only files new or changed;
+with ``input.profiles``, the profile snapshot -> customer_profiles + quarantine.
 
 Writes replace rows by ``source_file`` (Delta replaceWhere, one atomic commit each), and a
 file is recorded in ``ingest_files`` only after its rows are in: a run killed at any point
 leaves each table at a committed version, and the re-run redoes exactly the files not yet
-recorded. The only code that writes transactions, quarantine, ingest_files, ingest_runs.
+recorded. Profiles are a snapshot: every run reads them whole and replaces customer_profiles
+and the profile rows of quarantine. The only code that writes transactions,
+customer_profiles, quarantine, ingest_files, ingest_runs.
 """
 
 from __future__ import annotations
@@ -19,17 +22,33 @@ from pyspark.sql import functions as F
 
 from custseg import delta_io
 from custseg.config import Settings
-from custseg.ingest import clean, pseudonym, sources
-from custseg.ingest.reconcile import IngestCounts, check_reconciliation, count_classified
+from custseg.ingest import clean, profiles, pseudonym, sources
+from custseg.ingest.reconcile import (
+    IngestCounts,
+    check_reconciliation,
+    count_classified,
+    count_profiles,
+)
 from custseg.run_context import RunContext
 from custseg.spark import task_failures_unlogged
-from custseg.tables import INGEST_FILES, INGEST_RUNS, KEY_CHECK, QUARANTINE, TRANSACTIONS
+from custseg.tables import (
+    CUSTOMER_PROFILES,
+    INGEST_FILES,
+    INGEST_RUNS,
+    KEY_CHECK,
+    QUARANTINE,
+    TRANSACTIONS,
+)
 
 log = logging.getLogger("custseg")
 
 
 class IngestRejected(RuntimeError):
-    """The run broke a configured limit; transactions were left untouched."""
+    """The run broke a configured limit; the refused table was left untouched."""
+
+    def __init__(self, message: str, counts: IngestCounts | None = None):
+        super().__init__(message)
+        self.counts = counts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,12 +71,23 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     pseudonym.check_key_matches(recorded_check, key)
     files = sources.list_source_files(spark, settings.input)
     to_read = _files_to_ingest(spark, root, files, rules_fingerprint(settings))
+    profile_source = _profile_source(spark, settings)  # its file errors before any write
     log.info("ingest: %d file(s) found, %d new or changed", len(files), len(to_read))
     counts = IngestCounts.empty()
     if to_read:
         counts = _ingest_files(
             spark, settings, context, to_read, key=key, key_recorded=recorded_check is not None
         )
+    profile_counts, refused = None, None
+    if profile_source is not None:
+        key_recorded = recorded_check is not None or bool(to_read)
+        try:
+            profile_counts = _ingest_profiles(
+                spark, settings, context, profile_source, key=key, key_recorded=key_recorded
+            )
+        except IngestRejected as error:  # the transactions are committed: record the run
+            profile_counts = dataclasses.replace(error.counts, rows_written=0)
+            refused = error
     _record_ingest_run(
         spark,
         settings,
@@ -65,12 +95,18 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
         files_read=[f.path for f in to_read],
         files_skipped=len(files) - len(to_read),
         counts=counts,
+        profile_counts=profile_counts,
     )
-    return {
+    if refused is not None:
+        raise refused
+    summary = {
         "files_read": len(to_read),
         "files_skipped": len(files) - len(to_read),
         **counts.as_summary(),
     }
+    if profile_counts is not None:
+        summary["profiles"] = _profile_summary(profile_counts)
+    return summary
 
 
 def cleaning_rules(settings: Settings) -> clean.CleaningRules:
@@ -93,11 +129,14 @@ def rules_fingerprint(settings: Settings) -> str:
     cleaning.pop("max_quarantine_share")
     inputs = dataclasses.asdict(settings.input)
     inputs.pop("path")
+    inputs.pop("profiles")  # profiles are read whole by every run, never per file
     text = json.dumps({"input": inputs, "cleaning": cleaning}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def check_quarantine_share(counts: IngestCounts, limit: float) -> None:
+def check_quarantine_share(
+    counts: IngestCounts, limit: float, table: str = TRANSACTIONS.name
+) -> None:
     """Refuses a batch whose quarantined share is above ``cleaning.max_quarantine_share``:
     that many bad rows usually means a wrong column mapping or format, not bad data."""
     share = counts.rows_quarantined / counts.rows_read if counts.rows_read else 0.0
@@ -105,7 +144,8 @@ def check_quarantine_share(counts: IngestCounts, limit: float) -> None:
         raise IngestRejected(
             f"{counts.rows_quarantined} of {counts.rows_read} rows ({share:.1%}) were "
             f"quarantined, above cleaning.max_quarantine_share={limit}; nothing written to "
-            f"transactions. Reasons: {counts.by_reason}"
+            f"{table}. Reasons: {counts.by_reason}",
+            counts,
         )
 
 
@@ -201,19 +241,19 @@ def _warn_about_replacement_characters(settings: Settings, counts: IngestCounts)
         )
 
 
-def _quarantine_rows(batch: _Batch) -> DataFrame:
+def _quarantine_rows(keyed: DataFrame, blocks: DataFrame, key: bytes) -> DataFrame:
     """Quarantined rows with their position in the file and ``id_key``: the HMAC of the
     trimmed id text, valid or not (the invalid ids' keys come from a mapping of their own,
     over the few distinct invalid ids)."""
-    quarantined = batch.keyed.where(F.size("reasons") > 0).withColumn(
+    quarantined = keyed.where(F.size("reasons") > 0).withColumn(
         "id_text", F.when(F.trim("customer_id") != "", F.trim("customer_id"))
     )
     invalid = quarantined.where(F.col("customer_key").isNull()).select("id_text")
-    invalid_keys = pseudonym.key_mapping(invalid, batch.key, id_column="id_text")
+    invalid_keys = pseudonym.key_mapping(invalid, key, id_column="id_text")
     with_keys = quarantined.join(
         invalid_keys.withColumnRenamed("customer_key", "invalid_key"), on="id_text", how="left"
     ).withColumn("id_key", F.coalesce("customer_key", "invalid_key"))
-    return clean.with_source_row(with_keys, batch.blocks)
+    return clean.with_source_row(with_keys, blocks)
 
 
 def _write_batch(spark: SparkSession, settings: Settings, context: RunContext, batch: _Batch):
@@ -229,7 +269,9 @@ def _write_batch(spark: SparkSession, settings: Settings, context: RunContext, b
         spark,
         root,
         QUARANTINE,
-        _quarantine_rows(batch).select(clean.quarantine_columns(context.run_id)),
+        _quarantine_rows(batch.keyed, batch.blocks, batch.key).select(
+            clean.quarantine_columns(context.run_id, TRANSACTIONS.name)
+        ),
         replace_where=only_these_files,
     )
     check_quarantine_share(batch.counts, settings.cleaning.max_quarantine_share)
@@ -257,6 +299,70 @@ def _write_batch(spark: SparkSession, settings: Settings, context: RunContext, b
         INGEST_FILES.schema,
     )
     delta_io.write_table(spark, root, INGEST_FILES, registry, replace_where=only_these_files)
+
+
+def _profile_source(spark: SparkSession, settings: Settings) -> DataFrame | None:
+    """The rows of the configured profile files, their files listed and headers checked
+    (nothing is scanned yet); None when ``input.profiles`` is not set."""
+    if settings.input.profiles is None:
+        return None
+    files = sources.list_source_files(spark, settings.input.profiles)
+    return sources.read_sources(spark, files, settings.input.profiles)
+
+
+def _ingest_profiles(
+    spark: SparkSession,
+    settings: Settings,
+    context: RunContext,
+    raw: DataFrame,
+    *,
+    key: bytes,
+    key_recorded: bool,
+) -> IngestCounts:
+    """Profiles classified and keyed with the transactions' key and function; quarantine's
+    profile rows, then customer_profiles, are replaced whole (a refused snapshot leaves
+    customer_profiles as it was)."""
+    root, configured = settings.warehouse_root, settings.input.profiles
+    classified = profiles.classify_profiles(raw, configured, settings.cleaning).persist()
+    mapping = pseudonym.key_mapping(classified, key).persist()
+    cached = [classified, mapping]
+    try:
+        _first_read(spark, lambda: pseudonym.check_no_collisions(mapping))
+        rows_by_file, blocks = _file_blocks(spark, classified)
+        keyed = profiles.with_conflicts(classified.join(mapping, on="canonical_id", how="left"))
+        keyed = keyed.persist()
+        cached.append(keyed)
+        counts = count_profiles(keyed, rows_read=sum(rows_by_file.values()))
+        check_reconciliation(counts)
+        if not key_recorded:
+            _record_key_check(spark, root, context, key)
+        quarantined = _quarantine_rows(keyed, blocks, key).select(
+            clean.quarantine_columns(
+                context.run_id, CUSTOMER_PROFILES.name, sources.canonical_names(configured)
+            )
+        )
+        this_target = f"target_table = {delta_io.sql_string(CUSTOMER_PROFILES.name)}"
+        delta_io.write_table(spark, root, QUARANTINE, quarantined, replace_where=this_target)
+        check_quarantine_share(
+            counts, settings.cleaning.max_quarantine_share, CUSTOMER_PROFILES.name
+        )
+        rows = profiles.profile_rows(keyed, context.run_id)
+        delta_io.write_table(spark, root, CUSTOMER_PROFILES, rows, mode="overwrite")
+    finally:
+        for frame in reversed(cached):
+            frame.unpersist()
+    log.info("ingest: %d customer profile(s) written", counts.rows_written)
+    return counts
+
+
+def _profile_summary(counts: IngestCounts) -> dict:
+    return {
+        "rows_read": counts.rows_read,
+        "rows_written": counts.rows_written,
+        "rows_quarantined": counts.rows_quarantined,
+        "duplicates_removed": counts.duplicates_removed,
+        "quarantined_by_reason": dict(counts.by_reason),
+    }
 
 
 def _recorded_key_check(spark: SparkSession, warehouse_root: str) -> str | None:
@@ -303,6 +409,7 @@ def _record_ingest_run(
     files_read: list,
     files_skipped: int,
     counts: IngestCounts,
+    profile_counts: IngestCounts | None,
 ) -> None:
     finished = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     started = context.started_at.replace(tzinfo=None)
@@ -323,6 +430,9 @@ def _record_ingest_run(
         "distinct_customers": counts.distinct_customers,
         "min_purchase_time": counts.min_purchase_time,
         "max_purchase_time": counts.max_purchase_time,
+        "profiles_read": profile_counts.rows_read if profile_counts else None,
+        "profiles_written": profile_counts.rows_written if profile_counts else None,
+        "profiles_quarantined": profile_counts.rows_quarantined if profile_counts else None,
     }
     frame = spark.createDataFrame([row], INGEST_RUNS.schema)
     delta_io.write_table(spark, settings.warehouse_root, INGEST_RUNS, frame, mode="append")

@@ -175,3 +175,23 @@ def projection_sample(
 def segment_history(summary: DataFrame) -> DataFrame:
     """Customers per segment at every as_of (one row per run and segment)."""
     return summary.select("as_of", "segment", "customers").orderBy("as_of", "segment")
+
+
+def cluster_split(clusters: DataFrame, algorithm: str, fewer: int, more: int) -> DataFrame:
+    """Customers per (cluster of the ``fewer``-cluster model, cluster of the ``more`` one)
+    of one algorithm: at most fewer x more rows, empty when either model was not kept."""
+
+    def side(k: int, prefix: str) -> DataFrame:
+        return clusters.where((F.col("algorithm") == algorithm) & (F.col("k") == k)).select(
+            "customer_key",
+            F.col("cluster_id").alias(f"{prefix}_cluster_id"),
+            F.col("cluster_name").alias(f"{prefix}_cluster_name"),
+        )
+
+    return (
+        side(fewer, "from")
+        .join(side(more, "to"), on="customer_key")
+        .groupBy("from_cluster_id", "from_cluster_name", "to_cluster_id", "to_cluster_name")
+        .agg(F.count(F.lit(1)).alias("customers"))
+        .select(F.lit(algorithm).alias("algorithm"), "*")
+    )

@@ -1,8 +1,9 @@
 """Figures of the clustering: how k was chosen, what the clusters look like, how they map.
 
 Each function takes a small aggregate (or the bounded PCA sample) and returns a
-``matplotlib.figure.Figure``; nothing here touches Spark or the file system. One figure
-covers every saved model so the reader compares algorithms side by side.
+``matplotlib.figure.Figure``; nothing here touches Spark or the file system. The sweep
+figure covers every fitted model so the reader compares algorithms side by side; the others
+draw whichever models their frame holds (the report gives them the primary model only).
 """
 
 from __future__ import annotations
@@ -30,54 +31,94 @@ SWEEP_METRICS = (
 )
 
 
-def k_sweep_curves(selection: pd.DataFrame) -> Figure:
+RECOMMENDED_LABEL = "recommended"
+
+
+def _sweep_lines(
+    axes, selection: pd.DataFrame, metric: str, primary: tuple[str, int] | None
+) -> None:
+    """One metric against k per algorithm: rings on the kept models, a star on each
+    algorithm's pick and a label on the primary model."""
+    saved_column = "saved" if "saved" in selection.columns else "chosen"
+    for algorithm, rows in selection.sort_values("k").groupby("algorithm", sort=True):
+        rows = rows[rows[metric].notna()]
+        if rows.empty:
+            continue
+        (line,) = axes.plot(
+            rows["k"],
+            rows[metric],
+            marker="o",
+            markersize=4,
+            label=ALGORITHM_LABELS.get(algorithm, algorithm),
+        )
+        saved = rows[rows[saved_column].astype(bool)]
+        axes.scatter(
+            saved["k"],
+            saved[metric],
+            s=150,
+            facecolors="none",
+            edgecolors=line.get_color(),
+            linewidths=1.6,
+        )
+        chosen = rows[rows["chosen"].astype(bool)]
+        axes.scatter(
+            chosen["k"],
+            chosen[metric],
+            s=110,
+            marker="*",
+            color=line.get_color(),
+            edgecolors="black",
+            linewidths=0.6,
+            zorder=3,
+        )
+        for k, value in zip(rows["k"], rows[metric]):
+            if (algorithm, int(k)) == primary:
+                axes.annotate(
+                    RECOMMENDED_LABEL,
+                    (k, value),
+                    xytext=(7, 7),
+                    textcoords="offset points",
+                    fontsize=8,
+                    fontweight="bold",
+                    color=line.get_color(),
+                )
+
+
+def k_sweep_curves(
+    selection: pd.DataFrame,
+    *,
+    min_k: int | None = None,
+    primary: tuple[str, int] | None = None,
+) -> Figure:
     """Quality of each algorithm across k: inertia, silhouette and Davies-Bouldin.
 
-    ``selection`` has ``algorithm``, ``k``, the three metrics, ``chosen`` (the selection
-    rule's pick, starred) and optionally ``saved`` (every model the report shows, ringed),
-    so the reader sees which points the rest of the report is about.
+    ``selection`` has ``algorithm``, ``k``, the three metrics, ``chosen`` (each algorithm's
+    pick, starred) and optionally ``saved`` (every kept model, ringed), so the
+    reader sees which points the rest of the report is about. The ks below ``min_k`` are
+    shaded: they are measured for the curves but the rule never picks them. ``primary``
+    (algorithm, k) is labelled as the recommended model.
     """
-    saved_column = "saved" if "saved" in selection.columns else "chosen"
     figure = Figure(figsize=(14, 4.2), layout="constrained")
     panels = figure.subplots(1, len(SWEEP_METRICS))
-    for axes, (metric, title) in zip(panels, SWEEP_METRICS):
-        for algorithm, rows in selection.sort_values("k").groupby("algorithm", sort=True):
-            rows = rows[rows[metric].notna()]
-            if rows.empty:
-                continue
-            (line,) = axes.plot(
-                rows["k"],
-                rows[metric],
-                marker="o",
-                markersize=4,
-                label=ALGORITHM_LABELS.get(algorithm, algorithm),
+    lowest_k = int(selection["k"].min())
+    for index, (axes, (metric, title)) in enumerate(zip(panels, SWEEP_METRICS)):
+        if min_k is not None and min_k > lowest_k:
+            axes.axvspan(
+                lowest_k - 0.5,
+                min_k - 0.5,
+                color="0.88",
+                zorder=0,
+                label=f"k below {min_k}: never picked" if index == 0 else None,
             )
-            saved = rows[rows[saved_column].astype(bool)]
-            axes.scatter(
-                saved["k"],
-                saved[metric],
-                s=150,
-                facecolors="none",
-                edgecolors=line.get_color(),
-                linewidths=1.6,
-            )
-            chosen = rows[rows["chosen"].astype(bool)]
-            axes.scatter(
-                chosen["k"],
-                chosen[metric],
-                s=110,
-                marker="*",
-                color=line.get_color(),
-                edgecolors="black",
-                linewidths=0.6,
-                zorder=3,
-            )
+        _sweep_lines(axes, selection, metric, primary)
         axes.set_title(title, fontsize=10)
         axes.set_xlabel("k (number of clusters)")
         axes.xaxis.get_major_locator().set_params(integer=True)
         axes.grid(alpha=0.3)
     panels[0].legend(
-        fontsize=9, title="ring: model in this report\nstar: the rule's pick", title_fontsize=8
+        fontsize=9,
+        title="ring: kept model\nstar: each algorithm's pick",
+        title_fontsize=8,
     )
     return figure
 

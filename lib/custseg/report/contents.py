@@ -12,12 +12,13 @@ SECTION_HEADINGS = {
     "segments": "Segments: customers and revenue",
     "rf-grid": "Recency x frequency grid",
     "distributions": "Recency, frequency and monetary distributions",
-    "k-sweep": "Choosing the number of clusters",
-    "projection": "Customers in two dimensions (PCA)",
-    "segment-cluster": "RFM segments x clusters",
-    "cluster-profiles": "Cluster profiles and recommended actions",
+    "cluster-profiles": "Recommended clusters and actions",
+    "projection": "Recommended clusters in two dimensions (PCA)",
+    "k-sweep": "How the model was chosen: KMeans and Bisecting KMeans compared",
+    "four-vs-five": "Four clusters or five: what the fifth one splits off",
     "over-time": "Segment sizes over time",
     "transitions": "Segment transitions",
+    "other-models": "Appendix: the other kept models",
 }
 
 TREEMAP_FILE = "segment_treemap.png"
@@ -25,10 +26,7 @@ RF_GRID_FILE = "rf_grid_heatmap.png"
 DISTRIBUTIONS_FILE = "rfm_distributions.png"
 K_SWEEP_FILE = "k_sweep.png"
 PROJECTION_FILE = "pca_projection.png"
+SEGMENT_CLUSTER_FILE = "segment_cluster_heatmap.png"
 SIZES_OVER_TIME_FILE = "segment_sizes_over_time.png"
 TRANSITIONS_FILE = "segment_transitions.png"
 PAGE_FILE = "report.html"
-
-
-def segment_cluster_file(k: int) -> str:
-    return f"segment_cluster_k{int(k)}.png"

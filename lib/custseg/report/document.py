@@ -14,9 +14,10 @@ from pathlib import Path
 
 from custseg.report.cluster_sections import (
     cluster_profiles_section,
+    cluster_split_section,
     k_sweep_section,
+    other_models_section,
     projection_section,
-    segment_cluster_section,
 )
 from custseg.report.contents import PAGE_FILE, SECTION_HEADINGS
 from custseg.report.history_sections import over_time_section, transitions_section
@@ -45,12 +46,13 @@ def build_sections(inputs: ReportInputs) -> list[Section]:
         segments_section(inputs),
         rf_grid_section(inputs),
         distributions_section(inputs),
-        k_sweep_section(inputs),
-        projection_section(inputs),
-        segment_cluster_section(inputs),
         cluster_profiles_section(inputs),
+        projection_section(inputs),
+        k_sweep_section(inputs),
+        cluster_split_section(inputs),
         over_time_section(inputs),
         transitions_section(inputs),
+        other_models_section(inputs),
     ]
 
 

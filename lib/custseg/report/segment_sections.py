@@ -17,6 +17,7 @@ from custseg.report.contents import (
 )
 from custseg.report.html import Section, TableColumn, key_figures_html, table_html
 from custseg.report.inputs import ReportInputs
+from custseg.report.plotting import model_label
 from custseg.report.section_parts import (
     as_count,
     as_decimal,
@@ -40,6 +41,10 @@ def overview_section(inputs: ReportInputs) -> Section:
     if not inputs.cluster_profiles.empty:
         models = inputs.cluster_profiles[["algorithm", "k"]].drop_duplicates()
         tiles.append(("cluster models", as_count(len(models))))
+    if inputs.primary:
+        tiles.append(
+            ("recommended clusters", model_label(inputs.primary.algorithm, inputs.primary.k))
+        )
     runs = inputs.segment_history["as_of"].nunique() if not inputs.segment_history.empty else 1
     tiles.append(("runs so far", as_count(runs)))
     return Section(

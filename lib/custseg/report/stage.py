@@ -29,6 +29,7 @@ from custseg.tables import (
     CLUSTER_PROFILES,
     COMPACT_ONLY,
     CUSTOMER_CLUSTERS,
+    CUSTOMER_PROFILES,
     CUSTOMER_RFM,
     MODEL_COMPARISON,
     MODEL_SELECTION,
@@ -51,6 +52,7 @@ REPORT_SOURCES = (
     MODEL_COMPARISON,
     CLUSTER_PROFILES,
     SEGMENT_CLUSTER_CROSSTAB,
+    CUSTOMER_PROFILES,
 )
 
 
@@ -66,6 +68,7 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
         as_of,
         settings.rfm.bins,
         settings.clustering.features,
+        min_k=settings.clustering.min_k,
         sample_size=settings.report.sample_size,
     )
     target = f"{settings.report.path.rstrip('/')}/{as_of.isoformat()}"

@@ -20,6 +20,7 @@ FEATURE_WINDOWS_DAYS = (30, 90, 365)
 _MICROS = "_micros"
 _ORDER_MICROS = "_order_micros"
 _VALUE = "_value"
+_QUANTITY = "_quantity"
 _IS_PURCHASE = "_is_purchase"
 
 
@@ -94,6 +95,7 @@ def customer_orders(lines: DataFrame, as_of: dt.date, returns: str) -> DataFrame
     ).agg(
         F.min(micros).alias(_ORDER_MICROS),
         F.sum("amount").alias(_VALUE),
+        F.try_sum("quantity").alias(_QUANTITY),
         F.count(F.lit(1)).alias("_lines"),
         *window_spend,
     )
@@ -153,7 +155,8 @@ def _purchase_span() -> list[Column]:
 
 
 def _totals() -> list[Column]:
-    """Orders, net spend and its purchased and returned parts, gaps and lines per customer."""
+    """Orders, net spend and its purchased and returned parts, gaps, lines and net units
+    per customer (units are null when the input maps no quantity, or would overflow)."""
     purchase = F.col(_IS_PURCHASE)
     return [
         F.count(F.when(purchase, F.lit(1))).alias("frequency"),
@@ -166,6 +169,7 @@ def _totals() -> list[Column]:
         .alias("_returned_value"),
         F.avg("_gap_days").alias("mean_days_between_orders"),
         F.sum("_lines").alias("transaction_lines"),
+        F.try_sum(_QUANTITY).alias(_QUANTITY),
     ]
 
 
@@ -199,6 +203,9 @@ def _metric_columns(as_of: dt.date) -> list[Column | str]:
             "returned_value_share"
         ),
         "transaction_lines",
+        F.try_divide(F.col(_QUANTITY).cast("double"), F.col("frequency").cast("double")).alias(
+            "average_quantity"
+        ),
     ]
 
 

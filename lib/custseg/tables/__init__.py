@@ -14,6 +14,7 @@ from custseg.tables.cluster_tables import (
     SEGMENT_CLUSTER_CROSSTAB,
 )
 from custseg.tables.ingest_tables import (
+    CUSTOMER_PROFILES,
     INGEST_FILES,
     INGEST_RUNS,
     KEY_CHECK,
@@ -37,6 +38,7 @@ ALL_TABLES: dict[str, TableSpec] = {
         INGEST_FILES,
         INGEST_RUNS,
         KEY_CHECK,
+        CUSTOMER_PROFILES,
         CUSTOMER_RFM,
         SEGMENT_SUMMARY,
         SCORE_EDGES,
@@ -55,6 +57,7 @@ __all__ = [
     "CLUSTER_PROFILES",
     "COMPACT_ONLY",
     "CUSTOMER_CLUSTERS",
+    "CUSTOMER_PROFILES",
     "CUSTOMER_RFM",
     "DATABASE",
     "INGEST_FILES",

@@ -39,6 +39,11 @@ CUSTOMER_CLUSTERS = TableSpec(
             "as_of of the saved model that assigned the cluster (as_of itself when fitted in the same run; earlier after custseg score)",
             False,
         ),
+        column(
+            "is_primary",
+            BooleanType(),
+            "true for the rows of the run's recommended model, the one to use for campaigns (one model per as_of); null for runs before custseg flagged one",
+        ),
     ),
     partition_by=("as_of",),
 )
@@ -79,8 +84,13 @@ MODEL_SELECTION = TableSpec(
         column(
             "saved",
             BooleanType(),
-            "model saved and assigned to customers (picked by the rule or listed in clustering.k)",
+            "model saved and assigned to customers (picked by the rule, listed in clustering.k or the primary model)",
             False,
+        ),
+        column(
+            "is_primary",
+            BooleanType(),
+            "the run's recommended model (clustering.primary, by default the best Davies-Bouldin of the chosen models); exactly one row per as_of; null for runs before custseg flagged one",
         ),
     ),
     partition_by=("as_of",),
@@ -156,6 +166,11 @@ CLUSTER_PROFILES = TableSpec(
             MapType(StringType(), DoubleType()),
             "cluster mean of log1p(feature) minus the population mean, in population standard deviations; the naming rules read recency_days, frequency, monetary",
             False,
+        ),
+        column(
+            "is_primary",
+            BooleanType(),
+            "true for the clusters of the run's recommended model (one model per as_of); null for runs before custseg flagged one",
         ),
     ),
     partition_by=("as_of",),

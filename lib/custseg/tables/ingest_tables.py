@@ -1,4 +1,5 @@
-"""Tables the ingest stage writes: clean lines, quarantine, and the run and file registries."""
+"""Tables the ingest stage writes: clean lines, customer profiles, quarantine, and the run
+and file registries."""
 
 from __future__ import annotations
 
@@ -61,10 +62,39 @@ TRANSACTIONS = TableSpec(
     ),
 )
 
+CUSTOMER_PROFILES = TableSpec(
+    "customer_profiles",
+    "Customer profile snapshot (input.profiles), one row per customer, keyed like "
+    "transactions; every ingest run replaces it whole.",
+    (
+        column(
+            "customer_key",
+            StringType(),
+            "HMAC-SHA256 (hex) of the canonical customer id, equal to its transactions key",
+            False,
+        ),
+        column(
+            "signup_date",
+            DateType(),
+            "day the customer signed up; null when blank or not mapped",
+        ),
+        column(
+            "attributes",
+            MapType(StringType(), DoubleType(), False),
+            "numeric profile attributes by source column name (input.profiles.attributes); "
+            "a blank value is left out",
+            False,
+        ),
+        column("source_file", StringType(), "file (or table) the profile came from", False),
+        column("ingest_run_id", StringType(), "ingest run that wrote the profile", False),
+    ),
+    constraints=(("valid_customer_key", "length(customer_key) = 64"),),
+)
+
 QUARANTINE = TableSpec(
     "quarantine",
-    "Input rows not written to transactions, with why and where they are in their file. "
-    "Customer ids appear only as keys.",
+    "Input rows not written to transactions or customer_profiles, with why and where they "
+    "are in their file. Customer ids appear only as keys.",
     (
         column(
             "raw_record",
@@ -83,6 +113,12 @@ QUARANTINE = TableSpec(
         column("reasons", ArrayType(StringType(), False), "every rule the row broke", False),
         column("customer_key", StringType(), "key of the customer when the id was valid"),
         column("ingest_run_id", StringType(), "ingest run that quarantined the row", False),
+        column(
+            "target_table",
+            StringType(),
+            "table the row was kept out of: transactions or customer_profiles (null: "
+            "transactions, written before profiles were read)",
+        ),
     ),
     partition_by=(),
 )
@@ -158,6 +194,11 @@ INGEST_RUNS = TableSpec(
         column("distinct_customers", LongType(), "distinct customer keys written", False),
         column("min_purchase_time", TimestampType(), "earliest purchase written"),
         column("max_purchase_time", TimestampType(), "latest purchase written"),
+        column(
+            "profiles_read", LongType(), "customer profile rows read; null without input.profiles"
+        ),
+        column("profiles_written", LongType(), "customers written to customer_profiles"),
+        column("profiles_quarantined", LongType(), "profile rows written to quarantine"),
     ),
 )
 

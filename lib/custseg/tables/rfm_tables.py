@@ -64,6 +64,12 @@ CUSTOMER_RFM = TableSpec(
             DoubleType(),
             "returned value / purchased value (0 when returns dropped)",
         ),
+        column(
+            "average_quantity",
+            DoubleType(),
+            "units per order: quantity (net of returns when kept) / frequency; null without a "
+            "quantity column",
+        ),
     ),
     partition_by=("as_of",),
 )
