@@ -273,6 +273,11 @@ def test_clusters_on_recency_frequency_monetary_and_days_since_signup(spark, tmp
     assert active["feature_medians"]["days_since_signup"] == pytest.approx(expected, abs=1)
     assert set(active["centre"]) == {"recency_days", "frequency", "monetary", "days_since_signup"}
 
+    next_month = replace(settings, **{"rfm.as_of": str(NEXT_MONTH)})
+    write_rfm(spark, next_month, rows, NEXT_MONTH)
+    scored = pipeline.run_stage(spark, next_month, RUN, "score")
+    assert (scored["customers"], scored["customers_without_profile"]) == (300, 10)
+
 
 @pytest.fixture(scope="module")
 def refitted(spark, clustered):

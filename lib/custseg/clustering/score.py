@@ -22,10 +22,10 @@ from custseg.clustering import models as cluster_models
 from custseg.clustering import profiles as cluster_profiles
 from custseg.clustering.assignments import IS_PRIMARY, ClusterLabels
 from custseg.clustering.models import ModelKey
-from custseg.clustering.stage import customers_at
+from custseg.clustering.stage import count_customers, customers_with_features
 from custseg.config import Settings
 from custseg.run_context import RunContext
-from custseg.tables import CLUSTER_PROFILES, CUSTOMER_CLUSTERS, CUSTOMER_PROFILES
+from custseg.tables import CLUSTER_PROFILES, CUSTOMER_CLUSTERS
 
 
 class NoSavedModelError(FileNotFoundError):
@@ -51,26 +51,20 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
         .orderBy("algorithm", "k", "model_cluster")
         .collect()
     )
-    rfm_df = customers_at(spark, root, as_of)
-    profiles = delta_io.maybe_read_table(spark, root, CUSTOMER_PROFILES.name)
-    models_root = settings.table_path("_models")
-    scored, models_used = [], []
-    for key, rows in groupby(clusters, key=lambda r: ModelKey(r["algorithm"], int(r["k"]))):
-        rows = list(rows)
-        saved_model = PipelineModel.load(
-            cluster_models.model_path(models_root, model_as_of.isoformat(), key)
+    saved_models = _load_saved_models(settings, model_as_of, clusters)
+    feature_list = _features_of(model for model, _ in saved_models.values())
+    customers_df = customers_with_features(spark, root, as_of, feature_list)
+    customers, without_profile = count_customers(customers_df, feature_list)
+    scored = [
+        assign_to_saved_model(
+            customers_df,
+            saved_model,
+            key,
+            ClusterLabels.from_rows(rows),
+            is_primary=rows[0][IS_PRIMARY],
         )
-        customers = _with_model_features(rfm_df, profiles, saved_model, as_of)
-        scored.append(
-            assign_to_saved_model(
-                customers,
-                saved_model,
-                key,
-                ClusterLabels.from_rows(rows),
-                is_primary=rows[0][IS_PRIMARY],
-            )
-        )
-        models_used.append(key.name)
+        for key, (saved_model, rows) in saved_models.items()
+    ]
     customer_clusters = (
         reduce(DataFrame.unionByName, scored)
         .withColumn("as_of", F.lit(as_of))
@@ -78,12 +72,29 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     )
     where = f"as_of = {delta_io.sql_string(as_of.isoformat())}"
     delta_io.write_table(spark, root, CUSTOMER_CLUSTERS, customer_clusters, replace_where=where)
-    return {
+    summary = {
         "as_of": as_of.isoformat(),
         "model_as_of": model_as_of.isoformat(),
-        "models": models_used,
-        "customers": rfm_df.count(),
+        "models": [key.name for key in saved_models],
+        "customers": customers,
         "seconds": round(time.perf_counter() - started, 1),
+    }
+    if without_profile is not None:
+        summary["customers_without_profile"] = without_profile
+    return summary
+
+
+def _load_saved_models(settings: Settings, model_as_of: dt.date, clusters: list) -> dict:
+    """Each saved model of ``model_as_of`` with its cluster_profiles rows, by model key."""
+    models_root = settings.table_path("_models")
+    return {
+        key: (
+            PipelineModel.load(
+                cluster_models.model_path(models_root, model_as_of.isoformat(), key)
+            ),
+            list(rows),
+        )
+        for key, rows in groupby(clusters, key=lambda r: ModelKey(r["algorithm"], int(r["k"])))
     }
 
 
@@ -94,14 +105,14 @@ def _primary_flag(profiles: DataFrame) -> Column:
     return F.lit(None).cast("boolean").alias(IS_PRIMARY)
 
 
-def _with_model_features(
-    rfm_df: DataFrame, profiles: DataFrame | None, saved_model: PipelineModel, as_of: dt.date
-) -> DataFrame:
-    """The customers with the profile columns the saved model's features need, if any."""
-    feature_list = cluster_features.features_from_frame_columns(
-        cluster_models.model_input_columns(saved_model)
-    )
-    return cluster_features.with_profile_columns(rfm_df, profiles, feature_list, as_of)
+def _features_of(saved_models) -> list:
+    """Every feature any of the saved models reads, so customer_profiles is joined once."""
+    columns = [
+        column
+        for saved_model in saved_models
+        for column in cluster_models.model_input_columns(saved_model)
+    ]
+    return cluster_features.features_from_frame_columns(dict.fromkeys(columns))
 
 
 def assign_to_saved_model(

@@ -65,7 +65,7 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     feature_list = cluster_features.parse_features(config.features)
     cluster_features.check_profile_features(feature_list, settings.input.profiles)
     rfm_df = customers_with_features(spark, settings.warehouse_root, as_of, feature_list)
-    customers, without_profile = _count_customers(rfm_df, feature_list)
+    customers, without_profile = count_customers(rfm_df, feature_list)
     if customers == 0:
         raise NoCustomersError(
             f"customer_rfm has no customers at as_of {as_of}: run the rfm stage first"
@@ -116,7 +116,7 @@ def customers_with_features(
     return cluster_features.with_profile_columns(customers, profiles, feature_list, as_of)
 
 
-def _count_customers(customers: DataFrame, feature_list: list) -> tuple[int, int | None]:
+def count_customers(customers: DataFrame, feature_list: list) -> tuple[int, int | None]:
     """Customers, and of them those without a profile (None when no feature needs one)."""
     if not any(feature.from_profile for feature in feature_list):
         return customers.count(), None
