@@ -57,6 +57,20 @@ def conform(df: DataFrame, spec: TableSpec) -> DataFrame:
     )
 
 
+def with_comments(df: DataFrame, spec: TableSpec) -> DataFrame:
+    """The spec's column comments as field metadata, where Delta takes them from when a
+    write replaces the schema."""
+    return df.select(
+        [F.col(c.name).alias(c.name, metadata={"comment": c.comment}) for c in spec.columns]
+    )
+
+
+def _schema_differs(spark: SparkSession, spec: TableSpec, path: str) -> bool:
+    current = spark.read.format("delta").load(path).schema
+    declared = [(c.name, c.type.simpleString()) for c in spec.columns]
+    return [(f.name, f.dataType.simpleString()) for f in current.fields] != declared
+
+
 def table_exists(spark: SparkSession, path: str) -> bool:
     return DeltaTable.isDeltaTable(spark, path)
 
@@ -210,6 +224,7 @@ def write_table(
     *,
     mode: str = "overwrite",
     replace_where: str | None = None,
+    replace_schema: bool = False,
 ) -> None:
     """The one way stages write: declared schema, then append, overwrite or replaceWhere.
 
@@ -217,12 +232,22 @@ def write_table(
     commit, so re-running a slice (an as_of, a set of source files) is idempotent and a
     killed run leaves the previous version in place. A commit that loses a race with
     another run's commit to the same table is tried again, up to ``WRITE_ATTEMPTS`` times.
+    ``replace_schema`` is for snapshot tables rewritten in full: when a table written by an
+    older custseg has other columns or types, the overwrite also replaces its schema (with
+    the column comments), in the same single commit.
     """
     path = table_location(warehouse_root, spec.name)
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
-            ensure_table(spark, spec, path)
-            writer = conform(df, spec).write.format("delta").mode(mode)
+            outdated = (
+                replace_schema and table_exists(spark, path) and _schema_differs(spark, spec, path)
+            )
+            if outdated:
+                writer = with_comments(conform(df, spec), spec).write.format("delta").mode(mode)
+                writer = writer.option("overwriteSchema", "true")
+            else:
+                ensure_table(spark, spec, path)
+                writer = conform(df, spec).write.format("delta").mode(mode)
             if replace_where is not None:
                 writer = writer.option("replaceWhere", replace_where)
             if spec.optimize_write:

@@ -3,12 +3,12 @@
 import datetime as dt
 import html
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 import deltalake
 import polars as pl
 import pytest
-from chispa import assert_df_equality
 
 from custseg import delta_io, pipeline, tables
 from custseg.config import Settings, replace
@@ -86,30 +86,40 @@ def test_report_opens_in_a_browser_with_every_figure(stage, tmp_path):
 
 
 def test_segments_current_holds_the_latest_picture_of_every_customer(spark, stage):
+    """Flat: the segment's meaning and first action, money in cents, how long the customer
+    has been in its segment, and the primary model's cluster (kmeans k=4: the fixture's
+    model_selection predates is_primary, so the report's rule picks its chosen model)."""
     settings, written, _ = stage
-    clusters = {}
-    for c in written["customer_clusters"]:
-        if c["as_of"] == wb.LATEST:
-            clusters.setdefault(c["customer_key"], {})[f"{c['algorithm']}_k{c['k']}"] = c[
-                "cluster_name"
-            ]
-    expected = spark.createDataFrame(
-        sorted(
-            (
-                tuple(r[c] for c in tables.SEGMENTS_CURRENT.column_names[:-1])
-                + (clusters[r["customer_key"]],)
-                for r in latest_rows(written)
-            ),
-            key=lambda row: row[0],
-        ),
-        tables.SEGMENTS_CURRENT.schema,
-    )
-    actual = delta_io.read_table(spark, settings.warehouse_root, "segments_current").orderBy(
-        "customer_key"
-    )
-    assert_df_equality(actual, expected, ignore_metadata=True)
+
+    def expected(r):
+        cluster_id = wb.cluster_id_of(r, 4, "kmeans")
+        name = wb.CLUSTER_NAMES[cluster_id]
+        return (
+            r["segment"],
+            f"What {r['segment']} customers have in common",
+            f"Contact {r['segment']} customers",
+            r["previous_segment"],
+            wb.EARLIER if r["previous_segment"] == r["segment"] else wb.LATEST,
+            Decimal(str(r["monetary"])).quantize(Decimal("0.01")),
+            ("kmeans_k4", cluster_id, name, f"Offer for {name}"),
+        )
+
+    actual = {
+        r["customer_key"]: (
+            r["segment"],
+            r["segment_description"],
+            r["segment_action"],
+            r["previous_segment"],
+            r["segment_since"],
+            r["spend"],
+            (r["cluster_model"], r["cluster_id"], r["cluster_name"], r["cluster_action"]),
+        )
+        for r in delta_io.read_table(spark, settings.warehouse_root, "segments_current").collect()
+    }
+    assert actual == {r["customer_key"]: expected(r) for r in latest_rows(written)}
     moved = [r for r in latest_rows(written) if r["previous_segment"] not in (None, r["segment"])]
-    assert moved, "the fixture should move some customers between segments"
+    stayed = [r for r in latest_rows(written) if r["previous_segment"] == r["segment"]]
+    assert moved and stayed, "the fixture should move some customers and keep others"
 
 
 def test_tables_are_queryable_by_name_in_the_catalog(spark, stage):

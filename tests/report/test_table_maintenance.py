@@ -46,10 +46,7 @@ def test_z_order_compacts_only_the_partition_of_the_run(spark, settings):
 
 def test_compaction_without_z_order_merges_small_files(spark, settings):
     spec = tables.SEGMENTS_CURRENT
-    rows = [
-        dict(r, clusters={"kmeans_k4": "Frequent regulars"})
-        for r in wb.rfm_rows(wb.LATEST, range(25), shift=0)
-    ]
+    rows = wb.rfm_rows(wb.LATEST, range(25), shift=0)
     write_in_pieces(spark, settings, spec, rows, 5)
     path = settings.table_path(spec.name)
 

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 from collections import Counter
 from collections.abc import Iterable
+from decimal import Decimal
 
 from custseg import delta_io, tables
 
@@ -261,6 +262,8 @@ def _value(row: dict, column: tables.Column):
         return []
     if type_name == "date":
         return row["as_of"]
+    if type_name.startswith("decimal"):
+        return Decimal(0)
     return _EMPTY_VALUES[type_name]
 
 

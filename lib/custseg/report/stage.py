@@ -13,16 +13,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from custseg import delta_io
+from custseg.clustering.assignments import IS_PRIMARY
 from custseg.config import Settings
 from custseg.locations import display_location, publish_folder
-from custseg.report.current import segments_current
+from custseg.report.aggregates import at_as_of
+from custseg.report.current import primary_clusters, segments_current
 from custseg.report.document import write_report
-from custseg.report.inputs import gather_report_inputs
+from custseg.report.inputs import PrimaryModel, gather_report_inputs
 from custseg.run_context import RunContext
 from custseg.tables import (
     ALL_TABLES,
@@ -58,8 +62,6 @@ REPORT_SOURCES = (
 
 def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     as_of, root = context.as_of, settings.warehouse_root
-    current_rows = write_segments_current(spark, root, as_of)
-    optimize_stats = optimize_tables(spark, root, as_of)
     frames = {
         spec.name: delta_io.maybe_read_table(spark, root, spec.name) for spec in REPORT_SOURCES
     }
@@ -71,6 +73,8 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
         min_k=settings.clustering.min_k,
         sample_size=settings.report.sample_size,
     )
+    current_rows = write_segments_current(spark, root, as_of, frames, inputs.primary)
+    optimize_stats = optimize_tables(spark, root, as_of)
     target = f"{settings.report.path.rstrip('/')}/{as_of.isoformat()}"
     footer = (
         f"custseg run {context.run_id}; source: Delta tables under {root}; as_of "
@@ -93,16 +97,44 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     }
 
 
-def write_segments_current(spark: SparkSession, warehouse_root: str, as_of: dt.date) -> int:
+def write_segments_current(
+    spark: SparkSession,
+    warehouse_root: str,
+    as_of: dt.date,
+    frames: Mapping[str, DataFrame | None],
+    primary: PrimaryModel | None,
+) -> int:
     """Rewrites segments_current in full: it is a snapshot, its history lives in customer_rfm."""
-    snapshot = segments_current(
-        delta_io.read_table(spark, warehouse_root, CUSTOMER_RFM.name),
-        delta_io.maybe_read_table(spark, warehouse_root, CUSTOMER_CLUSTERS.name),
-        as_of,
+    clusters, profiles = frames["customer_clusters"], frames["cluster_profiles"]
+    model = _primary_key(clusters, as_of, primary)
+    cluster_rows = (
+        None
+        if model is None or profiles is None
+        else primary_clusters(clusters, profiles, model, as_of)
     )
-    delta_io.write_table(spark, warehouse_root, SEGMENTS_CURRENT, snapshot, mode="overwrite")
+    snapshot = segments_current(
+        frames["customer_rfm"], frames["segment_summary"], cluster_rows, as_of
+    )
+    delta_io.write_table(
+        spark, warehouse_root, SEGMENTS_CURRENT, snapshot, mode="overwrite", replace_schema=True
+    )
     # Delta answers a bare count from the file statistics of the log, without a scan.
     return delta_io.read_table(spark, warehouse_root, SEGMENTS_CURRENT.name).count()
+
+
+def _primary_key(
+    clusters: DataFrame | None, as_of: dt.date, primary: PrimaryModel | None
+) -> tuple[str, int] | None:
+    """The report's primary model; at an as_of only ``custseg score`` wrote (no
+    model_selection there), the model whose customer_clusters rows are flagged primary."""
+    if primary is not None:
+        return primary.algorithm, primary.k
+    if clusters is None or IS_PRIMARY not in clusters.columns:
+        return None
+    flagged = (
+        at_as_of(clusters, as_of).where(F.col(IS_PRIMARY)).select("algorithm", "k").limit(1)
+    ).collect()
+    return (flagged[0]["algorithm"], int(flagged[0]["k"])) if flagged else None
 
 
 def optimize_tables(spark: SparkSession, warehouse_root: str, as_of: dt.date | None = None) -> dict:

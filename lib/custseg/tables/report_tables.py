@@ -2,27 +2,50 @@
 
 from __future__ import annotations
 
-from pyspark.sql.types import DateType, DoubleType, IntegerType, LongType, MapType, StringType
+from pyspark.sql.types import DateType, DecimalType, IntegerType, LongType, StringType
 
 from custseg.tables.spec import TableSpec, column
 
+# Money a person reads (spend, order value) is rounded to cents: BI tools show decimals as
+# they are, where a double prints as 180.00000000000003.
+DISPLAY_MONEY = DecimalType(18, 2)
+
 SEGMENTS_CURRENT = TableSpec(
     "segments_current",
-    "One row per customer: latest RFM segment, scores, cluster names per chosen model.",
+    "One row per customer at the latest as_of: RFM segment with its meaning and first action, "
+    "R/F/M, purchase dates and the primary cluster model's cluster. Flat: no nested columns.",
     (
         column("customer_key", StringType(), "pseudonymised customer", False),
-        column("as_of", DateType(), "latest RFM reference date", False),
+        column("as_of", DateType(), "RFM reference date of this snapshot", False),
         column("segment", StringType(), "RFM segment", False),
-        column("previous_segment", StringType(), "segment at the previous as_of"),
-        column("r_score", IntegerType(), "recency score", False),
+        column("segment_description", StringType(), "what the segment means (segment map)"),
+        column("segment_action", StringType(), "first recommended action of the segment"),
+        column("previous_segment", StringType(), "segment at the previous as_of, null if new"),
+        column(
+            "segment_since",
+            DateType(),
+            "first as_of of the customer's current unbroken run in this segment",
+            False,
+        ),
+        column("r_score", IntegerType(), "recency score, high = recent", False),
         column("f_score", IntegerType(), "frequency score", False),
         column("m_score", IntegerType(), "monetary score", False),
-        column("recency_days", IntegerType(), "days since last purchase", False),
-        column("frequency", LongType(), "orders", False),
-        column("monetary", DoubleType(), "spend", False),
+        column("recency_days", IntegerType(), "days from the last purchase to as_of", False),
+        column("orders", LongType(), "orders in the window (RFM frequency)", False),
         column(
-            "clusters", MapType(StringType(), StringType()), "model ('kmeans_k5') -> cluster name"
+            "spend", DISPLAY_MONEY, "spend in the window (RFM monetary), source currency", False
         ),
+        column("average_order_value", DISPLAY_MONEY, "spend / orders"),
+        column("first_purchase_date", DateType(), "day of the first purchase in the window"),
+        column("last_purchase_date", DateType(), "day of the last purchase in the window"),
+        column(
+            "cluster_model",
+            StringType(),
+            "the primary cluster model, e.g. kmeans_k5; null before any clustering",
+        ),
+        column("cluster_id", IntegerType(), "the customer's cluster in the primary model"),
+        column("cluster_name", StringType(), "name of that cluster"),
+        column("cluster_action", StringType(), "first recommended action of that cluster"),
     ),
 )
 
