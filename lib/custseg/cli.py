@@ -1,4 +1,4 @@
-"""``custseg {ingest,rfm,cluster,report,run,score,demo} --conf FILE [--set k=v]...``
+"""``custseg {ingest,rfm,cluster,report,run,score,demo,keys} --conf FILE [--set k=v]...``
 
 The one entry point for the console script and for ``jobs/*.py`` under spark-submit.
 It parses arguments, loads settings, gets the SparkSession, calls ``pipeline`` and turns
@@ -9,6 +9,7 @@ with ``--verbose``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -19,7 +20,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-COMMANDS = ("ingest", "rfm", "cluster", "report", "run", "score", "demo")
+COMMANDS = ("ingest", "rfm", "cluster", "report", "run", "score", "demo", "keys")
+# The arguments of ``keys`` only (option, destination): all of them required there.
+KEYS_OPTIONS = (("--in", "source"), ("--id-column", "id_column"), ("--out", "target"))
 
 log = logging.getLogger("custseg")
 
@@ -32,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         "command",
         choices=COMMANDS,
         help="stage to run; 'run' runs ingest, rfm, cluster, report in order; "
-        "'demo' makes a local key and demo data, then runs everything",
+        "'demo' makes a local key and demo data, then runs everything; "
+        "'keys' adds customer_key to a file of your own (a CRM export)",
     )
     parser.add_argument("--conf", help="YAML config file (default: built-in defaults)")
     parser.add_argument(
@@ -44,7 +48,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a config key, e.g. --set rfm.as_of=2011-12-10 (repeatable)",
     )
     parser.add_argument("--verbose", action="store_true", help="debug logging and full tracebacks")
+    keys = parser.add_argument_group("keys", "custseg keys --in FILE --id-column NAME --out FILE")
+    keys.add_argument("--in", dest="source", metavar="FILE", help="CSV (with header) or Parquet")
+    keys.add_argument("--id-column", dest="id_column", metavar="NAME", help="its customer id")
+    keys.add_argument("--out", dest="target", metavar="FILE", help=".csv or .parquet to write")
     return parser
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments, with the options of ``keys`` required there and refused elsewhere;
+    the file extensions are checked here too, before Spark starts (exit 2 on any)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    given = [option for option, dest in KEYS_OPTIONS if getattr(args, dest) is not None]
+    if args.command != "keys" and given:
+        parser.error(f"{', '.join(given)}: only for the keys command")
+    if args.command == "keys":
+        missing = [option for option, dest in KEYS_OPTIONS if not getattr(args, dest)]
+        if missing:
+            parser.error(f"keys needs {', '.join(missing)}")
+        from custseg.crm_keys import READ_FORMATS, WRITE_FORMATS, KeysError, file_format
+
+        try:
+            file_format(args.source, READ_FORMATS, "--in")
+            file_format(args.target, WRITE_FORMATS, "--out")
+        except KeysError as error:
+            parser.error(str(error))
+    return args
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -84,6 +114,36 @@ def load_command_settings(command: str, conf: str | None, overrides: Sequence[st
     return load_settings(conf, list(overrides))
 
 
+def _session(command: str, settings):
+    """The SparkSession and the settings with their locations qualified, announced."""
+    from custseg.locations import display_location, qualified_settings
+    from custseg.spark import get_spark
+
+    spark = get_spark(settings, app_name=f"custseg-{command}")
+    settings = qualified_settings(spark, settings)
+    print(
+        f"[custseg] {command}: warehouse {display_location(settings.warehouse_root)}",
+        file=sys.stderr,
+    )
+    return spark, settings
+
+
+def run_keys(
+    conf: str | None, overrides: Sequence[str], source: str, id_column: str, target: str
+) -> dict:
+    """``keys``: one line on stdout says what was written; the key is never printed."""
+    from custseg.crm_keys import key_file
+    from custseg.locations import display_location
+
+    spark, settings = _session("keys", load_command_settings("keys", conf, overrides))
+    result = key_file(spark, settings, source, id_column, target)
+    print(
+        f"custseg keys: {result.rows} row(s) written to {display_location(result.output)}, "
+        f"{result.without_key} without a usable customer id (customer_key empty)"
+    )
+    return dataclasses.asdict(result)
+
+
 def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dict:
     """``demo`` prepares its key and data, then is exactly ``run``."""
     settings = load_command_settings(command, conf, overrides)
@@ -93,17 +153,11 @@ def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dic
         prepare_demo(settings)
         command = "run"
     from custseg import pipeline
-    from custseg.locations import display_location, qualified_settings
+    from custseg.locations import display_location
     from custseg.run_context import RunContext
-    from custseg.spark import get_spark
 
     context = RunContext.start()
-    spark = get_spark(settings, app_name=f"custseg-{command}")
-    settings = qualified_settings(spark, settings)
-    print(
-        f"[custseg] {command}: warehouse {display_location(settings.warehouse_root)}",
-        file=sys.stderr,
-    )
+    spark, settings = _session(command, settings)
     started = time.monotonic()
     if command != "run":
         summary = pipeline.run_stage(spark, settings, context, command)
@@ -122,10 +176,13 @@ def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dic
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_arguments(argv)
     _configure_logging(args.verbose)
     try:
-        run_command(args.command, args.conf, args.overrides)
+        if args.command == "keys":
+            run_keys(args.conf, args.overrides, args.source, args.id_column, args.target)
+        else:
+            run_command(args.command, args.conf, args.overrides)
     except KeyboardInterrupt:
         print("custseg: interrupted", file=sys.stderr)
         return EXIT_FAILED

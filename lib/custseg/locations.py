@@ -70,6 +70,13 @@ def qualified_settings(spark: SparkSession, settings: Settings) -> Settings:
     )
 
 
+def publishing_file_system(spark: SparkSession, target: str):
+    """The FileSystem that files for users are moved with: on local disks the raw one, so no
+    hidden ``.crc`` file appears beside each file a user opens."""
+    fs = file_system(spark, target)
+    return fs.getRawFileSystem() if fs.getScheme() == "file" else fs
+
+
 def publish_folder(
     spark: SparkSession, local_folder: Path, target: str, stale_suffix: str = ".png"
 ) -> list[str]:
@@ -81,9 +88,7 @@ def publish_folder(
     reader never sees half a file (on object stores, where a rename is a copy, the final
     name appears whole but later). Returns the target URIs in the order written.
     """
-    fs = file_system(spark, target)
-    if fs.getScheme() == "file":  # the raw local FS: no hidden .crc file beside each figure
-        fs = fs.getRawFileSystem()
+    fs = publishing_file_system(spark, target)
     folder = hadoop_path(spark, target)
     fs.mkdirs(folder)
     names = sorted(p.name for p in Path(local_folder).iterdir() if p.is_file())
@@ -93,9 +98,7 @@ def publish_folder(
         partial = hadoop_path(spark, f"{target.rstrip('/')}/.{name}{PARTIAL}")
         source = hadoop_path(spark, str(Path(local_folder).absolute() / name))
         fs.copyFromLocalFile(False, True, source, partial)
-        fs.delete(final, False)
-        if not fs.rename(partial, final):
-            raise LocationError(f"could not move {partial.toString()} to {final.toString()}")
+        replace_file(fs, partial, final)
         written.append(final.toString())
     for status in fs.listStatus(folder):
         name = status.getPath().getName()
@@ -103,6 +106,14 @@ def publish_folder(
         if status.isFile() and stale and name not in names:
             fs.delete(status.getPath(), False)
     return written
+
+
+def replace_file(fs, partial, final) -> None:
+    """Renames the finished file ``partial`` over ``final`` (Hadoop paths on ``fs``): a
+    reader sees the old file or the new one, never half of one."""
+    fs.delete(final, False)
+    if not fs.rename(partial, final):
+        raise LocationError(f"could not move {partial.toString()} to {final.toString()}")
 
 
 def display_location(uri: str) -> str:

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.functions import pandas_udf
 
@@ -82,10 +82,16 @@ def _hmac_udf(key: bytes):
     return hmac_sha256
 
 
+def customer_key_column(ids: Column, key: bytes) -> Column:
+    """The customer key of each canonical id (null for null), for frames whose rows are
+    mostly distinct customers (a CRM export) where a distinct-id mapping saves nothing."""
+    return _hmac_udf(key)(ids)
+
+
 def key_mapping(ids: DataFrame, key: bytes, id_column: str = "canonical_id") -> DataFrame:
     """(id, customer_key) for the distinct non-null ids of ``ids``; kept in memory only."""
     distinct_ids = ids.select(id_column).where(F.col(id_column).isNotNull()).distinct()
-    return distinct_ids.withColumn("customer_key", _hmac_udf(key)(F.col(id_column)))
+    return distinct_ids.withColumn("customer_key", customer_key_column(F.col(id_column), key))
 
 
 class HashCollisionError(RuntimeError):

@@ -191,12 +191,12 @@ def _check_columns(present: list[str], settings: Source, where: str) -> None:
         key = _config_key(settings)
         attributes = f", {key}.attributes" if isinstance(settings, ProfileSettings) else ""
         raise SourceError(
-            f"{where}: missing column(s) {', '.join(missing)}; {_header_hint(present)}"
+            f"{where}: missing column(s) {', '.join(missing)}; {header_hint(present)}"
             f" (check {key}.columns{attributes} and {key}.csv.delimiter)"
         )
 
 
-def _header_hint(present: list[str]) -> str:
+def header_hint(present: list[str]) -> str:
     """What the header held, without its values: a file without a header has a data line
     there, raw customer id included, and messages reach consoles and logs."""
     if len(present) == 1:

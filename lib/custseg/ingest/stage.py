@@ -67,7 +67,7 @@ class _Batch:
 def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     key = pseudonym.load_hash_key(settings.pseudonym.key_env, settings.pseudonym.key_file)
     root = settings.warehouse_root
-    recorded_check = _recorded_key_check(spark, root)
+    recorded_check = recorded_key_check(spark, root)
     pseudonym.check_key_matches(recorded_check, key)
     files = sources.list_source_files(spark, settings.input)
     to_read = _files_to_ingest(spark, root, files, rules_fingerprint(settings))
@@ -365,7 +365,8 @@ def _profile_summary(counts: IngestCounts) -> dict:
     }
 
 
-def _recorded_key_check(spark: SparkSession, warehouse_root: str) -> str | None:
+def recorded_key_check(spark: SparkSession, warehouse_root: str) -> str | None:
+    """The warehouse's key check value; None before its first ingest (or without one)."""
     table = delta_io.maybe_read_table(spark, warehouse_root, KEY_CHECK.name)
     row = table.select("check_value").first() if table is not None else None
     return row["check_value"] if row is not None else None

@@ -1,0 +1,200 @@
+"""``custseg keys``: customer keys for the user's own files, so a CRM joins custseg's tables.
+
+custseg stores only keys and cannot reverse one; the CRM holds the raw ids anyway, so it
+computes the keys on its side, with ingest's own canonicalisation (``17850.0`` is
+``17850``) and HMAC, and joins on ``customer_key``. Keys under another key than the
+warehouse's would silently join nothing, so a warehouse's recorded key check is enforced.
+Like ingest, the key stays inside a pandas UDF: plans show the function only by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from custseg.config import CleaningSettings, CsvOptions, Settings
+from custseg.ingest.clean import canonical_customer_id
+from custseg.ingest.pseudonym import (
+    HashKeyError,
+    check_key_matches,
+    customer_key_column,
+    load_hash_key,
+)
+from custseg.ingest.sources import header_hint, literal_path
+from custseg.ingest.stage import recorded_key_check
+from custseg.locations import (
+    PARTIAL,
+    display_location,
+    file_system,
+    hadoop_path,
+    publishing_file_system,
+    qualify,
+    replace_file,
+)
+
+log = logging.getLogger("custseg")
+
+KEY_COLUMN = "customer_key"
+READ_FORMATS = {".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet"}
+WRITE_FORMATS = {".csv": "csv", ".parquet": "parquet"}
+# The project's CSV defaults (RFC 4180 quoting, UTF-8), with quoted line breaks allowed:
+# CRM exports carry free text such as addresses, and a row split in two would be corrupted.
+CRM_CSV = dataclasses.replace(CsvOptions(), multiline=True)
+
+
+class KeysError(ValueError):
+    """A problem with the file to key or the file to write, in one line; never a value."""
+
+
+@dataclasses.dataclass(frozen=True)
+class KeysResult:
+    output: str
+    rows: int
+    without_key: int
+    key_checked: bool  # the key was compared with the warehouse's key_check
+
+
+def file_format(path: str, formats: dict[str, str], option: str) -> str:
+    """The format the name's extension says; the CLI asks before starting Spark."""
+    for suffix, name in formats.items():
+        if path.lower().endswith(suffix):
+            return name
+    raise KeysError(f"{option} {path}: the name must end in {', '.join(formats)}")
+
+
+def with_customer_keys(
+    frame: DataFrame, id_column: str, key: bytes, cleaning: CleaningSettings
+) -> DataFrame:
+    """``frame`` with ``customer_key`` last: null where the id is blank or not an id under
+    ``cleaning``'s rules (where ingest quarantines the row). The id is cast to text first,
+    as ingest reads it, so a Parquet double 17850.0 keys like the text ``17850``."""
+    if id_column not in frame.columns:
+        raise KeysError(f"no column {id_column!r} (--id-column); {header_hint(frame.columns)}")
+    if KEY_COLUMN in frame.columns:
+        raise KeysError(f"the file already has a column {KEY_COLUMN!r}")
+    raw = F.col("`{}`".format(id_column.replace("`", "``"))).cast("string")
+    canonical = canonical_customer_id(
+        raw, cleaning.customer_id_pattern, cleaning.customer_id_max_length
+    )
+    return frame.withColumn(KEY_COLUMN, customer_key_column(canonical, key))
+
+
+def count_without_key(keyed: DataFrame) -> tuple[int, int]:
+    """(rows, rows without a key) in one pass."""
+    row = keyed.agg(
+        F.count(F.lit(1)).alias("rows"), F.count_if(F.col(KEY_COLUMN).isNull()).alias("missing")
+    ).first()
+    return int(row["rows"]), int(row["missing"])
+
+
+def read_keys_input(spark: SparkSession, path: str) -> DataFrame:
+    """Every column as the file has it; CSV columns stay text (no inferred types), so
+    each value is written back exactly as read."""
+    fmt = file_format(path, READ_FORMATS, "--in")
+    if not file_system(spark, path).exists(hadoop_path(spark, path)):
+        raise KeysError(f"--in {path} does not exist")
+    reader = spark.read.format(fmt)
+    if fmt == "csv":
+        reader = (
+            reader.option("header", "true")
+            .option("sep", CRM_CSV.delimiter)
+            .option("quote", CRM_CSV.quote)
+            .option("escape", CRM_CSV.escape)
+            .option("encoding", CRM_CSV.encoding)
+            .option("multiLine", str(CRM_CSV.multiline).lower())
+        )
+    return reader.load(literal_path(path))
+
+
+def check_output(spark: SparkSession, source: str, target: str) -> str:
+    """``target`` qualified, once it is known to be writable without harm: never the input,
+    never a folder."""
+    file_format(target, WRITE_FORMATS, "--out")
+    qualified = qualify(spark, target, "--out")
+    if qualified == qualify(spark, source, "--in"):
+        raise KeysError("--out names the --in file: write the keyed copy elsewhere")
+    final = hadoop_path(spark, qualified)
+    fs = file_system(spark, qualified)
+    if fs.exists(final) and fs.getFileStatus(final).isDirectory():
+        raise KeysError(f"--out {target} is a folder; name a file")
+    return qualified
+
+
+def write_single_file(frame: DataFrame, target: str) -> str:
+    """``frame`` as the one file ``target`` (a qualified location): one task writes it into
+    a hidden folder beside ``target``, then the part file is renamed over ``target``, so a
+    user gets one file, whole or not at all. Values are written as they are (Spark's CSV
+    writer would otherwise trim the spaces around them)."""
+    spark = frame.sparkSession
+    fmt = file_format(target, WRITE_FORMATS, "--out")
+    final = hadoop_path(spark, target)
+    staging = hadoop_path(spark, f"{final.getParent().toString()}/.{final.getName()}{PARTIAL}")
+    writer = frame.coalesce(1).write.mode("overwrite").format(fmt)
+    if fmt == "csv":
+        writer = (
+            writer.option("header", "true")
+            .option("sep", CRM_CSV.delimiter)
+            .option("quote", CRM_CSV.quote)
+            .option("escape", CRM_CSV.escape)
+            .option("encoding", CRM_CSV.encoding)
+            .option("ignoreLeadingWhiteSpace", "false")
+            .option("ignoreTrailingWhiteSpace", "false")
+        )
+    writer.save(staging.toString())
+    fs = publishing_file_system(spark, target)
+    try:
+        parts = [
+            status.getPath()
+            for status in fs.listStatus(staging)
+            if status.getPath().getName().startswith("part-")
+        ]
+        if len(parts) != 1:
+            raise KeysError(f"expected one part file in {staging.toString()}, found {len(parts)}")
+        replace_file(fs, parts[0], final)
+    finally:
+        fs.delete(staging, True)
+    return final.toString()
+
+
+def check_warehouse_key(spark: SparkSession, warehouse_root: str, key: bytes) -> bool:
+    """True when the key is the one the warehouse recorded; a warehouse without a key_check
+    yet cannot be checked (warned, not refused); another key is refused."""
+    recorded = recorded_key_check(spark, warehouse_root)
+    if recorded is None:
+        log.warning(
+            "keys: warehouse %s has no key_check yet; the key could not be checked",
+            display_location(warehouse_root),
+        )
+        return False
+    try:
+        check_key_matches(recorded, key)
+    except HashKeyError:
+        raise HashKeyError(
+            f"the hashing key differs from the key warehouse {display_location(warehouse_root)} "
+            "was written with (table key_check): these keys would join none of its customers; "
+            "use the key its ingest used"
+        ) from None
+    return True
+
+
+def key_file(
+    spark: SparkSession, settings: Settings, source: str, id_column: str, target: str
+) -> KeysResult:
+    """``source`` with ``customer_key`` appended, written to ``target``: every row and
+    column kept in order. The keys are computed in parallel and cached, counted, then
+    written by one task (a single file); checks come before any work."""
+    key = load_hash_key(settings.pseudonym.key_env, settings.pseudonym.key_file)
+    final = check_output(spark, source, target)
+    checked = check_warehouse_key(spark, settings.warehouse_root, key)
+    keyed = with_customer_keys(
+        read_keys_input(spark, source), id_column, key, settings.cleaning
+    ).persist()
+    try:
+        rows, without_key = count_without_key(keyed)
+        written = write_single_file(keyed, final)
+    finally:
+        keyed.unpersist()
+    return KeysResult(written, rows, without_key, checked)
