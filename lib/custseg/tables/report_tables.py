@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from pyspark.sql.types import DateType, DoubleType, IntegerType, LongType, MapType, StringType
-
-from custseg.tables.spec import TableSpec, column
+from custseg.tables.spec import BIGINT, DATE, DOUBLE, INT, STRING, TableSpec, column, map_of
 
 SEGMENTS_CURRENT = TableSpec(
     "segments_current",
     "One row per customer: latest RFM segment, scores, cluster names per chosen model.",
     (
-        column("customer_key", StringType(), "pseudonymised customer", False),
-        column("as_of", DateType(), "latest RFM reference date", False),
-        column("segment", StringType(), "RFM segment", False),
-        column("previous_segment", StringType(), "segment at the previous as_of"),
-        column("r_score", IntegerType(), "recency score", False),
-        column("f_score", IntegerType(), "frequency score", False),
-        column("m_score", IntegerType(), "monetary score", False),
-        column("recency_days", IntegerType(), "days since last purchase", False),
-        column("frequency", LongType(), "orders", False),
-        column("monetary", DoubleType(), "spend", False),
-        column(
-            "clusters", MapType(StringType(), StringType()), "model ('kmeans_k5') -> cluster name"
-        ),
+        column("customer_key", STRING, "pseudonymised customer", False),
+        column("as_of", DATE, "latest RFM reference date", False),
+        column("segment", STRING, "RFM segment", False),
+        column("previous_segment", STRING, "segment at the previous as_of"),
+        column("r_score", INT, "recency score", False),
+        column("f_score", INT, "frequency score", False),
+        column("m_score", INT, "monetary score", False),
+        column("recency_days", INT, "days since last purchase", False),
+        column("frequency", BIGINT, "orders", False),
+        column("monetary", DOUBLE, "spend", False),
+        column("clusters", map_of(STRING, STRING), "model ('kmeans_k5') -> cluster name"),
     ),
 )
 
