@@ -1,9 +1,11 @@
-"""``custseg {ingest,rfm,cluster,report,run,score,demo} --conf FILE [--set k=v]...``
+"""``custseg {ingest,rfm,cluster,report,run,score,demo,validate} --conf FILE [--set k=v]...``
 
 The one entry point for the console script and for ``jobs/*.py`` under spark-submit.
-It parses arguments, loads settings, gets the SparkSession, calls ``pipeline`` and turns
-failures into one clear line on stderr and a non-zero exit (the Java stack trace only
-with ``--verbose``).
+It parses arguments, loads settings, runs the checks that need no Spark
+(``custseg.preflight``), gets the SparkSession, calls ``pipeline`` and turns failures into
+one clear line on stderr and a non-zero exit (the Java stack trace only with
+``--verbose``). Everything up to the SparkSession stays free of pyspark imports, so a
+problem the checks find is reported within a second or two.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-COMMANDS = ("ingest", "rfm", "cluster", "report", "run", "score", "demo")
+COMMANDS = ("ingest", "rfm", "cluster", "report", "run", "score", "demo", "validate")
 
 log = logging.getLogger("custseg")
 
@@ -32,8 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
         "command",
         choices=COMMANDS,
         help="stage to run; 'run' runs ingest, rfm, cluster, report in order; "
-        "'demo' makes a local key and demo data, then runs everything",
+        "'demo' makes a local key and demo data, then runs everything; "
+        "'validate' checks the config, key, input paths and segment map without Spark",
     )
+    parser.add_argument("--version", action="version", version=f"custseg {package_version()}")
     parser.add_argument("--conf", help="YAML config file (default: built-in defaults)")
     parser.add_argument(
         "--set",
@@ -45,6 +49,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--verbose", action="store_true", help="debug logging and full tracebacks")
     return parser
+
+
+def package_version() -> str:
+    """The installed distribution's version; ``custseg.__version__`` (which setup.py reads
+    too) when custseg runs from a source tree or a zip without package metadata."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("custseg")
+    except metadata.PackageNotFoundError:
+        from custseg import __version__
+
+        return __version__
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -84,6 +101,45 @@ def load_command_settings(command: str, conf: str | None, overrides: Sequence[st
     return load_settings(conf, list(overrides))
 
 
+class PreflightFailed(Exception):
+    """A check before Spark failed; ``config`` marks a configuration problem (exit 2)."""
+
+    def __init__(self, problem: str, config: bool):
+        super().__init__(problem)
+        self.config = config
+
+
+def preflight(settings, command: str) -> None:
+    """Stops at the first problem the checks for ``command`` find, before Spark starts."""
+    from custseg.preflight import command_problems
+
+    problems = command_problems(settings, command)
+    if problems.all:
+        raise PreflightFailed(problems.all[0], config=bool(problems.config))
+
+
+def validate_command(conf: str | None, overrides: Sequence[str]) -> int:
+    """Every problem the checks find, one per line on stderr; never starts Spark."""
+    from custseg.config import ConfigError
+    from custseg.preflight import command_problems
+
+    try:
+        settings = load_command_settings("validate", conf, overrides)
+    except ConfigError as error:
+        print(f"custseg validate: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    problems = command_problems(settings, "validate")
+    for problem in problems.all:
+        print(f"custseg validate: {problem}", file=sys.stderr)
+    if problems.all:
+        return EXIT_USAGE if problems.config else EXIT_FAILED
+    print(
+        f"custseg validate: config OK ({conf or 'built-in defaults'}): hashing key, "
+        f"input paths and segment map for rfm.bins={settings.rfm.bins} checked"
+    )
+    return EXIT_OK
+
+
 def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dict:
     """``demo`` prepares its key and data, then is exactly ``run``."""
     settings = load_command_settings(command, conf, overrides)
@@ -92,6 +148,7 @@ def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dic
 
         prepare_demo(settings)
         command = "run"
+    preflight(settings, command)
     from custseg import pipeline
     from custseg.locations import display_location, qualified_settings
     from custseg.run_context import RunContext
@@ -124,8 +181,13 @@ def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dic
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.verbose)
+    if args.command == "validate":
+        return validate_command(args.conf, args.overrides)
     try:
         run_command(args.command, args.conf, args.overrides)
+    except PreflightFailed as failure:
+        print(f"custseg {args.command} failed: {failure}", file=sys.stderr)
+        return EXIT_USAGE if failure.config else EXIT_FAILED
     except KeyboardInterrupt:
         print("custseg: interrupted", file=sys.stderr)
         return EXIT_FAILED
