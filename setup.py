@@ -6,14 +6,24 @@ pyspark>=4.0.1,<=4.2.0, and its JVM artefact is built per Spark minor version
 Maven Central has no 4.4.1 build of that artefact, so the pip package is held at 4.4.0). Change both together.
 """
 
+import re
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
+# The version is written once, in custseg/__init__.py; read as text, since importing the
+# package here would need its dependencies installed first.
+VERSION = re.search(
+    r'^__version__ = "([^"]+)"$',
+    (Path(__file__).parent / "lib" / "custseg" / "__init__.py").read_text(encoding="utf-8"),
+    re.MULTILINE,
+)[1]
 PYSPARK_VERSION = "4.2.0"
 DELTA_SPARK_VERSION = "4.4.0"
 
 setup(
     name="custseg",
-    version="0.1.0",
+    version=VERSION,
     description="Customer segmentation (RFM + MLlib clustering) on Spark and Delta Lake",
     package_dir={"": "lib"},
     packages=find_packages("lib"),

@@ -1,9 +1,11 @@
-"""``custseg {ingest,rfm,cluster,report,run,score,demo,keys} --conf FILE [--set k=v]...``
+"""``custseg {ingest,rfm,cluster,report,run,score,demo,keys,validate} --conf FILE [--set k=v]...``
 
 The one entry point for the console script and for ``jobs/*.py`` under spark-submit.
-It parses arguments, loads settings, gets the SparkSession, calls ``pipeline`` and turns
-failures into one clear line on stderr and a non-zero exit (the Java stack trace only
-with ``--verbose``).
+It parses arguments, loads settings, runs the checks that need no Spark
+(``custseg.preflight``), gets the SparkSession, calls ``pipeline`` and turns failures into
+one clear line on stderr and a non-zero exit (the Java stack trace only with
+``--verbose``). Everything up to the SparkSession stays free of pyspark imports, so a
+problem the checks find is reported within a second or two.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-COMMANDS = ("ingest", "rfm", "cluster", "report", "run", "score", "demo", "keys")
+COMMANDS = ("ingest", "rfm", "cluster", "report", "run", "score", "demo", "keys", "validate")
 # The arguments of ``keys`` only (option, destination): all of them required there.
 KEYS_OPTIONS = (("--in", "source"), ("--id-column", "id_column"), ("--out", "target"))
 
@@ -36,8 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=COMMANDS,
         help="stage to run; 'run' runs ingest, rfm, cluster, report in order; "
         "'demo' makes a local key and demo data, then runs everything; "
-        "'keys' adds customer_key to a file of your own (a CRM export)",
+        "'keys' adds customer_key to a file of your own (a CRM export); "
+        "'validate' checks the config, key, input paths and segment map without Spark",
     )
+    parser.add_argument("--version", action="version", version=f"custseg {package_version()}")
     parser.add_argument("--conf", help="YAML config file (default: built-in defaults)")
     parser.add_argument(
         "--set",
@@ -53,6 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("--id-column", dest="id_column", metavar="NAME", help="its customer id")
     keys.add_argument("--out", dest="target", metavar="FILE", help=".csv or .parquet to write")
     return parser
+
+
+def package_version() -> str:
+    """The installed distribution's version; ``custseg.__version__`` (which setup.py reads
+    too) when custseg runs from a source tree or a zip without package metadata."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("custseg")
+    except metadata.PackageNotFoundError:
+        from custseg import __version__
+
+        return __version__
 
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -114,6 +131,45 @@ def load_command_settings(command: str, conf: str | None, overrides: Sequence[st
     return load_settings(conf, list(overrides))
 
 
+class PreflightFailed(Exception):
+    """A check before Spark failed; ``config`` marks a configuration problem (exit 2)."""
+
+    def __init__(self, problem: str, config: bool):
+        super().__init__(problem)
+        self.config = config
+
+
+def preflight(settings, command: str) -> None:
+    """Stops at the first problem the checks for ``command`` find, before Spark starts."""
+    from custseg.preflight import command_problems
+
+    problems = command_problems(settings, command)
+    if problems.all:
+        raise PreflightFailed(problems.all[0], config=bool(problems.config))
+
+
+def validate_command(conf: str | None, overrides: Sequence[str]) -> int:
+    """Every problem the checks find, one per line on stderr; never starts Spark."""
+    from custseg.config import ConfigError
+    from custseg.preflight import command_problems
+
+    try:
+        settings = load_command_settings("validate", conf, overrides)
+    except ConfigError as error:
+        print(f"custseg validate: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    problems = command_problems(settings, "validate")
+    for problem in problems.all:
+        print(f"custseg validate: {problem}", file=sys.stderr)
+    if problems.all:
+        return EXIT_USAGE if problems.config else EXIT_FAILED
+    print(
+        f"custseg validate: config OK ({conf or 'built-in defaults'}): hashing key, "
+        f"input paths and segment map for rfm.bins={settings.rfm.bins} checked"
+    )
+    return EXIT_OK
+
+
 def _session(command: str, settings):
     """The SparkSession and the settings with their locations qualified, announced."""
     from custseg.locations import display_location, qualified_settings
@@ -135,7 +191,9 @@ def run_keys(
     from custseg.crm_keys import key_file
     from custseg.locations import display_location
 
-    spark, settings = _session("keys", load_command_settings("keys", conf, overrides))
+    settings = load_command_settings("keys", conf, overrides)
+    preflight(settings, "keys")
+    spark, settings = _session("keys", settings)
     result = key_file(spark, settings, source, id_column, target)
     print(
         f"custseg keys: {result.rows} row(s) written to {display_location(result.output)}, "
@@ -152,6 +210,7 @@ def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dic
 
         prepare_demo(settings)
         command = "run"
+    preflight(settings, command)
     from custseg import pipeline
     from custseg.locations import display_location
     from custseg.run_context import RunContext
@@ -178,11 +237,16 @@ def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dic
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(argv)
     _configure_logging(args.verbose)
+    if args.command == "validate":
+        return validate_command(args.conf, args.overrides)
     try:
         if args.command == "keys":
             run_keys(args.conf, args.overrides, args.source, args.id_column, args.target)
         else:
             run_command(args.command, args.conf, args.overrides)
+    except PreflightFailed as failure:
+        print(f"custseg {args.command} failed: {failure}", file=sys.stderr)
+        return EXIT_USAGE if failure.config else EXIT_FAILED
     except KeyboardInterrupt:
         print("custseg: interrupted", file=sys.stderr)
         return EXIT_FAILED

@@ -208,7 +208,7 @@ def _validate(settings: Settings) -> None:
 def _validate_features(settings: Settings) -> None:
     """Unknown features, or profile features without the profile columns they need, fail
     when the config is loaded rather than after the ingest and rfm stages of a run."""
-    from custseg.clustering import features  # imported here: clustering imports config
+    from custseg.clustering import feature_names as features  # here: clustering imports config
 
     parsed = features.parse_features(settings.clustering.features)
     features.check_profile_features(parsed, settings.input.profiles)

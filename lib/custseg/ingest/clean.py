@@ -99,13 +99,15 @@ def _with_typed_columns(df: DataFrame, rules: CleaningRules) -> DataFrame:
             ),
         )
         .withColumn("quantity_parsed", _whole_number(_number(F.col("quantity"))))
-        .withColumn("unit_price_parsed", F.trim(F.col("unit_price")).try_cast(MONEY))
-        .withColumn("amount_given", F.trim(F.col("amount")).try_cast(MONEY))
+        .withColumn("unit_price_parsed", F.trim(F.col("unit_price")).try_cast(MONEY.spark()))
+        .withColumn("amount_given", F.trim(F.col("amount")).try_cast(MONEY.spark()))
     )
     amount = (
         F.col("amount_given")
         if rules.has_amount
-        else F.try_multiply(F.col("quantity_parsed"), F.col("unit_price_parsed")).try_cast(MONEY)
+        else F.try_multiply(F.col("quantity_parsed"), F.col("unit_price_parsed")).try_cast(
+            MONEY.spark()
+        )
     )
     return typed.withColumn("amount_parsed", amount)
 

@@ -14,14 +14,14 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from custseg.report.aggregates import at_as_of
-from custseg.tables.report_tables import DISPLAY_MONEY
+from custseg.tables.spec import DISPLAY_MONEY
 
 # Keys of the primary model's rows in customer_clusters and cluster_profiles.
 _CLUSTER_COLUMNS = ("cluster_model", "cluster_id", "cluster_name", "cluster_action")
 
 
 def _money(column: Column) -> Column:
-    return column.cast(DISPLAY_MONEY)
+    return column.cast(DISPLAY_MONEY.name)
 
 
 def segment_since(rfm: DataFrame, as_of: dt.date) -> DataFrame:

@@ -3,33 +3,30 @@ and file registries."""
 
 from __future__ import annotations
 
-from pyspark.sql.types import (
-    ArrayType,
-    BooleanType,
-    DateType,
-    DoubleType,
-    LongType,
-    MapType,
-    StringType,
-    TimestampType,
+from custseg.tables.spec import (
+    BIGINT,
+    BOOLEAN,
+    DATE,
+    DOUBLE,
+    MONEY,
+    STRING,
+    TIMESTAMP,
+    TableSpec,
+    array_of,
+    column,
+    map_of,
 )
-
-from custseg.tables.spec import MONEY, TableSpec, column
 
 TRANSACTIONS = TableSpec(
     "transactions",
     "Clean, typed purchase lines; customer ids replaced by a keyed hash (HMAC-SHA256).",
     (
+        column("customer_key", STRING, "HMAC-SHA256 (hex) of the canonical customer id", False),
+        column("order_id", STRING, "order / invoice id as in the source; null when not mapped"),
+        column("item_id", STRING, "product id as in the source"),
+        column("item_name", STRING, "product name as in the source"),
         column(
-            "customer_key", StringType(), "HMAC-SHA256 (hex) of the canonical customer id", False
-        ),
-        column(
-            "order_id", StringType(), "order / invoice id as in the source; null when not mapped"
-        ),
-        column("item_id", StringType(), "product id as in the source"),
-        column("item_name", StringType(), "product name as in the source"),
-        column(
-            "quantity", LongType(), "units on the line; negative for returns (cleaning.returns=net)"
+            "quantity", BIGINT, "units on the line; negative for returns (cleaning.returns=net)"
         ),
         column("unit_price", MONEY, "price per unit in the source currency"),
         column(
@@ -38,21 +35,17 @@ TRANSACTIONS = TableSpec(
             "line total in the source currency (quantity x unit_price when not given)",
             False,
         ),
-        column(
-            "is_return", BooleanType(), "true for cancellations and negative-quantity lines", False
-        ),
+        column("is_return", BOOLEAN, "true for cancellations and negative-quantity lines", False),
         column(
             "purchase_time",
-            TimestampType(),
+            TIMESTAMP,
             "time of purchase (UTC as written in the source)",
             False,
         ),
-        column("purchase_date", DateType(), "calendar date of purchase_time", False),
-        column(
-            "purchase_month", StringType(), "yyyy-MM of purchase_time; the partition column", False
-        ),
-        column("source_file", StringType(), "file (or table) the line came from", False),
-        column("ingest_run_id", StringType(), "ingest run that wrote the line", False),
+        column("purchase_date", DATE, "calendar date of purchase_time", False),
+        column("purchase_month", STRING, "yyyy-MM of purchase_time; the partition column", False),
+        column("source_file", STRING, "file (or table) the line came from", False),
+        column("ingest_run_id", STRING, "ingest run that wrote the line", False),
     ),
     partition_by=("purchase_month",),
     optimize_write=True,
@@ -69,24 +62,24 @@ CUSTOMER_PROFILES = TableSpec(
     (
         column(
             "customer_key",
-            StringType(),
+            STRING,
             "HMAC-SHA256 (hex) of the canonical customer id, equal to its transactions key",
             False,
         ),
         column(
             "signup_date",
-            DateType(),
+            DATE,
             "day the customer signed up; null when blank or not mapped",
         ),
         column(
             "attributes",
-            MapType(StringType(), DoubleType(), False),
+            map_of(STRING, DOUBLE, False),
             "numeric profile attributes by source column name (input.profiles.attributes); "
             "a blank value is left out",
             False,
         ),
-        column("source_file", StringType(), "file (or table) the profile came from", False),
-        column("ingest_run_id", StringType(), "ingest run that wrote the profile", False),
+        column("source_file", STRING, "file (or table) the profile came from", False),
+        column("ingest_run_id", STRING, "ingest run that wrote the profile", False),
     ),
     constraints=(("valid_customer_key", "length(customer_key) = 64"),),
 )
@@ -98,24 +91,24 @@ QUARANTINE = TableSpec(
     (
         column(
             "raw_record",
-            StringType(),
+            STRING,
             "the row's mapped fields as JSON, the customer id replaced by its key (valid or "
             "not); unmapped columns and the text of malformed lines are not kept",
             False,
         ),
-        column("source_file", StringType(), "file (or table) the row came from", False),
+        column("source_file", STRING, "file (or table) the row came from", False),
         column(
             "source_row",
-            LongType(),
+            BIGINT,
             "number of the data row in its file (1 = first row after the header); null for "
             "a Delta table source",
         ),
-        column("reasons", ArrayType(StringType(), False), "every rule the row broke", False),
-        column("customer_key", StringType(), "key of the customer when the id was valid"),
-        column("ingest_run_id", StringType(), "ingest run that quarantined the row", False),
+        column("reasons", array_of(STRING, False), "every rule the row broke", False),
+        column("customer_key", STRING, "key of the customer when the id was valid"),
+        column("ingest_run_id", STRING, "ingest run that quarantined the row", False),
         column(
             "target_table",
-            StringType(),
+            STRING,
             "table the row was kept out of: transactions or customer_profiles (null: "
             "transactions, written before profiles were read)",
         ),
@@ -127,18 +120,18 @@ INGEST_FILES = TableSpec(
     "ingest_files",
     "Which source files are in transactions, with the fingerprint they had when read.",
     (
-        column("source_file", StringType(), "file path or table path", False),
+        column("source_file", STRING, "file path or table path", False),
         column(
             "fingerprint",
-            StringType(),
+            STRING,
             "size and modification time (files) or version (Delta)",
             False,
         ),
-        column("ingest_run_id", StringType(), "run that ingested this version of the file", False),
-        column("rows_read", LongType(), "rows read from the file in that run", False),
+        column("ingest_run_id", STRING, "run that ingested this version of the file", False),
+        column("rows_read", BIGINT, "rows read from the file in that run", False),
         column(
             "rules_fingerprint",
-            StringType(),
+            STRING,
             "hash of the column mapping, reading options and cleaning rules the file was "
             "ingested with; a change re-ingests the file",
         ),
@@ -149,56 +142,54 @@ INGEST_RUNS = TableSpec(
     "ingest_runs",
     "One row per ingest run: reconciliation of rows read, written, quarantined and deduplicated.",
     (
-        column("ingest_run_id", StringType(), "run id", False),
-        column("started_at", TimestampType(), "run start (UTC)", False),
-        column("duration_seconds", DoubleType(), "wall-clock seconds", False),
-        column("input_path", StringType(), "input.path as configured", False),
+        column("ingest_run_id", STRING, "run id", False),
+        column("started_at", TIMESTAMP, "run start (UTC)", False),
+        column("duration_seconds", DOUBLE, "wall-clock seconds", False),
+        column("input_path", STRING, "input.path as configured", False),
         column(
             "files_read",
-            ArrayType(StringType(), False),
+            array_of(STRING, False),
             "files read in this run (new or changed)",
             False,
         ),
         column(
             "files_skipped",
-            LongType(),
+            BIGINT,
             "files unchanged since an earlier run, not read again",
             False,
         ),
-        column("rows_read", LongType(), "rows read from the files of this run", False),
-        column("rows_written", LongType(), "rows written to transactions", False),
-        column("rows_quarantined", LongType(), "rows written to quarantine", False),
+        column("rows_read", BIGINT, "rows read from the files of this run", False),
+        column("rows_written", BIGINT, "rows written to transactions", False),
+        column("rows_quarantined", BIGINT, "rows written to quarantine", False),
         column(
             "quarantined_by_reason",
-            MapType(StringType(), LongType(), False),
+            map_of(STRING, BIGINT, False),
             "quarantined rows per reason (a row may have several reasons)",
             False,
         ),
         column(
             "duplicates_removed",
-            LongType(),
+            BIGINT,
             "identical lines dropped (cleaning.duplicate_lines = drop), else 0",
             False,
         ),
         column(
             "identical_lines",
-            LongType(),
+            BIGINT,
             "lines repeating an earlier line of the same file exactly (every column), "
             "under either duplicate_lines policy",
         ),
         column(
             "rows_with_replacement_characters",
-            LongType(),
+            BIGINT,
             "rows whose text held U+FFFD after decoding (a wrong input.csv.encoding?)",
         ),
-        column("distinct_customers", LongType(), "distinct customer keys written", False),
-        column("min_purchase_time", TimestampType(), "earliest purchase written"),
-        column("max_purchase_time", TimestampType(), "latest purchase written"),
-        column(
-            "profiles_read", LongType(), "customer profile rows read; null without input.profiles"
-        ),
-        column("profiles_written", LongType(), "customers written to customer_profiles"),
-        column("profiles_quarantined", LongType(), "profile rows written to quarantine"),
+        column("distinct_customers", BIGINT, "distinct customer keys written", False),
+        column("min_purchase_time", TIMESTAMP, "earliest purchase written"),
+        column("max_purchase_time", TIMESTAMP, "latest purchase written"),
+        column("profiles_read", BIGINT, "customer profile rows read; null without input.profiles"),
+        column("profiles_written", BIGINT, "customers written to customer_profiles"),
+        column("profiles_quarantined", BIGINT, "profile rows written to quarantine"),
     ),
 )
 
@@ -208,11 +199,11 @@ KEY_CHECK = TableSpec(
     (
         column(
             "check_value",
-            StringType(),
+            STRING,
             "HMAC-SHA256 of a fixed label under the key; a run with another key is refused",
             False,
         ),
-        column("ingest_run_id", StringType(), "run that first used the key", False),
-        column("recorded_at", TimestampType(), "when it was recorded (UTC)", False),
+        column("ingest_run_id", STRING, "run that first used the key", False),
+        column("recorded_at", TIMESTAMP, "when it was recorded (UTC)", False),
     ),
 )

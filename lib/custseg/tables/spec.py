@@ -1,16 +1,67 @@
 """What a table is, independent of where it lives: name, schema, comments, partitioning,
 constraints and table properties. Pure declarations; ``custseg.delta_io`` applies them.
+
+Column types are declared as ``SqlType`` rather than pyspark ``DataType`` objects, so the
+declarations import without pyspark: the config is checked against them (the numeric
+customer_rfm columns a clustering feature may name) before Spark starts.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from pyspark.sql.types import DataType, DecimalType, StructField, StructType
+if TYPE_CHECKING:
+    from pyspark.sql.types import DataType, StructType
 
 # SQL users find the tables in this catalog database (see delta_io.register_in_catalog).
 DATABASE = "custseg"
-MONEY = DecimalType(18, 4)
+
+
+@dataclasses.dataclass(frozen=True)
+class SqlType:
+    """A column type named as Spark spells it (``bigint``); ``spark()`` builds the pyspark
+    type only when a schema is needed, so declaring one never imports pyspark."""
+
+    name: str
+    numeric: bool
+    build: Callable[[Any], DataType] = dataclasses.field(compare=False, repr=False)
+
+    def spark(self) -> DataType:
+        from pyspark.sql import types
+
+        return self.build(types)
+
+
+STRING = SqlType("string", False, lambda t: t.StringType())
+BOOLEAN = SqlType("boolean", False, lambda t: t.BooleanType())
+DATE = SqlType("date", False, lambda t: t.DateType())
+TIMESTAMP = SqlType("timestamp", False, lambda t: t.TimestampType())
+INT = SqlType("int", True, lambda t: t.IntegerType())
+BIGINT = SqlType("bigint", True, lambda t: t.LongType())
+DOUBLE = SqlType("double", True, lambda t: t.DoubleType())
+MONEY = SqlType("decimal(18,4)", True, lambda t: t.DecimalType(18, 4))
+# Money a person reads (spend, order value) is rounded to cents: BI tools show decimals as
+# they are, where a double prints as 180.00000000000003.
+DISPLAY_MONEY = SqlType("decimal(18,2)", True, lambda t: t.DecimalType(18, 2))
+
+
+def array_of(element: SqlType, contains_null: bool = True) -> SqlType:
+    return SqlType(
+        f"array<{element.name}>",
+        False,
+        lambda t: t.ArrayType(element.spark(), contains_null),
+    )
+
+
+def map_of(key: SqlType, value: SqlType, value_contains_null: bool = True) -> SqlType:
+    return SqlType(
+        f"map<{key.name},{value.name}>",
+        False,
+        lambda t: t.MapType(key.spark(), value.spark(), value_contains_null),
+    )
+
 
 # Set on every table when it is created, so they show in ``SHOW TBLPROPERTIES`` where BI users
 # look. The log keeps 30 days of history (time travel reaches that far while the data files
@@ -27,9 +78,13 @@ TABLE_PROPERTIES = (
 @dataclasses.dataclass(frozen=True)
 class Column:
     name: str
-    type: DataType
+    sql_type: SqlType
     comment: str
     nullable: bool = True
+
+    @property
+    def type(self) -> DataType:
+        return self.sql_type.spark()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +102,8 @@ class TableSpec:
 
     @property
     def schema(self) -> StructType:
+        from pyspark.sql.types import StructField, StructType
+
         return StructType([StructField(c.name, c.type, c.nullable) for c in self.columns])
 
     @property
@@ -54,7 +111,7 @@ class TableSpec:
         return [c.name for c in self.columns]
 
 
-def column(name: str, type_: DataType, comment: str, nullable: bool = True) -> Column:
+def column(name: str, type_: SqlType, comment: str, nullable: bool = True) -> Column:
     """Short positional form that keeps the table declarations one column per line."""
     return Column(name, type_, comment, nullable)
 
