@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pyspark.sql.types import StringType
-
 from custseg.tables import ALL_TABLES, CUSTOMER_PROFILES, TRANSACTIONS, Column, TableSpec
 from custseg.tables.docs import DOCS_FILE, GENERATOR, render_markdown
+from custseg.tables.spec import STRING
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,5 +42,5 @@ def test_an_unpartitioned_table_says_so_and_maps_show_their_types():
 
 
 def test_a_pipe_in_a_comment_stays_inside_its_cell():
-    spec = TableSpec("t", "a table", (Column("c", StringType(), "x|y"),))
+    spec = TableSpec("t", "a table", (Column("c", STRING, "x|y"),))
     assert "| `c` | `string` | yes | x\\|y |" in render_markdown([spec])

@@ -57,7 +57,7 @@ def _table_section(spec: TableSpec) -> str:
     lines = [f"## {spec.name}", "", spec.comment, "", partitioning, ""]
     lines += ["| column | type | nullable | description |", "| --- | --- | --- | --- |"]
     lines += [
-        f"| `{c.name}` | `{c.type.simpleString()}` | {'yes' if c.nullable else 'no'} "
+        f"| `{c.name}` | `{c.sql_type.name}` | {'yes' if c.nullable else 'no'} "
         f"| {_cell(c.comment)} |"
         for c in spec.columns
     ]
