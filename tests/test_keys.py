@@ -13,6 +13,7 @@ from custseg.config import Settings, replace
 from custseg.crm_keys import KeysError, key_file, read_keys_input, with_customer_keys
 from custseg.ingest.pseudonym import HashKeyError, hmac_hex
 from custseg.run_context import RunContext
+from custseg.single_file import FileError
 from tests.conftest import TEST_HASH_KEY
 from tests.ingest.test_ingest_stage import HEADER, _messy_settings
 
@@ -142,7 +143,7 @@ def test_bad_files_are_refused_in_one_line(spark, warehouse, crm_file, tmp_path,
         key_file(spark, warehouse, str(tmp_path / "none.csv"), "CustomerNo", out)
     with pytest.raises(KeysError, match="no column 'CustomerID'.*3 column"):
         key_file(spark, warehouse, str(crm_file), "CustomerID", out)
-    with pytest.raises(KeysError, match="names the --in file"):
+    with pytest.raises(FileError, match="names the --in file"):
         key_file(spark, warehouse, str(crm_file), "CustomerNo", str(crm_file))
 
 

@@ -1,4 +1,4 @@
-"""``custseg {ingest,rfm,cluster,report,run,score,demo,keys,validate} --conf FILE [--set k=v]...``
+"""``custseg {ingest,rfm,cluster,report,run,score,demo,keys,export,validate} --conf FILE [--set k=v]...``
 
 The one entry point for the console script and for ``jobs/*.py`` under spark-submit.
 It parses arguments, loads settings, runs the checks that need no Spark
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import json
 import logging
 import sys
@@ -22,9 +23,30 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-COMMANDS = ("ingest", "rfm", "cluster", "report", "run", "score", "demo", "keys", "validate")
-# The arguments of ``keys`` only (option, destination): all of them required there.
+COMMANDS = (
+    "ingest",
+    "rfm",
+    "cluster",
+    "report",
+    "run",
+    "score",
+    "demo",
+    "keys",
+    "export",
+    "validate",
+)
+# The arguments of ``keys`` (option, destination): all of them required there.
 KEYS_OPTIONS = (("--in", "source"), ("--id-column", "id_column"), ("--out", "target"))
+# The arguments of ``export``; the first two required there.
+EXPORT_OPTIONS = (
+    ("--segment", "segments"),
+    ("--out", "target"),
+    ("--cluster", "cluster"),
+    ("--as-of", "as_of"),
+)
+# Each command's own options, refused for every other command.
+COMMAND_OPTIONS = {"keys": KEYS_OPTIONS, "export": EXPORT_OPTIONS}
+REQUIRED_OPTIONS = {"keys": KEYS_OPTIONS, "export": EXPORT_OPTIONS[:2]}
 
 log = logging.getLogger("custseg")
 
@@ -39,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="stage to run; 'run' runs ingest, rfm, cluster, report in order; "
         "'demo' makes a local key and demo data, then runs everything; "
         "'keys' adds customer_key to a file of your own (a CRM export); "
+        "'export' writes the customers of some segments to a file (a campaign list); "
         "'validate' checks the config, key, input paths and segment map without Spark",
     )
     parser.add_argument("--version", action="version", version=f"custseg {package_version()}")
@@ -55,8 +78,33 @@ def build_parser() -> argparse.ArgumentParser:
     keys = parser.add_argument_group("keys", "custseg keys --in FILE --id-column NAME --out FILE")
     keys.add_argument("--in", dest="source", metavar="FILE", help="CSV (with header) or Parquet")
     keys.add_argument("--id-column", dest="id_column", metavar="NAME", help="its customer id")
-    keys.add_argument("--out", dest="target", metavar="FILE", help=".csv or .parquet to write")
+    keys.add_argument(
+        "--out", dest="target", metavar="FILE", help=".csv or .parquet to write (keys, export)"
+    )
+    export = parser.add_argument_group(
+        "export",
+        "custseg export --segment NAME [--segment NAME]... [--cluster NAME] [--as-of DATE] "
+        "--out FILE",
+    )
+    export.add_argument(
+        "--segment", dest="segments", action="append", metavar="NAME", help="(repeatable)"
+    )
+    export.add_argument("--cluster", metavar="NAME", help="only this cluster of the primary model")
+    export.add_argument(
+        "--as-of",
+        dest="as_of",
+        type=_iso_date,
+        metavar="DATE",
+        help="an earlier as_of (YYYY-MM-DD; default: the latest, segments_current's)",
+    )
     return parser
+
+
+def _iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def package_version() -> str:
@@ -73,24 +121,29 @@ def package_version() -> str:
 
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
-    """The arguments, with the options of ``keys`` required there and refused elsewhere;
-    the file extensions are checked here too, before Spark starts (exit 2 on any)."""
+    """The arguments, with the options of ``keys`` and ``export`` required there and refused
+    elsewhere; the file extensions are checked here too, before Spark starts (exit 2 on any)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    given = [option for option, dest in KEYS_OPTIONS if getattr(args, dest) is not None]
-    if args.command != "keys" and given:
-        parser.error(f"{', '.join(given)}: only for the keys command")
-    if args.command == "keys":
-        missing = [option for option, dest in KEYS_OPTIONS if not getattr(args, dest)]
-        if missing:
-            parser.error(f"keys needs {', '.join(missing)}")
-        from custseg.crm_keys import READ_FORMATS, WRITE_FORMATS, KeysError, file_format
+    own = {option for option, _ in COMMAND_OPTIONS.get(args.command, ())}
+    for option, dest in dict(KEYS_OPTIONS + EXPORT_OPTIONS).items():
+        if getattr(args, dest) is not None and option not in own:
+            owners = [c for c, options in COMMAND_OPTIONS.items() if option in dict(options)]
+            parser.error(f"{option}: only for the {' and '.join(owners)} command")
+    if args.command not in REQUIRED_OPTIONS:
+        return args
+    missing = [o for o, dest in REQUIRED_OPTIONS[args.command] if not getattr(args, dest)]
+    if missing:
+        parser.error(f"{args.command} needs {', '.join(missing)}")
+    from custseg.crm_keys import READ_FORMATS
+    from custseg.single_file import WRITE_FORMATS, FileError, file_format
 
-        try:
+    try:
+        if args.command == "keys":
             file_format(args.source, READ_FORMATS, "--in")
-            file_format(args.target, WRITE_FORMATS, "--out")
-        except KeysError as error:
-            parser.error(str(error))
+        file_format(args.target, WRITE_FORMATS, "--out")
+    except FileError as error:
+        parser.error(str(error))
     return args
 
 
@@ -202,6 +255,31 @@ def run_keys(
     return dataclasses.asdict(result)
 
 
+def run_export(
+    conf: str | None,
+    overrides: Sequence[str],
+    segments: Sequence[str],
+    target: str,
+    cluster: str | None,
+    as_of: dt.date | None,
+) -> dict:
+    """``export``: one line on stdout says how many customers were written, of what."""
+    from custseg.export import export_segments
+    from custseg.locations import display_location
+
+    settings = load_command_settings("export", conf, overrides)
+    preflight(settings, "export")
+    spark, settings = _session("export", settings)
+    result = export_segments(spark, settings, segments, target, cluster=cluster, as_of=as_of)
+    of_cluster = f", cluster {result.cluster}" if result.cluster else ""
+    print(
+        f"custseg export: {result.rows} customer(s) written to "
+        f"{display_location(result.output)} (as_of {result.as_of.isoformat()}, "
+        f"segments {', '.join(result.segments)}{of_cluster})"
+    )
+    return dataclasses.asdict(result)
+
+
 def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dict:
     """``demo`` prepares its key and data, then is exactly ``run``."""
     settings = load_command_settings(command, conf, overrides)
@@ -242,6 +320,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "keys":
             run_keys(args.conf, args.overrides, args.source, args.id_column, args.target)
+        elif args.command == "export":
+            run_export(
+                args.conf, args.overrides, args.segments, args.target, args.cluster, args.as_of
+            )
         else:
             run_command(args.command, args.conf, args.overrides)
     except PreflightFailed as failure:

@@ -15,7 +15,7 @@ import logging
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from custseg.config import CleaningSettings, CsvOptions, Settings
+from custseg.config import CleaningSettings, Settings
 from custseg.ingest.clean import canonical_customer_id
 from custseg.ingest.pseudonym import (
     HashKeyError,
@@ -25,28 +25,17 @@ from custseg.ingest.pseudonym import (
 )
 from custseg.ingest.sources import header_hint, literal_path
 from custseg.ingest.stage import recorded_key_check
-from custseg.locations import (
-    PARTIAL,
-    display_location,
-    file_system,
-    hadoop_path,
-    publishing_file_system,
-    qualify,
-    replace_file,
-)
+from custseg.locations import display_location, file_system, hadoop_path
+from custseg.single_file import CSV, FileError, check_output, file_format, write_single_file
 
 log = logging.getLogger("custseg")
 
 KEY_COLUMN = "customer_key"
 READ_FORMATS = {".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet"}
-WRITE_FORMATS = {".csv": "csv", ".parquet": "parquet"}
-# The project's CSV defaults (RFC 4180 quoting, UTF-8), with quoted line breaks allowed:
-# CRM exports carry free text such as addresses, and a row split in two would be corrupted.
-CRM_CSV = dataclasses.replace(CsvOptions(), multiline=True)
 
 
-class KeysError(ValueError):
-    """A problem with the file to key or the file to write, in one line; never a value."""
+class KeysError(FileError):
+    """A problem with the file to key, in one line; never a value."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,14 +44,6 @@ class KeysResult:
     rows: int
     without_key: int
     key_checked: bool  # the key was compared with the warehouse's key_check
-
-
-def file_format(path: str, formats: dict[str, str], option: str) -> str:
-    """The format the name's extension says; the CLI asks before starting Spark."""
-    for suffix, name in formats.items():
-        if path.lower().endswith(suffix):
-            return name
-    raise KeysError(f"{option} {path}: the name must end in {', '.join(formats)}")
 
 
 def with_customer_keys(
@@ -100,63 +81,13 @@ def read_keys_input(spark: SparkSession, path: str) -> DataFrame:
     if fmt == "csv":
         reader = (
             reader.option("header", "true")
-            .option("sep", CRM_CSV.delimiter)
-            .option("quote", CRM_CSV.quote)
-            .option("escape", CRM_CSV.escape)
-            .option("encoding", CRM_CSV.encoding)
-            .option("multiLine", str(CRM_CSV.multiline).lower())
+            .option("sep", CSV.delimiter)
+            .option("quote", CSV.quote)
+            .option("escape", CSV.escape)
+            .option("encoding", CSV.encoding)
+            .option("multiLine", str(CSV.multiline).lower())
         )
     return reader.load(literal_path(path))
-
-
-def check_output(spark: SparkSession, source: str, target: str) -> str:
-    """``target`` qualified, once it is known to be writable without harm: never the input,
-    never a folder."""
-    file_format(target, WRITE_FORMATS, "--out")
-    qualified = qualify(spark, target, "--out")
-    if qualified == qualify(spark, source, "--in"):
-        raise KeysError("--out names the --in file: write the keyed copy elsewhere")
-    final = hadoop_path(spark, qualified)
-    fs = file_system(spark, qualified)
-    if fs.exists(final) and fs.getFileStatus(final).isDirectory():
-        raise KeysError(f"--out {target} is a folder; name a file")
-    return qualified
-
-
-def write_single_file(frame: DataFrame, target: str) -> str:
-    """``frame`` as the one file ``target`` (a qualified location): one task writes it into
-    a hidden folder beside ``target``, then the part file is renamed over ``target``, so a
-    user gets one file, whole or not at all. Values are written as they are (Spark's CSV
-    writer would otherwise trim the spaces around them)."""
-    spark = frame.sparkSession
-    fmt = file_format(target, WRITE_FORMATS, "--out")
-    final = hadoop_path(spark, target)
-    staging = hadoop_path(spark, f"{final.getParent().toString()}/.{final.getName()}{PARTIAL}")
-    writer = frame.coalesce(1).write.mode("overwrite").format(fmt)
-    if fmt == "csv":
-        writer = (
-            writer.option("header", "true")
-            .option("sep", CRM_CSV.delimiter)
-            .option("quote", CRM_CSV.quote)
-            .option("escape", CRM_CSV.escape)
-            .option("encoding", CRM_CSV.encoding)
-            .option("ignoreLeadingWhiteSpace", "false")
-            .option("ignoreTrailingWhiteSpace", "false")
-        )
-    writer.save(staging.toString())
-    fs = publishing_file_system(spark, target)
-    try:
-        parts = [
-            status.getPath()
-            for status in fs.listStatus(staging)
-            if status.getPath().getName().startswith("part-")
-        ]
-        if len(parts) != 1:
-            raise KeysError(f"expected one part file in {staging.toString()}, found {len(parts)}")
-        replace_file(fs, parts[0], final)
-    finally:
-        fs.delete(staging, True)
-    return final.toString()
 
 
 def check_warehouse_key(spark: SparkSession, warehouse_root: str, key: bytes) -> bool:
@@ -187,7 +118,7 @@ def key_file(
     column kept in order. The keys are computed in parallel and cached, counted, then
     written by one task (a single file); checks come before any work."""
     key = load_hash_key(settings.pseudonym.key_env, settings.pseudonym.key_file)
-    final = check_output(spark, source, target)
+    final = check_output(spark, target, source)
     checked = check_warehouse_key(spark, settings.warehouse_root, key)
     keyed = with_customer_keys(
         read_keys_input(spark, source), id_column, key, settings.cleaning

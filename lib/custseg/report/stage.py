@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -26,7 +27,7 @@ from custseg.locations import display_location, publish_folder
 from custseg.report.aggregates import at_as_of
 from custseg.report.current import primary_clusters, segments_current
 from custseg.report.document import write_report
-from custseg.report.inputs import PrimaryModel, gather_report_inputs
+from custseg.report.inputs import PrimaryModel, gather_report_inputs, primary_model
 from custseg.run_context import RunContext
 from custseg.tables import (
     ALL_TABLES,
@@ -105,6 +106,40 @@ def write_segments_current(
     primary: PrimaryModel | None,
 ) -> int:
     """Rewrites segments_current in full: it is a snapshot, its history lives in customer_rfm."""
+    snapshot = _snapshot(frames, as_of, primary)
+    delta_io.write_table(
+        spark, warehouse_root, SEGMENTS_CURRENT, snapshot, mode="overwrite", replace_schema=True
+    )
+    # Delta answers a bare count from the file statistics of the log, without a scan.
+    return delta_io.read_table(spark, warehouse_root, SEGMENTS_CURRENT.name).count()
+
+
+def current_snapshot(
+    spark: SparkSession, warehouse_root: str, as_of: dt.date, min_k: int
+) -> DataFrame:
+    """segments_current's rows for any scored ``as_of``, not written anywhere: an export for
+    an earlier month needs that month's picture, and the table holds only the latest.
+    The primary model is chosen as the report of that as_of chose it."""
+    frames = {
+        spec.name: delta_io.maybe_read_table(spark, warehouse_root, spec.name)
+        for spec in (CUSTOMER_CLUSTERS, CLUSTER_PROFILES, MODEL_SELECTION)
+    }
+    for spec in (CUSTOMER_RFM, SEGMENT_SUMMARY):
+        frames[spec.name] = delta_io.read_table(spark, warehouse_root, spec.name)
+    selection = frames["model_selection"]
+    # Tens of rows per as_of, in the order the report reads them: the rule runs in pandas.
+    rows = (
+        pd.DataFrame()
+        if selection is None
+        else at_as_of(selection, as_of).orderBy("algorithm", "k").toPandas()
+    )
+    return _snapshot(frames, as_of, primary_model(rows, min_k))
+
+
+def _snapshot(
+    frames: Mapping[str, DataFrame | None], as_of: dt.date, primary: PrimaryModel | None
+) -> DataFrame:
+    """One way to build the rows, so the table and an export of any as_of agree."""
     clusters, profiles = frames["customer_clusters"], frames["cluster_profiles"]
     model = _primary_key(clusters, as_of, primary)
     cluster_rows = (
@@ -112,14 +147,7 @@ def write_segments_current(
         if model is None or profiles is None
         else primary_clusters(clusters, profiles, model, as_of)
     )
-    snapshot = segments_current(
-        frames["customer_rfm"], frames["segment_summary"], cluster_rows, as_of
-    )
-    delta_io.write_table(
-        spark, warehouse_root, SEGMENTS_CURRENT, snapshot, mode="overwrite", replace_schema=True
-    )
-    # Delta answers a bare count from the file statistics of the log, without a scan.
-    return delta_io.read_table(spark, warehouse_root, SEGMENTS_CURRENT.name).count()
+    return segments_current(frames["customer_rfm"], frames["segment_summary"], cluster_rows, as_of)
 
 
 def _primary_key(
