@@ -205,11 +205,12 @@ def run_keys(
     """``keys``: one line on stdout says what was written; the key is never printed."""
     from custseg.crm_keys import key_file
     from custseg.locations import display_location
-    from custseg.run_context import RunContext
-    from custseg.run_log import RunTimes
 
     settings = load_command_settings("keys", conf, overrides)
     preflight(settings, "keys")
+    from custseg.run_context import RunContext
+    from custseg.run_log import RunTimes
+
     context, times = RunContext.start(), RunTimes()
     spark, settings = _session("keys", settings)
     result = _recorded(
