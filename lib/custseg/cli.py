@@ -1,11 +1,13 @@
-"""``custseg {ingest,rfm,cluster,report,run,score,demo,keys,export,validate} --conf FILE [--set k=v]...``
+"""``custseg {ingest,rfm,cluster,report,run,score,demo,keys,export,validate,status} --conf FILE [--set k=v]...``
 
 The one entry point for the console script and for ``jobs/*.py`` under spark-submit.
 It parses arguments, loads settings, runs the checks that need no Spark
 (``custseg.preflight``), gets the SparkSession, calls ``pipeline`` and turns failures into
 one clear line on stderr and a non-zero exit (the Java stack trace only with
 ``--verbose``). Everything up to the SparkSession stays free of pyspark imports, so a
-problem the checks find is reported within a second or two.
+problem the checks find is reported within a second or two. Every command that got as far
+as starting Spark (but ``status``, which only reads) appends one row to the ``runs`` table,
+whether it succeeded or failed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import sys
@@ -34,6 +37,7 @@ COMMANDS = (
     "keys",
     "export",
     "validate",
+    "status",
 )
 # The arguments of ``keys`` (option, destination): all of them required there.
 KEYS_OPTIONS = (("--in", "source"), ("--id-column", "id_column"), ("--out", "target"))
@@ -62,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
         "'demo' makes a local key and demo data, then runs everything; "
         "'keys' adds customer_key to a file of your own (a CRM export); "
         "'export' writes the customers of some segments to a file (a campaign list); "
-        "'validate' checks the config, key, input paths and segment map without Spark",
+        "'validate' checks the config, key, input paths and segment map without Spark; "
+        "'status' lists the warehouse's as_of dates, last runs and tables",
     )
     parser.add_argument("--version", action="version", version=f"custseg {package_version()}")
     parser.add_argument("--conf", help="YAML config file (default: built-in defaults)")
@@ -246,8 +251,16 @@ def run_keys(
 
     settings = load_command_settings("keys", conf, overrides)
     preflight(settings, "keys")
+    from custseg.run_context import RunContext
+    from custseg.run_log import RunTimes
+
+    context, times = RunContext.start(), RunTimes()
     spark, settings = _session("keys", settings)
-    result = key_file(spark, settings, source, id_column, target)
+    result = _recorded(
+        "keys",
+        (spark, settings, context, times),
+        functools.partial(key_file, spark, settings, source, id_column, target),
+    )
     print(
         f"custseg keys: {result.rows} row(s) written to {display_location(result.output)}, "
         f"{result.without_key} without a usable customer id (customer_key empty)"
@@ -280,30 +293,55 @@ def run_export(
     return dataclasses.asdict(result)
 
 
-def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dict:
-    """``demo`` prepares its key and data, then is exactly ``run``."""
-    settings = load_command_settings(command, conf, overrides)
-    if command == "demo":
-        from custseg.demo import prepare_demo
+def _recorded(command: str, run: tuple, work):
+    """``work()``, with one row appended to ``runs`` when it ends, succeeded or failed; the
+    run's own error is raised again (recording never replaces it). ``run`` is (spark,
+    settings, context, times) of the invocation."""
+    from custseg import run_log
 
-        prepare_demo(settings)
-        command = "run"
-    preflight(settings, command)
+    spark, settings, context, times = run
+
+    def record(error: str | None) -> None:
+        config = run_log.config_text(settings)
+        record = run_log.RunRecord(
+            context.run_id, command, context.started_at, times, config, package_version(), error
+        )
+        run_log.record_run(spark, settings.warehouse_root, record)
+
+    try:
+        result = work()
+    except Exception as error:
+        record(_first_line(error))
+        raise
+    record(None)
+    return result
+
+
+def _run_one(spark, settings, context, times, command: str) -> dict:
+    """One stage; its as_of is resolved first, so that a failed stage still records it."""
+    from custseg import pipeline
+
+    context = pipeline.command_context(spark, settings, context, command)
+    times.note_as_of(context.as_of)
+    started = time.monotonic()
+    summary = pipeline.run_stage(spark, settings, context, command)
+    times.stage_done(command, time.monotonic() - started, summary)
+    _print_summary(command, summary, time.monotonic() - started)
+    return summary
+
+
+def _run_all(spark, settings, context, times) -> dict:
+    """Every stage; each one's wall time is measured here (not every summary has one)."""
     from custseg import pipeline
     from custseg.locations import display_location
-    from custseg.run_context import RunContext
 
-    context = RunContext.start()
-    spark, settings = _session(command, settings)
     started = time.monotonic()
-    if command != "run":
-        summary = pipeline.run_stage(spark, settings, context, command)
-        _print_summary(command, summary, time.monotonic() - started)
-        return summary
 
     def progress(stage: str, summary: dict) -> None:
         nonlocal started
-        _print_summary(stage, summary, time.monotonic() - started)
+        seconds = time.monotonic() - started
+        times.stage_done(stage, seconds, summary)
+        _print_summary(stage, summary, seconds)
         started = time.monotonic()
 
     summaries = pipeline.run_all(spark, settings, context, on_stage=progress)
@@ -312,20 +350,56 @@ def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dic
     return summaries
 
 
+def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dict:
+    """``demo`` prepares its key and data, then is exactly ``run`` (recorded as ``demo``)."""
+    settings = load_command_settings(command, conf, overrides)
+    stages = command
+    if command == "demo":
+        from custseg.demo import prepare_demo
+
+        prepare_demo(settings)
+        stages = "run"
+    preflight(settings, stages)
+    from custseg.run_context import RunContext
+    from custseg.run_log import RunTimes
+
+    context, times = RunContext.start(), RunTimes()
+    spark, settings = _session(stages, settings)
+    if stages == "run":
+        work = functools.partial(_run_all, spark, settings, context, times)
+    else:
+        work = functools.partial(_run_one, spark, settings, context, times, stages)
+    return _recorded(command, (spark, settings, context, times), work)
+
+
+def run_status(conf: str | None, overrides: Sequence[str]) -> None:
+    """``status``: reads small aggregates of the tables (never customer rows), needs no
+    key and writes nothing, so it is safe next to a running job."""
+    from custseg.status import status_text
+
+    settings = load_command_settings("status", conf, overrides)
+    spark, settings = _session("status", settings)
+    print(status_text(spark, settings.warehouse_root), end="")
+
+
+def _dispatch(args: argparse.Namespace) -> None:
+    if args.command == "keys":
+        run_keys(args.conf, args.overrides, args.source, args.id_column, args.target)
+    elif args.command == "export":
+        run_export(args.conf, args.overrides, args.segments, args.target, args.cluster, args.as_of)
+    elif args.command == "status":
+        run_status(args.conf, args.overrides)
+    else:
+        run_command(args.command, args.conf, args.overrides)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(argv)
     _configure_logging(args.verbose)
     if args.command == "validate":
         return validate_command(args.conf, args.overrides)
     try:
-        if args.command == "keys":
-            run_keys(args.conf, args.overrides, args.source, args.id_column, args.target)
-        elif args.command == "export":
-            run_export(
-                args.conf, args.overrides, args.segments, args.target, args.cluster, args.as_of
-            )
-        else:
-            run_command(args.command, args.conf, args.overrides)
+        _dispatch(args)
     except PreflightFailed as failure:
         print(f"custseg {args.command} failed: {failure}", file=sys.stderr)
         return EXIT_USAGE if failure.config else EXIT_FAILED

@@ -60,6 +60,15 @@ def _context_for(
     return with_as_of(spark, settings, context) if stage.works_at_as_of else context
 
 
+def command_context(
+    spark: SparkSession, settings: Settings, context: RunContext, name: str
+) -> RunContext:
+    """The context ``run_stage`` would give command ``name``: lets the CLI know (and record)
+    the as_of before the stage runs, even when the stage then fails."""
+    settings = qualified_settings(spark, settings)
+    return _context_for(COMMANDS[name], spark, settings, context)
+
+
 def run_stage(spark: SparkSession, settings: Settings, context: RunContext, name: str) -> dict:
     """One stage, as a single-stage command runs it (the as_of resolved as ``run`` does)."""
     settings = qualified_settings(spark, settings)

@@ -28,6 +28,7 @@ from custseg.tables.rfm_tables import (
     SEGMENT_SUMMARY,
     SEGMENT_TRANSITIONS,
 )
+from custseg.tables.run_tables import RUNS, TIMED_STAGES
 from custseg.tables.spec import DATABASE, MONEY, Column, TableSpec, table_location
 
 ALL_TABLES: dict[str, TableSpec] = {
@@ -49,6 +50,7 @@ ALL_TABLES: dict[str, TableSpec] = {
         CLUSTER_PROFILES,
         SEGMENT_CLUSTER_CROSSTAB,
         SEGMENTS_CURRENT,
+        RUNS,
     )
 }
 
@@ -67,11 +69,13 @@ __all__ = [
     "MODEL_SELECTION",
     "MONEY",
     "QUARANTINE",
+    "RUNS",
     "SCORE_EDGES",
     "SEGMENT_CLUSTER_CROSSTAB",
     "SEGMENT_SUMMARY",
     "SEGMENT_TRANSITIONS",
     "SEGMENTS_CURRENT",
+    "TIMED_STAGES",
     "TRANSACTIONS",
     "ZORDER_BY_CUSTOMER",
     "Column",
