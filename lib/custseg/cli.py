@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import sys
-import time
 from collections.abc import Sequence
+
+from custseg import console
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -51,7 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config key, e.g. --set rfm.as_of=2011-12-10 (repeatable)",
     )
-    parser.add_argument("--verbose", action="store_true", help="debug logging and full tracebacks")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "--verbose",
+        action="store_true",
+        help="everything on the console: debug logging, Spark's own output, full tracebacks",
+    )
+    loudness.add_argument(
+        "--quiet", action="store_true", help="only errors and the final lines (for schedulers)"
+    )
     keys = parser.add_argument_group("keys", "custseg keys --in FILE --id-column NAME --out FILE")
     keys.add_argument("--in", dest="source", metavar="FILE", help="CSV (with header) or Parquet")
     keys.add_argument("--id-column", dest="id_column", metavar="NAME", help="its customer id")
@@ -94,15 +102,10 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s custseg %(levelname)s %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    for noisy in ("py4j", "matplotlib", "PIL"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def console_mode(args: argparse.Namespace) -> str:
+    if args.verbose:
+        return console.VERBOSE
+    return console.QUIET if args.quiet else console.NORMAL
 
 
 def _first_line(error: BaseException) -> str:
@@ -110,13 +113,6 @@ def _first_line(error: BaseException) -> str:
     text = str(error).strip() or type(error).__name__
     first = text.splitlines()[0]
     return f"{type(error).__name__}: {first}"
-
-
-def _print_summary(stage: str, summary: dict, seconds: float) -> None:
-    compact = json.dumps(summary, default=str, sort_keys=True)
-    if len(compact) > 600:
-        compact = compact[:600] + "..."
-    print(f"[custseg] {stage} done in {seconds:.1f}s: {compact}", file=sys.stderr)
 
 
 def load_command_settings(command: str, conf: str | None, overrides: Sequence[str]):
@@ -170,30 +166,37 @@ def validate_command(conf: str | None, overrides: Sequence[str]) -> int:
     return EXIT_OK
 
 
-def _session(command: str, settings):
-    """The SparkSession and the settings with their locations qualified, announced."""
+def _session(command: str, settings, shown: console.Console, run_id: str):
+    """The SparkSession and the settings with their locations qualified, announced. The
+    run's log file exists only when this process starts the JVM (not under spark-submit)."""
     from custseg.locations import display_location, qualified_settings
-    from custseg.spark import get_spark
+    from custseg.spark import get_spark, starts_jvm
 
-    spark = get_spark(settings, app_name=f"custseg-{command}")
+    if starts_jvm():
+        shown.open_log(settings.logging.dir, run_id)
+    spark = get_spark(settings, app_name=f"custseg-{command}", log_file=shown.log_file)
     settings = qualified_settings(spark, settings)
-    print(
-        f"[custseg] {command}: warehouse {display_location(settings.warehouse_root)}",
-        file=sys.stderr,
-    )
+    shown.say(f"{command}: warehouse {display_location(settings.warehouse_root)}")
     return spark, settings
 
 
 def run_keys(
-    conf: str | None, overrides: Sequence[str], source: str, id_column: str, target: str
+    conf: str | None,
+    overrides: Sequence[str],
+    source: str,
+    id_column: str,
+    target: str,
+    shown: console.Console,
 ) -> dict:
     """``keys``: one line on stdout says what was written; the key is never printed."""
+    import uuid
+
     from custseg.crm_keys import key_file
     from custseg.locations import display_location
 
     settings = load_command_settings("keys", conf, overrides)
     preflight(settings, "keys")
-    spark, settings = _session("keys", settings)
+    spark, settings = _session("keys", settings, shown, uuid.uuid4().hex)
     result = key_file(spark, settings, source, id_column, target)
     print(
         f"custseg keys: {result.rows} row(s) written to {display_location(result.output)}, "
@@ -202,7 +205,9 @@ def run_keys(
     return dataclasses.asdict(result)
 
 
-def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dict:
+def run_command(
+    command: str, conf: str | None, overrides: Sequence[str], shown: console.Console
+) -> dict:
     """``demo`` prepares its key and data, then is exactly ``run``."""
     settings = load_command_settings(command, conf, overrides)
     if command == "demo":
@@ -216,47 +221,64 @@ def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dic
     from custseg.run_context import RunContext
 
     context = RunContext.start()
-    spark, settings = _session(command, settings)
-    started = time.monotonic()
+    spark, settings = _session(command, settings, shown, context.run_id)
+    tracker = spark.sparkContext.statusTracker()
     if command != "run":
+        shown.stage_started(command, tracker)
         summary = pipeline.run_stage(spark, settings, context, command)
-        _print_summary(command, summary, time.monotonic() - started)
+        shown.stage_done(command, summary)
         return summary
-
-    def progress(stage: str, summary: dict) -> None:
-        nonlocal started
-        _print_summary(stage, summary, time.monotonic() - started)
-        started = time.monotonic()
-
-    summaries = pipeline.run_all(spark, settings, context, on_stage=progress)
+    summaries = pipeline.run_all(
+        spark,
+        settings,
+        context,
+        on_start=lambda stage: shown.stage_started(stage, tracker),
+        on_stage=shown.stage_done,
+    )
     print(f"Delta tables: {display_location(settings.warehouse_root)}")
     print(f"Report: {summaries['report'].get('report_path')}")
     return summaries
 
 
+def _run(args: argparse.Namespace, shown: console.Console) -> None:
+    if args.command == "keys":
+        run_keys(args.conf, args.overrides, args.source, args.id_column, args.target, shown)
+    else:
+        run_command(args.command, args.conf, args.overrides, shown)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(argv)
-    _configure_logging(args.verbose)
+    mode = console_mode(args)
+    console.configure_logging(mode)
     if args.command == "validate":
         return validate_command(args.conf, args.overrides)
+    shown = console.Console(mode)
     try:
-        if args.command == "keys":
-            run_keys(args.conf, args.overrides, args.source, args.id_column, args.target)
-        else:
-            run_command(args.command, args.conf, args.overrides)
+        _run(args, shown)
     except PreflightFailed as failure:
-        print(f"custseg {args.command} failed: {failure}", file=sys.stderr)
+        shown.failed(f"custseg {args.command} failed: {failure}")
         return EXIT_USAGE if failure.config else EXIT_FAILED
     except KeyboardInterrupt:
-        print("custseg: interrupted", file=sys.stderr)
+        shown.failed("custseg: interrupted")
         return EXIT_FAILED
     except Exception as error:  # noqa: BLE001 - the CLI's job is to turn any failure into one line
-        if args.verbose:
-            log.exception("custseg %s failed", args.command)
-        print(f"custseg {args.command} failed: {_first_line(error)}", file=sys.stderr)
+        shown.stop_progress()
+        # With a log file the trace goes there (the console handler shows errors only
+        # with --verbose); without one, --verbose prints it as before.
+        if args.verbose or shown.log_file is not None:
+            log.log(
+                logging.ERROR if args.verbose else logging.INFO,
+                "custseg %s failed",
+                args.command,
+                exc_info=True,
+            )
+        shown.failed(f"custseg {args.command} failed: {_first_line(error)}")
         from custseg.config import ConfigError
 
         return EXIT_USAGE if isinstance(error, ConfigError) else EXIT_FAILED
+    finally:
+        shown.close()
     return EXIT_OK
 
 
