@@ -118,8 +118,9 @@ def sweep(
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="custseg-fit") as pool:
         fits = list(pool.map(fit, keys))
-    step = f"metrics of {len(fits)} model(s)"
-    log.info("%s on every customer", step, extra={"progress": step})
+    if fits:
+        step = f"metrics of {len(fits)} model(s)"
+        log.info("%s on every customer", step, extra={"progress": step})
     qualities = evaluate(scaled, [model for model, _ in fits])
     fitted = [
         FittedModel(
