@@ -37,6 +37,7 @@ setup(
         "pandas>=2.2,<3",  # pyspark 4.2 does not yet support pandas 3
         "pyarrow>=15",
         "matplotlib>=3.8",
+        "tqdm>=4.66",  # progress bars on a terminal (custseg.console)
     ],
     extras_require={
         "dev": [

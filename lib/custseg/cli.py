@@ -16,11 +16,12 @@ import argparse
 import dataclasses
 import datetime as dt
 import functools
-import json
 import logging
 import sys
 import time
 from collections.abc import Sequence
+
+from custseg import console
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -79,7 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config key, e.g. --set rfm.as_of=2011-12-10 (repeatable)",
     )
-    parser.add_argument("--verbose", action="store_true", help="debug logging and full tracebacks")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "--verbose",
+        action="store_true",
+        help="everything on the console: debug logging, Spark's own output, full tracebacks",
+    )
+    loudness.add_argument(
+        "--quiet", action="store_true", help="only errors and the final lines (for schedulers)"
+    )
     keys = parser.add_argument_group("keys", "custseg keys --in FILE --id-column NAME --out FILE")
     keys.add_argument("--in", dest="source", metavar="FILE", help="CSV (with header) or Parquet")
     keys.add_argument("--id-column", dest="id_column", metavar="NAME", help="its customer id")
@@ -152,15 +161,10 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s custseg %(levelname)s %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    for noisy in ("py4j", "matplotlib", "PIL"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def console_mode(args: argparse.Namespace) -> str:
+    if args.verbose:
+        return console.VERBOSE
+    return console.QUIET if args.quiet else console.NORMAL
 
 
 def _first_line(error: BaseException) -> str:
@@ -168,13 +172,6 @@ def _first_line(error: BaseException) -> str:
     text = str(error).strip() or type(error).__name__
     first = text.splitlines()[0]
     return f"{type(error).__name__}: {first}"
-
-
-def _print_summary(stage: str, summary: dict, seconds: float) -> None:
-    compact = json.dumps(summary, default=str, sort_keys=True)
-    if len(compact) > 600:
-        compact = compact[:600] + "..."
-    print(f"[custseg] {stage} done in {seconds:.1f}s: {compact}", file=sys.stderr)
 
 
 def load_command_settings(command: str, conf: str | None, overrides: Sequence[str]):
@@ -228,24 +225,30 @@ def validate_command(conf: str | None, overrides: Sequence[str]) -> int:
     return EXIT_OK
 
 
-def _session(command: str, settings):
-    """The SparkSession and the settings with their locations qualified, announced."""
+def _session(command: str, settings, shown: console.Console, run_id: str):
+    """The SparkSession and the settings with their locations qualified, announced. The
+    run's log file exists only when this process starts the JVM (not under spark-submit)."""
     from custseg.locations import display_location, qualified_settings
-    from custseg.spark import get_spark
+    from custseg.spark import get_spark, starts_jvm
 
-    spark = get_spark(settings, app_name=f"custseg-{command}")
+    if starts_jvm():
+        shown.open_log(settings.logging.dir, run_id)
+    spark = get_spark(settings, app_name=f"custseg-{command}", log_file=shown.log_file)
     settings = qualified_settings(spark, settings)
-    print(
-        f"[custseg] {command}: warehouse {display_location(settings.warehouse_root)}",
-        file=sys.stderr,
-    )
+    shown.say(f"{command}: warehouse {display_location(settings.warehouse_root)}")
     return spark, settings
 
 
 def run_keys(
-    conf: str | None, overrides: Sequence[str], source: str, id_column: str, target: str
+    conf: str | None,
+    overrides: Sequence[str],
+    source: str,
+    id_column: str,
+    target: str,
+    shown: console.Console,
 ) -> dict:
     """``keys``: one line on stdout says what was written; the key is never printed."""
+
     from custseg.crm_keys import key_file
     from custseg.locations import display_location
 
@@ -255,7 +258,7 @@ def run_keys(
     from custseg.run_log import RunTimes
 
     context, times = RunContext.start(), RunTimes()
-    spark, settings = _session("keys", settings)
+    spark, settings = _session("keys", settings, shown, context.run_id)
     result = _recorded(
         "keys",
         (spark, settings, context, times),
@@ -275,14 +278,16 @@ def run_export(
     target: str,
     cluster: str | None,
     as_of: dt.date | None,
+    shown: console.Console,
 ) -> dict:
     """``export``: one line on stdout says how many customers were written, of what."""
     from custseg.export import export_segments
     from custseg.locations import display_location
+    from custseg.run_context import RunContext
 
     settings = load_command_settings("export", conf, overrides)
     preflight(settings, "export")
-    spark, settings = _session("export", settings)
+    spark, settings = _session("export", settings, shown, RunContext.start().run_id)
     result = export_segments(spark, settings, segments, target, cluster=cluster, as_of=as_of)
     of_cluster = f", cluster {result.cluster}" if result.cluster else ""
     print(
@@ -317,40 +322,46 @@ def _recorded(command: str, run: tuple, work):
     return result
 
 
-def _run_one(spark, settings, context, times, command: str) -> dict:
+def _run_one(spark, settings, context, times, command: str, shown: console.Console) -> dict:
     """One stage; its as_of is resolved first, so that a failed stage still records it."""
     from custseg import pipeline
 
     context = pipeline.command_context(spark, settings, context, command)
     times.note_as_of(context.as_of)
+    shown.stage_started(command, spark.sparkContext.statusTracker())
     started = time.monotonic()
     summary = pipeline.run_stage(spark, settings, context, command)
     times.stage_done(command, time.monotonic() - started, summary)
-    _print_summary(command, summary, time.monotonic() - started)
+    shown.stage_done(command, summary)
     return summary
 
 
-def _run_all(spark, settings, context, times) -> dict:
+def _run_all(spark, settings, context, times, shown: console.Console) -> dict:
     """Every stage; each one's wall time is measured here (not every summary has one)."""
     from custseg import pipeline
     from custseg.locations import display_location
 
+    tracker = spark.sparkContext.statusTracker()
     started = time.monotonic()
 
-    def progress(stage: str, summary: dict) -> None:
+    def starting(stage: str) -> None:
         nonlocal started
-        seconds = time.monotonic() - started
-        times.stage_done(stage, seconds, summary)
-        _print_summary(stage, summary, seconds)
         started = time.monotonic()
+        shown.stage_started(stage, tracker)
 
-    summaries = pipeline.run_all(spark, settings, context, on_stage=progress)
+    def progress(stage: str, summary: dict) -> None:
+        times.stage_done(stage, time.monotonic() - started, summary)
+        shown.stage_done(stage, summary)
+
+    summaries = pipeline.run_all(spark, settings, context, on_start=starting, on_stage=progress)
     print(f"Delta tables: {display_location(settings.warehouse_root)}")
     print(f"Report: {summaries['report'].get('report_path')}")
     return summaries
 
 
-def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dict:
+def run_command(
+    command: str, conf: str | None, overrides: Sequence[str], shown: console.Console
+) -> dict:
     """``demo`` prepares its key and data, then is exactly ``run`` (recorded as ``demo``)."""
     settings = load_command_settings(command, conf, overrides)
     stages = command
@@ -364,55 +375,77 @@ def run_command(command: str, conf: str | None, overrides: Sequence[str]) -> dic
     from custseg.run_log import RunTimes
 
     context, times = RunContext.start(), RunTimes()
-    spark, settings = _session(stages, settings)
+    spark, settings = _session(stages, settings, shown, context.run_id)
+    run = (spark, settings, context, times)
     if stages == "run":
-        work = functools.partial(_run_all, spark, settings, context, times)
+        work = functools.partial(_run_all, *run, shown)
     else:
-        work = functools.partial(_run_one, spark, settings, context, times, stages)
-    return _recorded(command, (spark, settings, context, times), work)
+        work = functools.partial(_run_one, *run, stages, shown)
+    return _recorded(command, run, work)
 
 
-def run_status(conf: str | None, overrides: Sequence[str]) -> None:
+def run_status(conf: str | None, overrides: Sequence[str], shown: console.Console) -> None:
     """``status``: reads small aggregates of the tables (never customer rows), needs no
     key and writes nothing, so it is safe next to a running job."""
+    from custseg.run_context import RunContext
     from custseg.status import status_text
 
     settings = load_command_settings("status", conf, overrides)
-    spark, settings = _session("status", settings)
+    spark, settings = _session("status", settings, shown, RunContext.start().run_id)
     print(status_text(spark, settings.warehouse_root), end="")
 
 
-def _dispatch(args: argparse.Namespace) -> None:
+def _dispatch(args: argparse.Namespace, shown: console.Console) -> None:
     if args.command == "keys":
-        run_keys(args.conf, args.overrides, args.source, args.id_column, args.target)
+        run_keys(args.conf, args.overrides, args.source, args.id_column, args.target, shown)
     elif args.command == "export":
-        run_export(args.conf, args.overrides, args.segments, args.target, args.cluster, args.as_of)
+        run_export(
+            args.conf,
+            args.overrides,
+            args.segments,
+            args.target,
+            args.cluster,
+            args.as_of,
+            shown,
+        )
     elif args.command == "status":
-        run_status(args.conf, args.overrides)
+        run_status(args.conf, args.overrides, shown)
     else:
-        run_command(args.command, args.conf, args.overrides)
+        run_command(args.command, args.conf, args.overrides, shown)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(argv)
-    _configure_logging(args.verbose)
+    mode = console_mode(args)
+    console.configure_logging(mode)
     if args.command == "validate":
         return validate_command(args.conf, args.overrides)
+    shown = console.Console(mode)
     try:
-        _dispatch(args)
+        _dispatch(args, shown)
     except PreflightFailed as failure:
-        print(f"custseg {args.command} failed: {failure}", file=sys.stderr)
+        shown.failed(f"custseg {args.command} failed: {failure}")
         return EXIT_USAGE if failure.config else EXIT_FAILED
     except KeyboardInterrupt:
-        print("custseg: interrupted", file=sys.stderr)
+        shown.failed("custseg: interrupted")
         return EXIT_FAILED
     except Exception as error:  # noqa: BLE001 - the CLI's job is to turn any failure into one line
-        if args.verbose:
-            log.exception("custseg %s failed", args.command)
-        print(f"custseg {args.command} failed: {_first_line(error)}", file=sys.stderr)
+        shown.stop_progress()
+        # With a log file the trace goes there (the console handler shows errors only
+        # with --verbose); without one, --verbose prints it as before.
+        if args.verbose or shown.log_file is not None:
+            log.log(
+                logging.ERROR if args.verbose else logging.INFO,
+                "custseg %s failed",
+                args.command,
+                exc_info=True,
+            )
+        shown.failed(f"custseg {args.command} failed: {_first_line(error)}")
         from custseg.config import ConfigError
 
         return EXIT_USAGE if isinstance(error, ConfigError) else EXIT_FAILED
+    finally:
+        shown.close()
     return EXIT_OK
 
 

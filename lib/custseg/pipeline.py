@@ -81,13 +81,17 @@ def run_all(
     settings: Settings,
     context: RunContext,
     on_stage: Callable[[str, dict], None] | None = None,
+    on_start: Callable[[str], None] | None = None,
 ) -> dict:
     """Every stage in order; the as_of is resolved once, after ingest (so that a default
     as_of sees the files just ingested), and the same value goes to every later stage.
-    ``on_stage`` hears each stage's summary as it finishes."""
+    ``on_start`` hears a stage's name before it starts (resolving the as_of included),
+    ``on_stage`` its summary as it finishes."""
     settings = qualified_settings(spark, settings)
     summaries = {}
     for name, stage in STAGES.items():
+        if on_start:
+            on_start(name)
         context = _context_for(stage, spark, settings, context)
         summaries[name] = stage.run(spark, settings, context)
         if on_stage:

@@ -64,6 +64,12 @@ def launched_by_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
+def starts_jvm() -> bool:
+    """Whether ``get_spark`` will launch the driver JVM itself: not under spark-submit, and
+    not when this process has a session already (tests, notebooks)."""
+    return not launched_by_spark_submit() and SparkSession.getActiveSession() is None
+
+
 def _local_defaults(settings: Settings) -> dict[str, str]:
     spark = settings.spark
     partitions = sizing.resolved_shuffle_partitions(spark.shuffle_partitions, spark.master) or 50
@@ -92,32 +98,72 @@ def _always(settings: Settings) -> dict[str, str]:
     }
 
 
-def get_spark(settings: Settings, app_name: str = "custseg") -> SparkSession:
+def session_options(settings: Settings, app_name: str) -> dict[str, str]:
+    """Every option the session is built with, as one dict: the builder and a gateway
+    launched ahead of it (``launch_logged_gateway``) must be given the same ones."""
+    options = {"spark.app.name": app_name}
+    if not launched_by_spark_submit():
+        options.update(_local_defaults(settings))
+        jars = cached_delta_jars()
+        if jars:
+            options["spark.jars"] = ",".join(jars)
+        else:
+            options["spark.jars.packages"] = delta_maven_coordinate()
+            options["spark.jars.ivy"] = str(jar_cache_dir())
+    for key, value in {**_always(settings), **settings.spark.conf}.items():
+        options[key] = str(value)
+    return options
+
+
+def launch_logged_gateway(options: dict[str, str], log_file: Path) -> bool:
+    """Starts the driver JVM with its stdout and stderr appended to ``log_file``.
+
+    Log4j's console appender, native libraries (netlib's JNI notice, Hadoop's native-code
+    warning) and threads dying at shutdown all write to the JVM's file descriptor 2, which
+    no log4j setting reaches; only the launch can send it elsewhere. pyspark's
+    ``launch_gateway`` takes ``popen_kwargs`` for this, and ``SparkContext`` uses a gateway
+    already there. Under spark-submit the JVM exists already and nothing is done (False).
+    """
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if launched_by_spark_submit():
+        return False
+    with SparkContext._lock:
+        if SparkContext._gateway is not None:
+            return False
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        conf = SparkConf(loadDefaults=False).setAll(list(options.items()))
+        with open(log_file, "ab") as out:
+            gateway = launch_gateway(conf, popen_kwargs={"stdout": out, "stderr": out})
+        SparkContext._gateway = gateway
+        SparkContext._jvm = gateway.jvm
+    return True
+
+
+def get_spark(
+    settings: Settings, app_name: str = "custseg", log_file: Path | None = None
+) -> SparkSession:
     """Returns the one SparkSession, with Delta configured.
 
     In local mode the defaults suit a 2-core laptop; under spark-submit, master, memory and
-    jars come from spark-submit and are left alone.
+    jars come from spark-submit and are left alone. With ``log_file`` the JVM's own output
+    goes there instead of the console (local launches only), and keeps its warnings.
     """
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    builder = SparkSession.builder.appName(app_name)
     if not launched_by_spark_submit():
         # Python workers must run this interpreter (the venv that has custseg, pyarrow and
         # pandas), not whatever python3 is first on PATH; pyspark reads only the variable.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        for key, value in _local_defaults(settings).items():
-            builder = builder.config(key, value)
-        jars = cached_delta_jars()
-        if jars:
-            builder = builder.config("spark.jars", ",".join(jars))
-        else:
-            builder = builder.config("spark.jars.packages", delta_maven_coordinate())
-            builder = builder.config("spark.jars.ivy", str(jar_cache_dir()))
-    for key, value in {**_always(settings), **settings.spark.conf}.items():
-        builder = builder.config(key, str(value))
+    options = session_options(settings, app_name)
+    logged = log_file is not None and launch_logged_gateway(options, log_file)
+    builder = SparkSession.builder
+    for key, value in options.items():
+        builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.setLogLevel("WARN" if logged else "ERROR")
     _set_shuffle_partitions(spark, settings)
     return spark
 

@@ -12,6 +12,7 @@ becomes the run's primary model, the one a marketer is pointed to.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import math
 import time
@@ -106,10 +107,20 @@ def sweep(
     """
     keys = [ModelKey(*key) for key in plan]
     workers = max(1, min(parallel_fits, len(keys)))
+    finished = itertools.count(1)  # next() is atomic under the GIL: safe from the threads
+
+    def fit(key: ModelKey) -> tuple:
+        model, seconds = _timed_fit(train, key, seed=seed, max_iter=max_iter)
+        step = f"fit {next(finished)}/{len(keys)} {key.algorithm} k={key.k}"
+        # ``progress`` feeds the console's bar (custseg.console); the line goes to the log.
+        log.info("%s in %.1fs", step, seconds, extra={"progress": step})
+        return model, seconds
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="custseg-fit") as pool:
-        fits = list(
-            pool.map(lambda key: _timed_fit(train, key, seed=seed, max_iter=max_iter), keys)
-        )
+        fits = list(pool.map(fit, keys))
+    if fits:
+        step = f"metrics of {len(fits)} model(s)"
+        log.info("%s on every customer", step, extra={"progress": step})
     qualities = evaluate(scaled, [model for model, _ in fits])
     fitted = [
         FittedModel(

@@ -151,6 +151,14 @@ class ReportSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class LoggingSettings:
+    """Where a run's log file goes: always on the machine running the driver's Python (the
+    warehouse may be on HDFS, a log file being written is read with ``tail``)."""
+
+    dir: str = "logs"
+
+
+@dataclasses.dataclass(frozen=True)
 class SparkSettings:
     master: str = "local[2]"
     # "auto": from the machine and the master (custseg.sizing); a number or size overrides.
@@ -170,6 +178,7 @@ class Settings:
     clustering: ClusteringSettings = dataclasses.field(default_factory=ClusteringSettings)
     report: ReportSettings = dataclasses.field(default_factory=ReportSettings)
     spark: SparkSettings = dataclasses.field(default_factory=SparkSettings)
+    logging: LoggingSettings = dataclasses.field(default_factory=LoggingSettings)
 
     @property
     def warehouse_root(self) -> str:

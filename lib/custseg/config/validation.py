@@ -21,6 +21,7 @@ from custseg.config.model import (
     ConfigError,
     ProfileSettings,
     Settings,
+    has_scheme,
 )
 
 _CHOICES = {
@@ -186,8 +187,18 @@ def _validate_spark(settings: Settings) -> None:
         )
 
 
+def _validate_logging(settings: Settings) -> None:
+    """The JVM writes the log through a file descriptor, so it must be a local folder."""
+    folder = settings.logging.dir
+    if not folder or (has_scheme(folder) and not folder.startswith("file:")):
+        raise ConfigError(
+            f"config key 'logging.dir' must be a local folder (a path or file: URI), got {folder!r}"
+        )
+
+
 def _validate(settings: Settings) -> None:
     _validate_columns(settings)
+    _validate_logging(settings)
     _validate_profiles(settings.input.profiles)
     _validate_spark(settings)
     max_time = settings.cleaning.max_purchase_time
