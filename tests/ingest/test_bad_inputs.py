@@ -731,13 +731,20 @@ def test_parquet_files_with_different_schemas_are_read_group_by_group(spark, set
     }
 
 
-def _assert_nothing_written(spark, warehouse_root: str) -> None:
-    """A refused file leaves no table behind (and no half-created Delta log)."""
+def _assert_nothing_written(spark, warehouse_root: str, cli_run: bool = False) -> None:
+    """A refused file leaves no table behind (and no half-created Delta log); a CLI run
+    only appends its failure to ``runs``, the log of runs."""
     for name in INGEST_TABLES:
         assert not delta_io.table_exists(spark, table_location(warehouse_root, name)), name
     warehouse = Path(warehouse_root.removeprefix("file:"))
     if warehouse.exists():
-        assert not list(warehouse.rglob("_delta_log")), list(warehouse.rglob("_delta_log"))
+        logs = [
+            p for p in warehouse.rglob("_delta_log") if not (cli_run and p.parent.name == "runs")
+        ]
+        assert not logs, logs
+    if cli_run:
+        runs = delta_io.read_table(spark, warehouse_root, "runs").collect()
+        assert [(r["command"], r["outcome"]) for r in runs] == [("ingest", "failed")]
 
 
 def _assert_one_line_naming(message: str, name: str, *keywords: str) -> None:
@@ -841,4 +848,4 @@ def test_cli_reports_a_truncated_gzip_in_one_line_and_exits_1(spark, tmp_path):
     assert len(failure) == 1, err
     _assert_one_line_naming(failure[0], "truncated.csv.gz", "cannot be read")
     assert not re.search(r"Traceback|Exception in task|^\s+at [a-z]+\.", err, re.MULTILINE), err
-    _assert_nothing_written(spark, str(warehouse))
+    _assert_nothing_written(spark, str(warehouse), cli_run=True)
