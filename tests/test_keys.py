@@ -11,9 +11,9 @@ import pytest
 from custseg import cli, delta_io, pipeline
 from custseg.config import Settings, replace
 from custseg.crm_keys import KeysError, key_file, read_keys_input, with_customer_keys
+from custseg.file_formats import FileError
 from custseg.ingest.pseudonym import HashKeyError, hmac_hex
 from custseg.run_context import RunContext
-from custseg.single_file import FileError
 from tests.conftest import TEST_HASH_KEY
 from tests.ingest.test_ingest_stage import HEADER, _messy_settings
 

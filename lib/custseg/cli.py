@@ -149,8 +149,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     missing = [o for o, dest in REQUIRED_OPTIONS[args.command] if not getattr(args, dest)]
     if missing:
         parser.error(f"{args.command} needs {', '.join(missing)}")
-    from custseg.crm_keys import READ_FORMATS
-    from custseg.single_file import WRITE_FORMATS, FileError, file_format
+    from custseg.file_formats import READ_FORMATS, WRITE_FORMATS, FileError, file_format
 
     try:
         if args.command == "keys":

@@ -16,6 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from custseg.config import CleaningSettings, Settings
+from custseg.file_formats import READ_FORMATS, FileError, file_format
 from custseg.ingest.clean import canonical_customer_id
 from custseg.ingest.pseudonym import (
     HashKeyError,
@@ -26,12 +27,11 @@ from custseg.ingest.pseudonym import (
 from custseg.ingest.sources import header_hint, literal_path
 from custseg.ingest.stage import recorded_key_check
 from custseg.locations import display_location, file_system, hadoop_path
-from custseg.single_file import CSV, FileError, check_output, file_format, write_single_file
+from custseg.single_file import CSV, check_output, write_single_file
 
 log = logging.getLogger("custseg")
 
 KEY_COLUMN = "customer_key"
-READ_FORMATS = {".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet"}
 
 
 class KeysError(FileError):
@@ -81,10 +81,7 @@ def read_keys_input(spark: SparkSession, path: str) -> DataFrame:
     if fmt == "csv":
         reader = (
             reader.option("header", "true")
-            .option("sep", CSV.delimiter)
-            .option("quote", CSV.quote)
-            .option("escape", CSV.escape)
-            .option("encoding", CSV.encoding)
+            .options(**CSV.spark_format_options())
             .option("multiLine", str(CSV.multiline).lower())
         )
     return reader.load(literal_path(path))

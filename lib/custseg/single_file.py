@@ -13,6 +13,7 @@ import dataclasses
 from pyspark.sql import DataFrame, SparkSession
 
 from custseg.config import CsvOptions
+from custseg.file_formats import WRITE_FORMATS, FileError, file_format
 from custseg.locations import (
     PARTIAL,
     file_system,
@@ -22,22 +23,9 @@ from custseg.locations import (
     replace_file,
 )
 
-WRITE_FORMATS = {".csv": "csv", ".parquet": "parquet"}
 # The project's CSV defaults (RFC 4180 quoting, UTF-8), with quoted line breaks allowed:
 # CRM exports carry free text such as addresses, and a row split in two would be corrupted.
 CSV = dataclasses.replace(CsvOptions(), multiline=True)
-
-
-class FileError(ValueError):
-    """A problem with a file to read or write, in one line; never a value from it."""
-
-
-def file_format(path: str, formats: dict[str, str], option: str) -> str:
-    """The format the name's extension says; the CLI asks before starting Spark."""
-    for suffix, name in formats.items():
-        if path.lower().endswith(suffix):
-            return name
-    raise FileError(f"{option} {path}: the name must end in {', '.join(formats)}")
 
 
 def check_output(spark: SparkSession, target: str, source: str | None = None) -> str:
@@ -67,10 +55,7 @@ def write_single_file(frame: DataFrame, target: str) -> str:
     if fmt == "csv":
         writer = (
             writer.option("header", "true")
-            .option("sep", CSV.delimiter)
-            .option("quote", CSV.quote)
-            .option("escape", CSV.escape)
-            .option("encoding", CSV.encoding)
+            .options(**CSV.spark_format_options())
             .option("ignoreLeadingWhiteSpace", "false")
             .option("ignoreTrailingWhiteSpace", "false")
         )

@@ -53,6 +53,16 @@ class CsvOptions:
     encoding: str = "UTF-8"
     multiline: bool = False
 
+    def spark_format_options(self) -> dict[str, str]:
+        """The options Spark's CSV reader and writer share, under Spark's names: one
+        mapping, so every custseg CSV is read and written with the same dialect."""
+        return {
+            "sep": self.delimiter,
+            "quote": self.quote,
+            "escape": self.escape,
+            "encoding": self.encoding,
+        }
+
 
 PROFILE_COLUMNS = ("customer_id", "signup_date")
 # A profile attribute's name: it becomes a map key and the feature name profile_<name>.

@@ -99,6 +99,11 @@ def _automatic_rank(row) -> tuple:
     )
 
 
+def selection_at(model_selection: DataFrame | None, as_of: dt.date) -> pd.DataFrame:
+    """The k sweep of ``as_of`` (tens of rows) in the order ``primary_model`` reads it."""
+    return _small(_at(model_selection, as_of), ["algorithm", "k"])
+
+
 def primary_model(selection: pd.DataFrame, min_k: int) -> PrimaryModel | None:
     """The row flagged ``is_primary``; for runs older than the flag, the automatic rule on
     the rows with k >= ``min_k``: the chosen ones, else the saved ones (their own choice
@@ -176,7 +181,7 @@ def gather_report_inputs(
     read when a feature comes from it).
     """
     rfm = aggregates.at_as_of(frames["customer_rfm"], as_of)
-    selection = _small(_at(frames.get("model_selection"), as_of), ["algorithm", "k"])
+    selection = selection_at(frames.get("model_selection"), as_of)
     primary = primary_model(selection, min_k)
     projection, explained = _projection(rfm, frames, as_of, primary, features, sample_size)
     summary = frames.get("segment_summary")

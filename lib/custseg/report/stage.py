@@ -16,7 +16,6 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -27,7 +26,12 @@ from custseg.locations import display_location, publish_folder
 from custseg.report.aggregates import at_as_of
 from custseg.report.current import primary_clusters, segments_current
 from custseg.report.document import write_report
-from custseg.report.inputs import PrimaryModel, gather_report_inputs, primary_model
+from custseg.report.inputs import (
+    PrimaryModel,
+    gather_report_inputs,
+    primary_model,
+    selection_at,
+)
 from custseg.run_context import RunContext
 from custseg.tables import (
     ALL_TABLES,
@@ -126,14 +130,8 @@ def current_snapshot(
     }
     for spec in (CUSTOMER_RFM, SEGMENT_SUMMARY):
         frames[spec.name] = delta_io.read_table(spark, warehouse_root, spec.name)
-    selection = frames["model_selection"]
-    # Tens of rows per as_of, in the order the report reads them: the rule runs in pandas.
-    rows = (
-        pd.DataFrame()
-        if selection is None
-        else at_as_of(selection, as_of).orderBy("algorithm", "k").toPandas()
-    )
-    return _snapshot(frames, as_of, primary_model(rows, min_k))
+    selection = selection_at(frames["model_selection"], as_of)
+    return _snapshot(frames, as_of, primary_model(selection, min_k))
 
 
 def _snapshot(
