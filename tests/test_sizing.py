@@ -54,3 +54,22 @@ def test_auto_and_numbers_are_accepted_and_nonsense_is_named():
     assert replace(settings, **{"spark.driver_memory": "512mb"}).spark.driver_memory == "512mb"
     with pytest.raises(ConfigError, match="spark.driver_memory"):
         replace(settings, **{"spark.driver_memory": "lots"})
+
+
+def test_local_sessions_set_the_default_parallelism_and_clusters_keep_theirs(monkeypatch):
+    """MLlib's un-numbered RDD shuffles reduce into the local cores only when the setting is
+    given explicitly; on a cluster Spark's own value (or spark-submit's) stays."""
+    from custseg.spark import session_options
+
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
+    local = session_options(replace(Settings(), **{"spark.master": "local[2]"}), "t")
+    cluster = session_options(replace(Settings(), **{"spark.master": "yarn"}), "t")
+
+    assert sizing.default_parallelism("local[3]") == 3
+    assert local["spark.default.parallelism"] == "2"
+    assert "spark.default.parallelism" not in cluster
+
+
+def test_the_running_test_session_reduces_into_its_local_cores(spark):
+    pairs = spark.sparkContext.parallelize([(i % 3, 1) for i in range(30)], 8)
+    assert pairs.reduceByKey(lambda a, b: a + b).getNumPartitions() == 2

@@ -83,6 +83,9 @@ def _local_defaults(settings: Settings) -> dict[str, str]:
         # dozens of tiny tasks for every write of a small table.
         "spark.databricks.delta.snapshotPartitions": str(partitions),
     }
+    parallelism = sizing.default_parallelism(spark.master)
+    if parallelism is not None:
+        conf["spark.default.parallelism"] = str(parallelism)
     return conf
 
 

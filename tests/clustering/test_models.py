@@ -94,6 +94,28 @@ def test_model_key_is_still_the_plain_pair():
     assert key.name == "kmeans_k4"
 
 
+@pytest.mark.parametrize(
+    "rows, partitions, expected", [(8_000, 8, 1), (250_001, 8, 2), (3_000_000, 8, 8), (0, 8, 1)]
+)
+def test_bisecting_fits_take_one_partition_per_250000_rows(rows, partitions, expected):
+    assert models.bisecting_partitions(rows, partitions) == expected
+
+
+def test_bisecting_kmeans_fits_the_same_centres_on_fewer_partitions(make_rfm):
+    """Only the task count changes: BisectingKMeans' randomness is the driver's, and its sums
+    over fewer partitions differ at most in float rounding."""
+    frame = models.fixed_partitioning(features.feature_frame(make_rfm(GROUP_SIZES), FEATURES), 4)
+    scaled = models.scaled_frame(models.scaler_pipeline(FEATURES).fit(frame), frame)
+    key = ModelKey("bisecting_kmeans", 4)
+
+    on_fixed = models.fit_clustering(scaled, key, seed=42, max_iter=20)
+    coalesced = models.fit_clustering(scaled, key, seed=42, max_iter=20, training_rows=180)
+
+    assert scaled.rdd.getNumPartitions() == 4
+    for centre, same in zip(models.centres(on_fixed), models.centres(coalesced), strict=True):
+        assert same == pytest.approx(centre, rel=1e-9, abs=1e-12)
+
+
 def test_concurrent_fits_give_the_models_and_metrics_of_sequential_ones(make_rfm):
     from custseg.clustering import selection
 

@@ -130,7 +130,26 @@ def clustering_estimator(key: ModelKey, *, seed: int, max_iter: int):
     )
 
 
-def fit_clustering(train: DataFrame, key: ModelKey, *, seed: int, max_iter: int) -> ClusterModel:
+# BisectingKMeans training rows per partition: its result does not depend on the partitions
+# (its randomness is the driver's, see ``fit_clustering``), only its task count does.
+BISECTING_ROWS_PER_PARTITION = 250_000
+
+
+def bisecting_partitions(training_rows: int, partitions: int) -> int:
+    """Partitions for a BisectingKMeans fit: one per 250,000 rows, at most ``partitions``."""
+    return max(1, min(partitions, -(-training_rows // BISECTING_ROWS_PER_PARTITION)))
+
+
+def fit_clustering(
+    train: DataFrame, key: ModelKey, *, seed: int, max_iter: int, training_rows: int | None = None
+) -> ClusterModel:
+    """KMeans fits on the fixed partitions as they are: k-means|| samples its initial centres
+    per partition, so fewer partitions would give other centres. BisectingKMeans draws its
+    splits from one driver-side random generator and only sums over the partitions, so it
+    fits on fewer of them (the same centres up to float rounding): each of its hundreds of
+    jobs then runs a task or two instead of one per fixed partition."""
+    if key.algorithm == "bisecting_kmeans" and training_rows is not None:
+        train = train.coalesce(bisecting_partitions(training_rows, train.rdd.getNumPartitions()))
     return clustering_estimator(key, seed=seed, max_iter=max_iter).fit(train)
 
 

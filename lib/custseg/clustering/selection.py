@@ -79,10 +79,14 @@ def evaluate(
     )
 
 
-def _timed_fit(train: DataFrame, key: ModelKey, *, seed: int, max_iter: int) -> tuple:
+def _timed_fit(
+    train: DataFrame, key: ModelKey, *, seed: int, max_iter: int, training_rows: int
+) -> tuple:
     """(model, seconds): timed in its own thread, so concurrent fits each get their own."""
     started = time.perf_counter()
-    model = models.fit_clustering(train, key, seed=seed, max_iter=max_iter)
+    model = models.fit_clustering(
+        train, key, seed=seed, max_iter=max_iter, training_rows=training_rows
+    )
     return model, time.perf_counter() - started
 
 
@@ -110,7 +114,9 @@ def sweep(
     finished = itertools.count(1)  # next() is atomic under the GIL: safe from the threads
 
     def fit(key: ModelKey) -> tuple:
-        model, seconds = _timed_fit(train, key, seed=seed, max_iter=max_iter)
+        model, seconds = _timed_fit(
+            train, key, seed=seed, max_iter=max_iter, training_rows=training_customers
+        )
         step = f"fit {next(finished)}/{len(keys)} {key.algorithm} k={key.k}"
         # ``progress`` feeds the console's bar (custseg.console); the line goes to the log.
         log.info("%s in %.1fs", step, seconds, extra={"progress": step})
