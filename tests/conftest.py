@@ -13,7 +13,11 @@ TEST_HASH_KEY = "test-key-0123456789abcdef-not-a-secret"
 
 @pytest.fixture(scope="session")
 def spark():
-    settings = replace(Settings(), **{"spark.shuffle_partitions": 2, "spark.driver_memory": "2g"})
+    settings = replace(
+        Settings(),
+        # clustering.partitions as in the ``settings`` fixture: it sets the default parallelism
+        **{"spark.shuffle_partitions": 2, "spark.driver_memory": "2g", "clustering.partitions": 2},
+    )
     session = get_spark(settings, app_name="custseg-tests")
     yield session
     session.stop()

@@ -56,20 +56,20 @@ def test_auto_and_numbers_are_accepted_and_nonsense_is_named():
         replace(settings, **{"spark.driver_memory": "lots"})
 
 
-def test_local_sessions_set_the_default_parallelism_and_clusters_keep_theirs(monkeypatch):
-    """MLlib's un-numbered RDD shuffles reduce into the local cores only when the setting is
-    given explicitly; on a cluster Spark's own value (or spark-submit's) stays."""
+def test_local_sessions_pin_the_default_parallelism_to_the_fixed_partitions(monkeypatch):
+    """MLlib's un-numbered RDD shuffles then reduce into the fits' fixed partitions whatever
+    the layout of their input; on a cluster Spark's own value (or spark-submit's) stays."""
     from custseg.spark import session_options
 
     monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
-    local = session_options(replace(Settings(), **{"spark.master": "local[2]"}), "t")
+    local = {"spark.master": "local[2]", "clustering.partitions": 6}
+    local_options = session_options(replace(Settings(), **local), "t")
     cluster = session_options(replace(Settings(), **{"spark.master": "yarn"}), "t")
 
-    assert sizing.default_parallelism("local[3]") == 3
-    assert local["spark.default.parallelism"] == "2"
+    assert local_options["spark.default.parallelism"] == "6"
     assert "spark.default.parallelism" not in cluster
 
 
-def test_the_running_test_session_reduces_into_its_local_cores(spark):
-    pairs = spark.sparkContext.parallelize([(i % 3, 1) for i in range(30)], 8)
+def test_the_test_session_reduces_into_the_fixed_partitions(spark):
+    pairs = spark.sparkContext.parallelize([(i % 3, 1) for i in range(30)], 1)
     assert pairs.reduceByKey(lambda a, b: a + b).getNumPartitions() == 2

@@ -82,17 +82,6 @@ def resolved_shuffle_partitions(configured: int | str, master: str) -> int | Non
     return None if cores is None else shuffle_partitions(cores)
 
 
-def default_parallelism(master: str) -> int | None:
-    """The local cores, set explicitly for local mode; None on a cluster (Spark's own).
-
-    Spark already uses the local cores as its default parallelism, but RDD shuffles that name
-    no partition count (MLlib's KMeans and BisectingKMeans sum their clusters with
-    ``reduceByKey``/``aggregateByKey``) only take it when it is *set*; otherwise they reduce
-    into as many partitions as their input has. Set, every one of a sweep's hundreds of
-    iteration jobs runs 2 reduce tasks instead of 8 on this machine, for the same sums."""
-    return local_cores(master)
-
-
 def resolved_driver_memory(configured: str, master: str) -> str:
     """``auto`` sized from this machine: only used for local mode, where the driver works."""
     if configured != AUTO:
