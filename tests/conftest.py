@@ -31,6 +31,8 @@ def settings(tmp_path, monkeypatch) -> Settings:
         Settings(),
         **{
             "warehouse": str(tmp_path / "warehouse"),
+            # hermetic: the default key file is relative to the working directory
+            "pseudonym.key_file": None,
             "report.path": str(tmp_path / "reports"),
             "spark.shuffle_partitions": 2,
             "clustering.partitions": 2,

@@ -170,6 +170,7 @@ def test_globs_and_literal_names_are_matched_as_ingest_reads_them(tmp_path):
 def test_plain_paths_on_a_cluster_are_left_to_spark(tmp_path):
     conf = _config(tmp_path, "input: {path: /no/such/folder}", "spark: {master: yarn}")
     assert command_problems(load_settings(conf), "ingest").other == [
-        f"hash key file {tmp_path / 'missing.key'} does not exist (pseudonym.key_file)"
+        f"hash key file {tmp_path / 'missing.key'} does not exist (pseudonym.key_file) "
+        "and the environment variable CUSTSEG_HASH_KEY is unset"
     ]
     assert command_problems(load_settings(conf), "cluster") == ([], [])

@@ -100,7 +100,9 @@ class InputSettings:
 @dataclasses.dataclass(frozen=True)
 class PseudonymSettings:
     key_env: str = "CUSTSEG_HASH_KEY"
-    key_file: str | None = None
+    # Where ``custseg demo`` creates its key, so that every command run without --conf in
+    # the demo's folder (keys, status, export, a stage) finds the key the demo wrote with.
+    key_file: str | None = ".secrets/hash.key"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -28,7 +28,10 @@ def load_hash_key(env_name: str, key_file: str | None) -> bytes:
     if not value and key_file:
         path = Path(key_file)
         if not path.is_file():
-            raise HashKeyError(f"hash key file {path} does not exist (pseudonym.key_file)")
+            raise HashKeyError(
+                f"hash key file {path} does not exist (pseudonym.key_file) and the "
+                f"environment variable {env_name} is unset"
+            )
         value = path.read_text(encoding="utf-8").strip()
         source = f"key file {path}"
     if not value:
