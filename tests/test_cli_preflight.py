@@ -171,6 +171,6 @@ def test_plain_paths_on_a_cluster_are_left_to_spark(tmp_path):
     conf = _config(tmp_path, "input: {path: /no/such/folder}", "spark: {master: yarn}")
     assert command_problems(load_settings(conf), "ingest").other == [
         f"hash key file {tmp_path / 'missing.key'} does not exist (pseudonym.key_file) "
-        "and the environment variable CUSTSEG_HASH_KEY is unset"
+        f"and the environment variable {KEY_ENV} is unset"
     ]
     assert command_problems(load_settings(conf), "cluster") == ([], [])
