@@ -181,3 +181,17 @@ def test_an_unwritable_warehouse_keeps_the_runs_own_error(spark, tmp_path, capsy
     error = capsys.readouterr().err
     assert "custseg rfm failed: TableNotFoundError: table 'transactions'" in error
     assert "not recorded in table runs" in caplog.text
+
+
+def test_a_run_stopped_with_ctrl_c_is_recorded_as_interrupted(spark, settings):
+    from custseg.run_context import RunContext
+
+    def stopped_by_the_user():
+        raise KeyboardInterrupt
+
+    run = (spark, settings, RunContext.start(), RunTimes())
+    with pytest.raises(KeyboardInterrupt):
+        cli._recorded("cluster", run, stopped_by_the_user)
+    (record,) = _runs(spark, settings)
+    assert (record["command"], record["outcome"]) == ("cluster", "failed")
+    assert record["error"] == cli.INTERRUPTED

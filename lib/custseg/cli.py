@@ -297,6 +297,10 @@ def run_export(
     return dataclasses.asdict(result)
 
 
+# The error line of a run stopped with Ctrl-C (outcome failed).
+INTERRUPTED = "interrupted (Ctrl-C)"
+
+
 def _recorded(command: str, run: tuple, work):
     """``work()``, with one row appended to ``runs`` when it ends, succeeded or failed; the
     run's own error is raised again (recording never replaces it). ``run`` is (spark,
@@ -314,6 +318,11 @@ def _recorded(command: str, run: tuple, work):
 
     try:
         result = work()
+    except KeyboardInterrupt:
+        # pyspark cancels the running jobs on Ctrl-C and its JVM ignores SIGINT, so the
+        # session still takes this last write (a second Ctrl-C abandons it)
+        record(INTERRUPTED)
+        raise
     except Exception as error:
         record(_first_line(error))
         raise
