@@ -111,8 +111,11 @@ def test_on_a_terminal_the_bar_shows_tasks_and_the_stage_steps(root_logging):
     bar.tasks(3, 8)
     logging.getLogger("custseg").info("fit", extra={"progress": "fit 7/18 kmeans k=8"})
     drawn = out.getvalue()
+    console.step(logging.getLogger("custseg"), "write customer_clusters")
+    stepped = out.getvalue()
     shown.stage_done("cluster", {"models": 2})
     assert "cluster: " in drawn and "3/8 tasks" in drawn and "fit 7/18 kmeans k=8" in drawn
+    assert "write customer_clusters" in stepped[len(drawn) :]
     assert out.getvalue().rstrip().splitlines()[-1].startswith("[custseg] cluster done in ")
     assert not shown._live
 

@@ -126,6 +126,11 @@ class TaskPoller:
                 return
 
 
+def step(logger: logging.Logger, text: str) -> None:
+    """A stage's step ("write transactions"): a log line, and the bar's text on a terminal."""
+    logger.info("%s", text, extra={"progress": text})
+
+
 class _StepHandler(logging.Handler):
     """Hands a record's ``progress`` text (``extra={"progress": ...}``) to the bar, so a
     stage reports its own steps through the log line it writes anyway."""

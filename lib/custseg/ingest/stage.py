@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 
 from custseg import delta_io
 from custseg.config import Settings
+from custseg.console import step
 from custseg.ingest import clean, profiles, pseudonym, sources
 from custseg.ingest.reconcile import (
     IngestCounts,
@@ -163,6 +164,7 @@ def _ingest_files(
     mapping = pseudonym.key_mapping(classified, key).persist()
     cached = [classified, mapping]
     try:
+        step(log, f"read, check and key {len(to_read)} file(s)")
         _first_read(spark, lambda: pseudonym.check_no_collisions(mapping))
         rows_by_file, blocks = _file_blocks(spark, classified)
         repeated = clean.repeated_lines(classified).persist()
@@ -172,6 +174,7 @@ def _ingest_files(
         kept = clean.drop_repeated_lines(classified, repeated) if dropping else classified
         keyed = kept.join(mapping, on="canonical_id", how="left").persist()
         cached.append(keyed)
+        step(log, "count and reconcile the lines")
         counts = count_classified(
             keyed,
             rows_read=sum(rows_by_file.values()),
@@ -182,6 +185,7 @@ def _ingest_files(
         check_reconciliation(counts)
         _warn_about_replacement_characters(settings, counts)
         batch = _Batch(to_read, keyed, blocks, rows_by_file, counts, key, key_recorded)
+        step(log, "write transactions and quarantine")
         _write_batch(spark, settings, context, batch)
     finally:
         for frame in reversed(cached):

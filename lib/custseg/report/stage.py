@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 from custseg import delta_io
 from custseg.clustering.assignments import IS_PRIMARY
 from custseg.config import Settings
+from custseg.console import step
 from custseg.locations import display_location, publish_folder
 from custseg.report.aggregates import at_as_of
 from custseg.report.current import primary_clusters, segments_current
@@ -78,7 +79,9 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
         min_k=settings.clustering.min_k,
         sample_size=settings.report.sample_size,
     )
+    step(log, "write segments_current")
     current_rows = write_segments_current(spark, root, as_of, frames, inputs.primary)
+    step(log, "compact and Z-order the tables")
     optimize_stats = optimize_tables(spark, root, as_of)
     target = f"{settings.report.path.rstrip('/')}/{as_of.isoformat()}"
     footer = (
@@ -86,6 +89,7 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
         f"{as_of.isoformat()}. Customer keys are pseudonymised and the page holds "
         "aggregates and an anonymous sample only."
     )
+    step(log, "draw the figures and the page")
     with tempfile.TemporaryDirectory(prefix="custseg-report-") as local_folder:
         written = write_report(inputs, Path(local_folder), footer=footer)
         published = publish_folder(spark, Path(local_folder), target)

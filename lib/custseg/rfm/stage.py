@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 
 from custseg import delta_io
 from custseg.config import Settings
+from custseg.console import step
 from custseg.rfm import metrics as rfm_metrics
 from custseg.rfm import scoring, segments
 from custseg.run_context import RunContext
@@ -46,10 +47,12 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     lines = rfm_metrics.transactions_in_window(transactions, as_of, settings.rfm.window_days)
     metrics = rfm_metrics.customer_metrics(lines, as_of, settings.cleaning.returns).persist()
     try:
+        step(log, "aggregate per customer")
         population = rfm_metrics.population_counts(metrics).first()
         scoreable = rfm_metrics.scoreable_customers(
             metrics, settings.rfm.include_non_positive_monetary
         )
+        step(log, "score R, F and M")
         scored = scoring.score_customers(scoreable, bins)  # materialised: metrics no longer read
     finally:
         metrics.unpersist()
