@@ -32,6 +32,7 @@ CLUSTER_TABLES = (
     "customer_clusters",
     "model_selection",
     "model_comparison",
+    "cluster_features",
     "cluster_profiles",
     "segment_cluster_crosstab",
 )

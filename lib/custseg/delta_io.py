@@ -65,7 +65,9 @@ def with_comments(df: DataFrame, spec: TableSpec) -> DataFrame:
     )
 
 
-def _schema_differs(spark: SparkSession, spec: TableSpec, path: str) -> bool:
+def schema_differs(spark: SparkSession, spec: TableSpec, path: str) -> bool:
+    """The table at ``path`` has other columns, another order or other types than declared
+    (a table written by an older custseg): one read of its log."""
     current = spark.read.format("delta").load(path).schema
     declared = [(c.name, c.type.simpleString()) for c in spec.columns]
     return [(f.name, f.dataType.simpleString()) for f in current.fields] != declared
@@ -232,19 +234,21 @@ def write_table(
     commit, so re-running a slice (an as_of, a set of source files) is idempotent and a
     killed run leaves the previous version in place. A commit that loses a race with
     another run's commit to the same table is tried again, up to ``WRITE_ATTEMPTS`` times.
-    ``replace_schema`` is for snapshot tables rewritten in full: when a table written by an
-    older custseg has other columns or types, the overwrite also replaces its schema (with
-    the column comments), in the same single commit.
+    ``replace_schema`` is for tables rewritten in full (snapshots, ``tables.upgrades``): when
+    a table written by an older custseg has other columns or types, the overwrite also
+    replaces its schema (with the column comments), in the same single commit.
     """
     path = table_location(warehouse_root, spec.name)
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
             outdated = (
-                replace_schema and table_exists(spark, path) and _schema_differs(spark, spec, path)
+                replace_schema and table_exists(spark, path) and schema_differs(spark, spec, path)
             )
             if outdated:
                 writer = with_comments(conform(df, spec), spec).write.format("delta").mode(mode)
                 writer = writer.option("overwriteSchema", "true")
+                if spec.partition_by:  # else Delta drops the partitioning with the old schema
+                    writer = writer.partitionBy(*spec.partition_by)
             else:
                 ensure_table(spark, spec, path)
                 writer = conform(df, spec).write.format("delta").mode(mode)

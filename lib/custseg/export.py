@@ -22,6 +22,7 @@ from custseg.config import Settings
 from custseg.report.stage import current_snapshot
 from custseg.single_file import check_output, write_single_file
 from custseg.tables import CUSTOMER_RFM, SEGMENTS_CURRENT
+from custseg.tables.upgrades import upgrade_tables
 
 
 class ExportError(ValueError):
@@ -53,6 +54,7 @@ def snapshot_for(
         raise ExportError("segments_current is empty: run the report stage first")
     if as_of is None or as_of == latest:
         return table, latest
+    upgrade_tables(spark, root)  # the history tables of an older custseg, as the report would
     return current_snapshot(spark, root, as_of, settings.clustering.min_k), as_of
 
 

@@ -21,29 +21,38 @@ from custseg.locations import qualified_settings
 from custseg.report import stage as report_stage
 from custseg.rfm import stage as rfm_stage
 from custseg.run_context import RunContext, resolve_as_of
+from custseg.tables import CLUSTER_PROFILES, SEGMENT_SUMMARY
+from custseg.tables.upgrades import upgrade_tables
 
 StageFunction = Callable[[SparkSession, Settings, RunContext], dict]
 
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
+    """``upgrades``: tables the stage reads or writes that an older custseg wrote in another
+    schema (``tables.upgrades``); they are rewritten, if need be, before the stage starts."""
+
     name: str
     run: StageFunction
     works_at_as_of: bool = True
+    upgrades: tuple[str, ...] = ()
 
 
 STAGES: dict[str, Stage] = {
     stage.name: stage
     for stage in (
         Stage("ingest", ingest_stage.run, works_at_as_of=False),
-        Stage("rfm", rfm_stage.run),
-        Stage("cluster", cluster_stage.run),
-        Stage("report", report_stage.run),
+        Stage("rfm", rfm_stage.run, upgrades=(SEGMENT_SUMMARY.name,)),
+        Stage("cluster", cluster_stage.run, upgrades=(CLUSTER_PROFILES.name,)),
+        Stage("report", report_stage.run, upgrades=(SEGMENT_SUMMARY.name, CLUSTER_PROFILES.name)),
     )
 }
 # Single-stage commands: the run's stages plus ``score`` (assigning customers to saved models
 # between refits), which ``run`` does not include.
-COMMANDS: dict[str, Stage] = {**STAGES, "score": Stage("score", score_stage.run)}
+COMMANDS: dict[str, Stage] = {
+    **STAGES,
+    "score": Stage("score", score_stage.run, upgrades=(CLUSTER_PROFILES.name,)),
+}
 
 
 def with_as_of(spark: SparkSession, settings: Settings, context: RunContext) -> RunContext:
@@ -69,11 +78,17 @@ def command_context(
     return _context_for(COMMANDS[name], spark, settings, context)
 
 
+def _start(stage: Stage, spark: SparkSession, settings: Settings, context: RunContext) -> dict:
+    """The stage, after the older tables it names are upgraded (a schema check when current)."""
+    upgrade_tables(spark, settings.warehouse_root, stage.upgrades)
+    return stage.run(spark, settings, context)
+
+
 def run_stage(spark: SparkSession, settings: Settings, context: RunContext, name: str) -> dict:
     """One stage, as a single-stage command runs it (the as_of resolved as ``run`` does)."""
     settings = qualified_settings(spark, settings)
     stage = COMMANDS[name]
-    return stage.run(spark, settings, _context_for(stage, spark, settings, context))
+    return _start(stage, spark, settings, _context_for(stage, spark, settings, context))
 
 
 def run_all(
@@ -93,7 +108,7 @@ def run_all(
         if on_start:
             on_start(name)
         context = _context_for(stage, spark, settings, context)
-        summaries[name] = stage.run(spark, settings, context)
+        summaries[name] = _start(stage, spark, settings, context)
         if on_stage:
             on_stage(name, summaries[name])
     return summaries

@@ -225,7 +225,42 @@ def test_profile_rows_carry_the_model_and_ids_and_names_follow_the_model_index()
         for r in profiles.profile_rows(described, ModelKey("kmeans", 5), is_primary=False)
     )
     assert [r["cluster_id"] for r in rows] == [0, 1, 2, 3]
-    assert all(isinstance(r["actions"], list) for r in rows)
+    assert [r["actions"] for r in rows] == ["\n".join(p.actions) for p in described]
+    assert [(r["mean_recency_days"], r["mean_frequency"], r["mean_monetary"]) for r in rows] == [
+        (p.feature_means["recency_days"], p.feature_means["frequency"], p.feature_means["monetary"])
+        for p in described
+    ]
     by_model_cluster = {p.model_cluster: p for p in described}
     assert list(labels.ids) == [by_model_cluster[i].cluster_id for i in range(4)]
     assert list(labels.names) == [by_model_cluster[i].cluster_name for i in range(4)]
+
+
+def test_feature_rows_hold_each_cluster_s_dicts_one_row_per_feature():
+    """An empty cluster has no means, medians or z-scores: its rows carry the centre only."""
+    described = describe([0, 1, 2, 3])
+    centre = {"recency_days": 30.0, "frequency": 2.0, "monetary": 99.5}
+    empty = profiles.ClusterProfile(0, 0, "Nobody", (), 0, 0.0, 0.0, {}, {}, centre, {}, None)
+
+    rows = profiles.feature_rows(described, ModelKey("kmeans", 4))
+    lonely = profiles.feature_rows([empty], ModelKey("kmeans", 1))
+    [empty_row] = profiles.profile_rows([empty], ModelKey("kmeans", 1), is_primary=False)
+
+    assert len(rows) == 4 * 3
+    first = described[0]
+    assert [r for r in rows if r["cluster_id"] == first.cluster_id] == [
+        {
+            "algorithm": "kmeans",
+            "k": 4,
+            "cluster_id": first.cluster_id,
+            "feature": name,
+            "mean": first.feature_means[name],
+            "median": first.feature_medians[name],
+            "centre": first.centre[name],
+            "z_score": first.feature_z_scores[name],
+        }
+        for name in ("recency_days", "frequency", "monetary")
+    ]
+    assert [(r["feature"], r["mean"], r["median"], r["centre"], r["z_score"]) for r in lonely] == [
+        (name, None, None, value, None) for name, value in centre.items()
+    ]
+    assert (empty_row["actions"], empty_row["mean_monetary"]) == (None, None)

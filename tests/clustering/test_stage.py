@@ -9,6 +9,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from custseg import delta_io, pipeline, tables
+from custseg.clustering.feature_maps import with_feature_maps
 from custseg.config import Settings, replace
 from custseg.run_context import RunContext
 from tests.clustering.rfm_builders import AS_OF, customer_rfm_frame, rfm_rows
@@ -47,6 +48,14 @@ def write_rfm(spark, settings, rows, as_of):
 def read(spark, settings, spec, as_of=AS_OF):
     return delta_io.read_table(spark, settings.warehouse_root, spec.name).filter(
         F.col("as_of") == F.lit(as_of)
+    )
+
+
+def profiles_with_features(spark, settings, as_of=AS_OF):
+    """cluster_profiles rows with their cluster_features as dicts (centre, ...)."""
+    return with_feature_maps(
+        read(spark, settings, tables.CLUSTER_PROFILES, as_of),
+        read(spark, settings, tables.CLUSTER_FEATURES, as_of),
     )
 
 
@@ -143,9 +152,7 @@ def test_four_groups_become_four_named_clusters(spark, clustered):
 
 def test_profiles_describe_each_cluster_in_original_units(spark, clustered):
     settings, _ = clustered
-    profiles = (
-        read(spark, settings, tables.CLUSTER_PROFILES).filter("algorithm = 'kmeans'").collect()
-    )
+    profiles = profiles_with_features(spark, settings).filter("algorithm = 'kmeans'").collect()
 
     assert sum(p["customers"] for p in profiles) == 300
     assert sum(p["customer_share"] for p in profiles) == pytest.approx(1.0)
@@ -154,7 +161,13 @@ def test_profiles_describe_each_cluster_in_original_units(spark, clustered):
     assert champions["customers"] == 60
     assert 4000 < champions["centre"]["monetary"] < 8000
     assert 15 < champions["feature_medians"]["frequency"] < 35
-    assert champions["actions"] and champions["match_distance"] is None
+    assert champions["match_distance"] is None
+    assert champions["actions"].split("\n")[0]  # one action per line
+    assert champions["mean_frequency"] == pytest.approx(champions["feature_means"]["frequency"])
+    assert champions["mean_monetary"].as_tuple().exponent == -2  # decimal(18,2): cents
+    assert float(champions["mean_monetary"]) == pytest.approx(
+        champions["feature_means"]["monetary"], abs=0.005
+    )
     assert sorted(p["cluster_id"] for p in profiles) == [0, 1, 2, 3]
 
 
@@ -266,7 +279,7 @@ def test_clusters_on_recency_frequency_monetary_and_days_since_signup(spark, tmp
     assert sorted(len(r["ids"]) for r in groups) == [1, 1, 1, 1]
     assert len({r["ids"][0] for r in groups}) == 4
     profiles_by_size = {
-        p["customers"]: p for p in read(spark, settings, tables.CLUSTER_PROFILES).collect()
+        p["customers"]: p for p in profiles_with_features(spark, settings).collect()
     }
     active = profiles_by_size[GROUP_SIZES["active_big"]]
     expected = np.median([r[1] + 50 for r in rows if r[0].startswith("cactive_big")])

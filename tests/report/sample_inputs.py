@@ -48,7 +48,7 @@ def segment_summary() -> pd.DataFrame:
             "median_frequency": [12.0, 7.0, 3.0, 1.0, 4.0, 1.0],
             "median_monetary": [800.0, 400.0, 150.0, 60.0, 140.0, 27.0],
             "description": [f"About {s}" for s in SEGMENTS],
-            "actions": [[f"Reward {s}", "Ask for a review"] for s in SEGMENTS],
+            "actions": [f"Reward {s}\nAsk for a review" for s in SEGMENTS],
         }
     )
 
@@ -194,7 +194,7 @@ def cluster_profiles() -> pd.DataFrame:
                 1.0 / k,
                 1.0 / k,
                 {"recency_days": 10.0 + 40 * c, "frequency": 9.0 - c, "monetary": 700.0 - 100 * c},
-                [f"Plan for {CLUSTER_NAMES[c]}"],
+                f"Plan for {CLUSTER_NAMES[c]}",
             )
             for a, k in MODELS
             for c in range(k)

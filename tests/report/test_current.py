@@ -48,13 +48,13 @@ def rfm_frame(spark):
 
 def segments_frame(spark):
     rows = [
-        (LATEST, "Loyal", "Buy often", ["Upsell", "Ask for reviews"]),
-        (LATEST, "Champions", "The best", ["Reward them"]),
-        (LATEST, "New Customers", "Just arrived", []),
-        (EARLIER, "Loyal", "Old text", ["Old action"]),
+        (LATEST, "Loyal", "Buy often", "Upsell\nAsk for reviews"),
+        (LATEST, "Champions", "The best", "Reward them"),
+        (LATEST, "New Customers", "Just arrived", None),
+        (EARLIER, "Loyal", "Old text", "Old action"),
     ]
     return spark.createDataFrame(
-        rows, "as_of date, segment string, description string, actions array<string>"
+        rows, "as_of date, segment string, description string, actions string"
     )
 
 
@@ -72,12 +72,12 @@ def cluster_frames(spark):
     )
     profiles = spark.createDataFrame(
         [
-            (EARLIER, "kmeans", 5, 2, ["Bundle offers", "Loyalty points"]),
-            (EARLIER, "kmeans", 5, 0, ["VIP line"]),
-            (EARLIER, "bisecting_kmeans", 4, 0, ["Something else"]),
-            (LATEST, "kmeans", 5, 2, ["Not the assigning model's action"]),
+            (EARLIER, "kmeans", 5, 2, "Bundle offers\nLoyalty points"),
+            (EARLIER, "kmeans", 5, 0, "VIP line"),
+            (EARLIER, "bisecting_kmeans", 4, 0, "Something else"),
+            (LATEST, "kmeans", 5, 2, "Not the assigning model's action"),
         ],
-        "as_of date, algorithm string, k int, cluster_id int, actions array<string>",
+        "as_of date, algorithm string, k int, cluster_id int, actions string",
     )
     return clusters, profiles
 

@@ -29,7 +29,7 @@ def test_table_escapes_text_formats_numbers_and_lists_actions():
         {
             "segment": ["<Champions> & co"],
             "customers": [12345],
-            "actions": [["Say <thanks>", "Invite"]],
+            "actions": ["Say <thanks>\nInvite"],
             "note": [None],
         }
     )
@@ -38,7 +38,7 @@ def test_table_escapes_text_formats_numbers_and_lists_actions():
         [
             TableColumn("segment", "Segment"),
             TableColumn("customers", "Customers", lambda v: f"{v:,}", numeric=True),
-            TableColumn("actions", "Actions"),
+            TableColumn("actions", "Actions", lines=True),
             TableColumn("note", "Note"),
         ],
     )

@@ -157,6 +157,7 @@ def _plain(value):
         "model_selection",
         "model_comparison",
         "cluster_profiles",
+        "cluster_features",
         "segment_cluster_crosstab",
     ],
 )

@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 from collections import Counter
 from collections.abc import Iterable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from custseg import delta_io, tables
 
@@ -133,7 +133,7 @@ def segment_summary_rows(rfm: list[dict]) -> list[dict]:
                 "mean_monetary": mean("monetary"),
                 "median_monetary": mean("monetary"),
                 "description": f"What {segment} customers have in common",
-                "actions": [f"Contact {segment} customers", "Measure the response"],
+                "actions": f"Contact {segment} customers\nMeasure the response",
             }
         )
     return rows
@@ -198,12 +198,22 @@ def model_comparison_rows(as_of: dt.date) -> list[dict]:
     ]
 
 
+def feature_rows(profile: dict, means: dict) -> list[dict]:
+    """cluster_features rows of a profile: means, medians and centre alike, z-scores 0."""
+    keys = {c: profile[c] for c in ("as_of", "algorithm", "k", "cluster_id")}
+    return [
+        {**keys, "feature": f, "mean": v, "median": v, "centre": v, "z_score": 0.0}
+        for f, v in means.items()
+    ]
+
+
 def profile_and_crosstab_rows(
     rfm: list[dict], clusters: list[dict]
-) -> tuple[list[dict], list[dict]]:
+) -> tuple[list[dict], list[dict], list[dict]]:
+    """cluster_profiles, cluster_features and segment_cluster_crosstab rows."""
     by_key = {r["customer_key"]: r for r in rfm}
     total_revenue = sum(r["monetary"] for r in rfm)
-    profiles, crosstab = [], Counter()
+    profiles, features, crosstab = [], [], Counter()
     for algorithm, k in MODELS:
         members = [c for c in clusters if c["algorithm"] == algorithm and c["k"] == k]
         for cluster_id in sorted({c["cluster_id"] for c in members}):
@@ -222,15 +232,13 @@ def profile_and_crosstab_rows(
                     "customers": len(inside),
                     "customer_share": len(inside) / len(rfm),
                     "revenue_share": sum(r["monetary"] for r in inside) / total_revenue,
-                    "feature_means": means,
-                    "feature_medians": means,
-                    "centre": means,
-                    "actions": [f"Offer for {CLUSTER_NAMES[cluster_id]}"],
+                    **{f"mean_{c}": v for c, v in means.items()},
+                    "actions": f"Offer for {CLUSTER_NAMES[cluster_id]}",
                     "match_distance": None,
                     "model_cluster": cluster_id,
-                    "feature_z_scores": {c: 0.0 for c in means},
                 }
             )
+            features += feature_rows(profiles[-1], means)
         for c in members:
             crosstab[(algorithm, k, by_key[c["customer_key"]]["segment"], c["cluster_id"])] += 1
     crosstab_rows = [
@@ -245,17 +253,20 @@ def profile_and_crosstab_rows(
         }
         for (a, k, s, i), n in sorted(crosstab.items())
     ]
-    return profiles, crosstab_rows
+    return profiles, features, crosstab_rows
 
 
 _EMPTY_VALUES = {"integer": 0, "bigint": 0, "double": 0.0, "string": "", "boolean": False}
 
 
 def _value(row: dict, column: tables.Column):
-    """The row's value; a column added to the spec later gets a neutral value if required."""
+    """The row's value, money in cents as the stages write it; a column added to the spec
+    later gets a neutral value if required."""
+    type_name = column.type.simpleString()
+    if isinstance(row.get(column.name), float) and type_name.startswith("decimal"):
+        return Decimal(repr(row[column.name])).quantize(Decimal("0.01"), ROUND_HALF_UP)
     if column.name in row or column.nullable:
         return row.get(column.name)
-    type_name = column.type.simpleString()
     if type_name.startswith("map"):
         return {}
     if type_name.startswith("array"):
@@ -305,11 +316,12 @@ def build_warehouse(
         written["segment_transitions"] = transition_rows(earlier, latest, LATEST, EARLIER)
     if with_clusters:
         clusters = cluster_rows(latest)
-        profiles, crosstab = profile_and_crosstab_rows(latest, clusters)
+        profiles, features, crosstab = profile_and_crosstab_rows(latest, clusters)
         written["customer_clusters"] = (cluster_rows(earlier) if earlier else []) + clusters
         written["model_selection"] = model_selection_rows(LATEST)
         written["model_comparison"] = model_comparison_rows(LATEST)
         written["cluster_profiles"] = profiles
+        written["cluster_features"] = features
         written["segment_cluster_crosstab"] = crosstab
     for name, rows in written.items():
         write_rows(spark, settings, tables.ALL_TABLES[name], rows)

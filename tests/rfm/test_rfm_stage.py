@@ -232,8 +232,9 @@ def test_segment_summary_of_a_date(spark, two_dates):
     assert (lapsed_loyal["r_scores"], lapsed_loyal["f_scores"], lapsed_loyal["actions"]) == (
         "1",
         "2",
-        ["win back"],
+        "win back",
     )
+    assert str(lapsed_loyal["revenue"]) == "160.00"  # decimal(18,2): money in cents
 
 
 @pytest.mark.slow

@@ -134,7 +134,29 @@ def test_summary_has_exact_shares_means_and_medians(spark):
         "4-5",
         0,
     )
-    assert champions["actions"] == list(segment_map.segments[0].actions)
+    assert champions["actions"] == "\n".join(segment_map.segments[0].actions)
     hibernating = rows["Hibernating"]
     assert (hibernating["customers"], hibernating["median_monetary"]) == (1, 50.0)
     assert hibernating["as_of"] == dt.date(2011, 12, 10)
+
+
+def test_summary_money_is_in_cents_and_shares_come_from_the_unrounded_sums(spark):
+    customers = spark.createDataFrame(
+        [
+            ("a", "Champions", 1, 10, 10.004),
+            ("b", "Champions", 3, 20, 10.004),
+            ("e", "Hibernating", 200, 1, 0.001),
+        ],
+        "customer_key string, segment string, recency_days int, frequency long, monetary double",
+    )
+    summary = segments.segment_summary(
+        customers, segments.load_segment_map(None, 5), dt.date(2011, 12, 10)
+    )
+    rows = {r["segment"]: r for r in summary.collect()}
+
+    assert {f.name: f.dataType.simpleString() for f in summary.schema.fields}["revenue"] == (
+        "decimal(18,2)"
+    )
+    assert [str(rows["Champions"][c]) for c in ("revenue", "mean_monetary")] == ["20.01", "10.00"]
+    assert str(rows["Hibernating"]["revenue"]) == "0.00"
+    assert rows["Hibernating"]["revenue_share"] == pytest.approx(0.001 / 20.009)

@@ -1,5 +1,5 @@
 """What each cluster of one model looks like, its stable id and name, and its
-cluster_profiles rows.
+cluster_profiles and cluster_features rows.
 
 Ids come from the previous run's matching cluster (see ``stability``), names and actions
 from rules on the profile (see ``naming``), so neither depends on the number the
@@ -21,6 +21,7 @@ from pyspark.sql import DataFrame
 from custseg.clustering import features as feats
 from custseg.clustering import models, naming, stability
 from custseg.clustering.assignments import ClusterLabels, label_assignments, segment_crosstab
+from custseg.clustering.feature_maps import FEATURE_MAPS, PROFILE_MEANS
 from custseg.clustering.features import Feature, ScalerStatistics
 from custseg.clustering.models import ModelKey
 from custseg.clustering.statistics import (
@@ -32,12 +33,14 @@ from custseg.clustering.statistics import (
     population_statistics,
     z_scores,
 )
+from custseg.tables.spec import actions_text
 
 __all__ = [
     "ClusterLabels",
     "ClusterProfile",
     "describe",
     "describe_model",
+    "feature_rows",
     "ids_and_names",
     "label_assignments",
     "models_cluster_statistics",
@@ -49,7 +52,8 @@ __all__ = [
 
 @dataclasses.dataclass(frozen=True)
 class ClusterProfile:
-    """One row of cluster_profiles before the run's as_of, algorithm and k are added."""
+    """One cluster: its cluster_profiles row before the run's as_of, algorithm and k are
+    added, and in the feature dicts (keyed by column) its cluster_features rows."""
 
     model_cluster: int
     cluster_id: int
@@ -144,17 +148,39 @@ def describe_model(
 def profile_rows(
     profiles: Sequence[ClusterProfile], key: ModelKey, *, is_primary: bool
 ) -> list[dict]:
-    """cluster_profiles rows (without as_of)."""
+    """cluster_profiles rows (without as_of); the per-feature dicts go to ``feature_rows``."""
     return [
         {
             "algorithm": key.algorithm,
             "k": key.k,
             **dataclasses.asdict(p),
-            "actions": list(p.actions),
+            "actions": actions_text(p.actions),
+            **{mean: p.feature_means.get(column) for mean, column in PROFILE_MEANS.items()},
             "is_primary": is_primary,
         }
         for p in profiles
     ]
+
+
+def feature_rows(profiles: Sequence[ClusterProfile], key: ModelKey) -> list[dict]:
+    """cluster_features rows (without as_of): one per cluster and feature of any of its
+    dicts, R, F and M first; a value the cluster lacks (no customers, a column the model
+    does not read) is None."""
+    rows = []
+    for p in profiles:
+        dicts = {column: getattr(p, name) for name, column in FEATURE_MAPS.items()}
+        names = dict.fromkeys(name for values in dicts.values() for name in values)
+        rows += [
+            {
+                "algorithm": key.algorithm,
+                "k": key.k,
+                "cluster_id": p.cluster_id,
+                "feature": name,
+                **{column: values.get(name) for column, values in dicts.items()},
+            }
+            for name in names
+        ]
+    return rows
 
 
 def ids_and_names(profiles: Sequence[ClusterProfile]) -> ClusterLabels:

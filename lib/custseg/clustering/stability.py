@@ -4,7 +4,7 @@ A refit numbers its clusters arbitrarily, so the new centres are matched to the 
 run's centres of the same algorithm and k by the assignment of minimum total Euclidean
 distance, and each new cluster inherits the id of its match. Distances are measured in
 *this* run's standardised units: the previous centres are stored in original units
-(cluster_profiles.centre) and pushed through the current feature transform and scaler, so
+(cluster_features.centre) and pushed through the current feature transform and scaler, so
 both sets sit in one space and a slow drift of the population does not count as movement.
 
 The assignment is solved exactly with the Hungarian algorithm (O(k^3), no scipy at
@@ -139,7 +139,9 @@ def stable_ids(matches: Sequence[Match | None], priority: Sequence[int]) -> list
 
 
 def previous_clusters(profiles: DataFrame | None, as_of) -> dict[ModelKey, list[PreviousCluster]]:
-    """{(algorithm, k): clusters} of the latest as_of before ``as_of`` that has that model.
+    """{(algorithm, k): clusters} of the latest as_of before ``as_of`` that has that model;
+    ``profiles`` are cluster_profiles rows with their ``centre`` map
+    (``feature_maps.with_feature_maps``).
 
     Reading per model (not just the latest earlier run) lets a k that was not kept last
     month still find the run that last had it. Only profile rows reach the driver.

@@ -1,5 +1,5 @@
 """The cluster stage: customer_rfm -> customer_clusters, model_selection, model_comparison,
-cluster_profiles, segment_cluster_crosstab and saved models under
+cluster_features, cluster_profiles, segment_cluster_crosstab and saved models under
 ``<warehouse>/_models/<as_of>/``.
 
 Sweeps k for each algorithm on the training rows (a stable hash sample when
@@ -20,6 +20,7 @@ from pyspark import StorageLevel
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import DecimalType, DoubleType, StructField, StructType
 
 from custseg import delta_io
 from custseg.clustering import features as cluster_features
@@ -28,10 +29,12 @@ from custseg.clustering import models as cluster_models
 from custseg.clustering import profiles as cluster_profiles
 from custseg.clustering import selection as cluster_selection
 from custseg.clustering import stability as cluster_stability
+from custseg.clustering.feature_maps import with_feature_maps
 from custseg.clustering.models import ModelKey
 from custseg.config import ClusteringSettings, Settings
 from custseg.run_context import RunContext
 from custseg.tables import (
+    CLUSTER_FEATURES,
     CLUSTER_PROFILES,
     CUSTOMER_CLUSTERS,
     CUSTOMER_PROFILES,
@@ -185,10 +188,11 @@ def _label_kept(
 ) -> tuple[dict, list]:
     """Profiles and names of the kept models (ids matched to the previous as_of's), and the
     customers labelled with them."""
-    profiles_table = delta_io.maybe_read_table(
-        spark, settings.warehouse_root, CLUSTER_PROFILES.name
-    )
-    previous = cluster_stability.previous_clusters(profiles_table, as_of)
+    earlier = [
+        delta_io.maybe_read_table(spark, settings.warehouse_root, spec.name)
+        for spec in (CLUSTER_PROFILES, CLUSTER_FEATURES)
+    ]
+    previous = cluster_stability.previous_clusters(with_feature_maps(*earlier), as_of)
     profile_columns = cluster_features.profile_columns(feature_list)
     population = cluster_profiles.population_statistics(assigned, profile_columns)
     scaler_statistics = cluster_models.scaler_statistics(fitted.scaler)
@@ -242,11 +246,21 @@ def _comparison_rows(assigned: DataFrame, columns: dict, fitted: _Fitted) -> lis
 
 
 def rows_frame(spark: SparkSession, spec: TableSpec, rows: list, **constants) -> DataFrame:
-    """A small DataFrame (k-sized summaries) in the spec's schema."""
-    return spark.createDataFrame(
-        [tuple({**row, **constants}.get(c) for c in spec.column_names) for row in rows],
-        spec.schema,
+    """A small DataFrame (k-sized summaries) in the spec's schema. Money comes as floats
+    and is rounded to its decimal type by Spark's cast (``delta_io.conform``), as it is
+    for every other table."""
+    schema = StructType(
+        [
+            StructField(f.name, DoubleType(), f.nullable)
+            if isinstance(f.dataType, DecimalType)
+            else f
+            for f in spec.schema.fields
+        ]
     )
+    frame = spark.createDataFrame(
+        [tuple({**row, **constants}.get(c) for c in spec.column_names) for row in rows], schema
+    )
+    return delta_io.conform(frame, spec)
 
 
 def _write_outputs(
@@ -276,6 +290,27 @@ def _write_outputs(
         assigned.unpersist()
 
 
+def _summary_tables(described: dict, comparison: list, fitted: _Fitted) -> tuple:
+    """(spec, rows) of the k-sized tables, cluster_features before cluster_profiles: a
+    profile row then never lacks its features."""
+    kept, primary = fitted.kept, fitted.primary
+    selection = cluster_selection.selection_rows(
+        fitted.models.values(), fitted.chosen, kept, primary=primary
+    )
+    features = [row for key in kept for row in cluster_profiles.feature_rows(described[key], key)]
+    profiles = [
+        row
+        for key in kept
+        for row in cluster_profiles.profile_rows(described[key], key, is_primary=key == primary)
+    ]
+    return (
+        (MODEL_SELECTION, selection),
+        (MODEL_COMPARISON, comparison),
+        (CLUSTER_FEATURES, features),
+        (CLUSTER_PROFILES, profiles),
+    )
+
+
 def _write_kept(
     spark: SparkSession,
     settings: Settings,
@@ -298,21 +333,7 @@ def _write_kept(
         saved.write().overwrite().save(
             cluster_models.model_path(settings.table_path("_models"), as_of.isoformat(), key)
         )
-    selection = cluster_selection.selection_rows(
-        fitted.models.values(), fitted.chosen, fitted.kept, primary=fitted.primary
-    )
-    profiles = [
-        row
-        for key in fitted.kept
-        for row in cluster_profiles.profile_rows(
-            described[key], key, is_primary=key == fitted.primary
-        )
-    ]
-    for spec, rows in (
-        (MODEL_SELECTION, selection),
-        (MODEL_COMPARISON, comparison),
-        (CLUSTER_PROFILES, profiles),
-    ):
+    for spec, rows in _summary_tables(described, comparison, fitted):
         frame = rows_frame(spark, spec, rows, as_of=as_of)
         delta_io.write_table(spark, root, spec, frame, replace_where=where)
     customer_clusters = (

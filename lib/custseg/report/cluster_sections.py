@@ -248,7 +248,7 @@ PRIMARY_COLUMNS = (
     TableColumn("customer_share", "Share of customers", as_share, numeric=True),
     TableColumn("revenue_share", "Share of revenue", as_share, numeric=True),
 )
-ACTIONS_COLUMN = TableColumn("actions", "Recommended actions")
+ACTIONS_COLUMN = TableColumn("actions", "Recommended actions", lines=True)
 
 
 def _primary_table(profiles: pd.DataFrame) -> str:

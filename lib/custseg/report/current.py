@@ -14,7 +14,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from custseg.report.aggregates import at_as_of
-from custseg.tables.spec import DISPLAY_MONEY
+from custseg.tables.spec import ACTION_SEPARATOR, DISPLAY_MONEY
 
 # Keys of the primary model's rows in customer_clusters and cluster_profiles.
 _CLUSTER_COLUMNS = ("cluster_model", "cluster_id", "cluster_name", "cluster_action")
@@ -22,6 +22,11 @@ _CLUSTER_COLUMNS = ("cluster_model", "cluster_id", "cluster_name", "cluster_acti
 
 def _money(column: Column) -> Column:
     return column.cast(DISPLAY_MONEY.name)
+
+
+def _first_action(actions: str) -> Column:
+    """The first line of an actions text; null stays null."""
+    return F.substring_index(F.col(actions), ACTION_SEPARATOR, 1)
 
 
 def segment_since(rfm: DataFrame, as_of: dt.date) -> DataFrame:
@@ -60,7 +65,7 @@ def primary_clusters(
     actions = profiles.where(is_model).select(
         F.col("as_of").alias("model_as_of"),
         "cluster_id",
-        F.try_element_at("actions", F.lit(1)).alias("cluster_action"),
+        _first_action("actions").alias("cluster_action"),
     )
     return (
         at_as_of(clusters, as_of)
@@ -91,7 +96,7 @@ def segments_current(
     meanings = at_as_of(segments, as_of).select(
         "segment",
         F.col("description").alias("segment_description"),
-        F.try_element_at("actions", F.lit(1)).alias("segment_action"),
+        _first_action("actions").alias("segment_action"),
     )
     customers = (
         at_as_of(rfm, as_of)

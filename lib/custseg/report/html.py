@@ -13,7 +13,6 @@ import html
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 STYLE = """
@@ -68,10 +67,14 @@ class Section:
 
 @dataclasses.dataclass(frozen=True)
 class TableColumn:
+    """``lines``: the value is a text of one item per line (recommended actions), shown
+    as a bullet list."""
+
     name: str
     header: str
     format: Callable[[Any], str] = str
     numeric: bool = False
+    lines: bool = False
 
 
 def data_uri(png: bytes) -> str:
@@ -79,17 +82,18 @@ def data_uri(png: bytes) -> str:
 
 
 def _cell(value: Any, column: TableColumn) -> str:
-    if isinstance(value, (list, tuple, np.ndarray)):
-        items = "".join(f"<li>{html.escape(str(item))}</li>" for item in value)
-        return f"<td><ul>{items}</ul></td>"
     if value is None or (not isinstance(value, dict) and pd.isna(value)):
         return "<td></td>"
+    if column.lines:
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in str(value).splitlines())
+        return f"<td><ul>{items}</ul></td>"
     css = ' class="number"' if column.numeric else ""
     return f"<td{css}>{html.escape(column.format(value))}</td>"
 
 
 def table_html(frame: pd.DataFrame, columns: Sequence[TableColumn], caption: str = "") -> str:
-    """An HTML table of ``frame``'s rows; every value is escaped, lists become bullet lists."""
+    """An HTML table of ``frame``'s rows; every value is escaped, the lines of a ``lines``
+    column become a bullet list."""
     head = "".join(f"<th>{html.escape(c.header)}</th>" for c in columns)
     body = "".join(
         "<tr>" + "".join(_cell(row[c.name], c) for c in columns) + "</tr>"

@@ -23,7 +23,9 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import DecimalType
 
+from custseg.clustering.feature_maps import with_feature_maps
 from custseg.clustering.features import parse_features, with_profile_columns
 from custseg.clustering.models import ALGORITHMS
 from custseg.clustering.selection import quality_rank
@@ -68,15 +70,23 @@ class ReportInputs:
     projection: pd.DataFrame
     explained_variance: tuple[float, ...]
     crosstab: pd.DataFrame
-    cluster_profiles: pd.DataFrame
+    cluster_profiles: pd.DataFrame  # with the feature_means, ... dicts of cluster_features
     transitions: pd.DataFrame
     cluster_split: pd.DataFrame  # aggregates.cluster_split of the COMPARED_KS models
 
 
 def _small(df: DataFrame | None, order_by: Sequence[str] = ()) -> pd.DataFrame:
+    """A small frame in pandas; money columns (decimal in the tables, for BI readers) come
+    as floats, which pandas sums and matplotlib draws (Python Decimals they do not)."""
     if df is None:
         return pd.DataFrame()
-    return (df.orderBy(*order_by) if order_by else df).toPandas()
+    as_floats = [
+        F.col(f"`{f.name}`").cast("double").alias(f.name)
+        if isinstance(f.dataType, DecimalType)
+        else F.col(f"`{f.name}`")
+        for f in df.schema.fields
+    ]
+    return (df.orderBy(*order_by) if order_by else df).select(as_floats).toPandas()
 
 
 def _at(df: DataFrame | None, as_of: dt.date) -> DataFrame | None:
@@ -205,7 +215,11 @@ def gather_report_inputs(
             ["algorithm", "k", "segment", "cluster_id"],
         ),
         cluster_profiles=_small(
-            _at(frames.get("cluster_profiles"), as_of), ["algorithm", "k", "cluster_id"]
+            with_feature_maps(
+                _at(frames.get("cluster_profiles"), as_of),
+                _at(frames.get("cluster_features"), as_of),
+            ),
+            ["algorithm", "k", "cluster_id"],
         ),
         transitions=_small(
             None

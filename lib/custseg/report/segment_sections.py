@@ -70,7 +70,7 @@ SEGMENT_COLUMNS = (
     TableColumn("median_frequency", "Median orders", as_decimal, numeric=True),
     TableColumn("median_monetary", "Median spend", as_money, numeric=True),
     TableColumn("description", "What it means"),
-    TableColumn("actions", "Recommended actions"),
+    TableColumn("actions", "Recommended actions", lines=True),
 )
 
 

@@ -36,6 +36,7 @@ from custseg.report.inputs import (
 from custseg.run_context import RunContext
 from custseg.tables import (
     ALL_TABLES,
+    CLUSTER_FEATURES,
     CLUSTER_PROFILES,
     COMPACT_ONLY,
     CUSTOMER_CLUSTERS,
@@ -61,6 +62,7 @@ REPORT_SOURCES = (
     MODEL_SELECTION,
     MODEL_COMPARISON,
     CLUSTER_PROFILES,
+    CLUSTER_FEATURES,
     SEGMENT_CLUSTER_CROSSTAB,
     CUSTOMER_PROFILES,
 )

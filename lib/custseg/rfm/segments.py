@@ -12,6 +12,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from custseg.rfm.segment_map import SegmentMap, format_scores, load_segment_map
+from custseg.tables.spec import DISPLAY_MONEY, actions_text
 
 __all__ = [
     "assign_segments",
@@ -23,14 +24,15 @@ __all__ = [
     "with_previous_segment",
 ]
 
-_SUMMARY_STATISTICS = (
-    "mean_recency_days",
-    "median_recency_days",
-    "mean_frequency",
-    "median_frequency",
-    "mean_monetary",
-    "median_monetary",
-)
+# Each statistic with the type a person reads it in: spend in cents.
+_SUMMARY_STATISTICS = {
+    "mean_recency_days": "double",
+    "median_recency_days": "double",
+    "mean_frequency": "double",
+    "median_frequency": "double",
+    "mean_monetary": DISPLAY_MONEY.name,
+    "median_monetary": DISPLAY_MONEY.name,
+}
 
 
 def segment_column(
@@ -90,14 +92,14 @@ def segment_definitions(spark: SparkSession, segment_map: SegmentMap) -> DataFra
             format_scores(s.r_scores),
             format_scores(s.f_scores),
             s.description,
-            list(s.actions),
+            actions_text(s.actions),
         )
         for order, s in enumerate(segment_map.segments)
     ]
     return spark.createDataFrame(
         rows,
         "segment string, segment_order int, r_scores string, f_scores string, "
-        "description string, actions array<string>",
+        "description string, actions string",
     )
 
 
@@ -118,7 +120,8 @@ def _per_segment(customers: DataFrame) -> DataFrame:
 def segment_summary(customers: DataFrame, segment_map: SegmentMap, as_of: dt.date) -> DataFrame:
     """Per segment with customers: size, revenue and their shares, mean and exact median R, F, M.
 
-    The totals are one row, cross-joined so that shares need no second pass.
+    The totals are one row, cross-joined so that shares need no second pass. Shares are
+    taken of the unrounded sums; money is rounded to cents only in the output.
     """
     totals = customers.agg(
         F.count(F.lit(1)).alias("_all_customers"), F.sum("monetary").alias("_all_revenue")
@@ -138,9 +141,9 @@ def segment_summary(customers: DataFrame, segment_map: SegmentMap, as_of: dt.dat
             F.try_divide(F.col("customers").cast("double"), F.col("_all_customers")).alias(
                 "customer_share"
             ),
-            "revenue",
+            F.col("revenue").cast(DISPLAY_MONEY.name).alias("revenue"),
             F.try_divide(F.col("revenue"), F.col("_all_revenue")).alias("revenue_share"),
-            *[F.col(c).cast("double").alias(c) for c in _SUMMARY_STATISTICS],
+            *[F.col(c).cast(type_).alias(c) for c, type_ in _SUMMARY_STATISTICS.items()],
             "description",
             "actions",
         )

@@ -7,6 +7,7 @@ Column names live in these declarations and nowhere else. Reading and writing ta
 from __future__ import annotations
 
 from custseg.tables.cluster_tables import (
+    CLUSTER_FEATURES,
     CLUSTER_PROFILES,
     CUSTOMER_CLUSTERS,
     MODEL_COMPARISON,
@@ -48,6 +49,7 @@ ALL_TABLES: dict[str, TableSpec] = {
         MODEL_SELECTION,
         MODEL_COMPARISON,
         CLUSTER_PROFILES,
+        CLUSTER_FEATURES,
         SEGMENT_CLUSTER_CROSSTAB,
         SEGMENTS_CURRENT,
         RUNS,
@@ -56,6 +58,7 @@ ALL_TABLES: dict[str, TableSpec] = {
 
 __all__ = [
     "ALL_TABLES",
+    "CLUSTER_FEATURES",
     "CLUSTER_PROFILES",
     "COMPACT_ONLY",
     "CUSTOMER_CLUSTERS",

@@ -6,13 +6,12 @@ from custseg.tables.spec import (
     BIGINT,
     BOOLEAN,
     DATE,
+    DISPLAY_MONEY,
     DOUBLE,
     INT,
     STRING,
     TableSpec,
-    array_of,
     column,
-    map_of,
 )
 
 CUSTOMER_CLUSTERS = TableSpec(
@@ -113,7 +112,9 @@ MODEL_COMPARISON = TableSpec(
 
 CLUSTER_PROFILES = TableSpec(
     "cluster_profiles",
-    "Per model and cluster: size, revenue share, feature means/medians, centre and a name.",
+    "Per model and cluster: size, revenue share, mean R, F, M, actions and a name; every "
+    "profile feature's mean, median, centre and z-score are in cluster_features. Flat: no "
+    "nested columns.",
     (
         column("as_of", DATE, "RFM reference date", False),
         column("algorithm", STRING, "kmeans or bisecting_kmeans", False),
@@ -124,24 +125,17 @@ CLUSTER_PROFILES = TableSpec(
         column("customer_share", DOUBLE, "customers / all", False),
         column("revenue_share", DOUBLE, "monetary / all monetary", False),
         column(
-            "feature_means",
-            map_of(STRING, DOUBLE),
-            "mean of each profile feature, original units",
-            False,
+            "mean_recency_days",
+            DOUBLE,
+            "mean days from the last purchase to as_of; null for a cluster without customers",
         ),
+        column("mean_frequency", DOUBLE, "mean orders; null for a cluster without customers"),
         column(
-            "feature_medians",
-            map_of(STRING, DOUBLE),
-            "median of each profile feature, original units",
-            False,
+            "mean_monetary",
+            DISPLAY_MONEY,
+            "mean spend, rounded to cents; null for a cluster without customers",
         ),
-        column(
-            "centre",
-            map_of(STRING, DOUBLE),
-            "model centre mapped back to original feature units",
-            False,
-        ),
-        column("actions", array_of(STRING), "recommended actions for the name"),
+        column("actions", STRING, "recommended actions for the name, one per line"),
         column(
             "match_distance",
             DOUBLE,
@@ -154,15 +148,45 @@ CLUSTER_PROFILES = TableSpec(
             False,
         ),
         column(
-            "feature_z_scores",
-            map_of(STRING, DOUBLE),
-            "cluster mean of log1p(feature) minus the population mean, in population standard deviations; the naming rules read recency_days, frequency, monetary",
-            False,
-        ),
-        column(
             "is_primary",
             BOOLEAN,
             "true for the clusters of the run's recommended model (one model per as_of); null for runs before custseg flagged one",
+        ),
+    ),
+    partition_by=("as_of",),
+)
+
+CLUSTER_FEATURES = TableSpec(
+    "cluster_features",
+    "Per model, cluster and profile feature (R, F, M and every other model input): mean, "
+    "median, model centre and z-score; join to cluster_profiles on as_of, algorithm, k and "
+    "cluster_id.",
+    (
+        column("as_of", DATE, "RFM reference date", False),
+        column("algorithm", STRING, "kmeans or bisecting_kmeans", False),
+        column("k", INT, "number of clusters", False),
+        column("cluster_id", INT, "stable cluster id (as in cluster_profiles)", False),
+        column(
+            "feature",
+            STRING,
+            "customer_rfm or customer_profiles column, e.g. monetary, days_since_signup",
+            False,
+        ),
+        column("mean", DOUBLE, "mean of the feature, original units; null without customers"),
+        column(
+            "median",
+            DOUBLE,
+            "approximate median of the feature, original units; null without customers",
+        ),
+        column(
+            "centre",
+            DOUBLE,
+            "model centre mapped back to original units; null for a column the model does not read",
+        ),
+        column(
+            "z_score",
+            DOUBLE,
+            "cluster mean of log1p(feature) minus the population mean, in population standard deviations; the naming rules read recency_days, frequency, monetary",
         ),
     ),
     partition_by=("as_of",),

@@ -33,7 +33,8 @@ def _header(specs: list[TableSpec]) -> str:
             "",
             "Table `T` is a Delta table at `<warehouse>/T`; the report stage registers it in "
             f"Spark's catalog as `{DATABASE}.T`. Types are Spark SQL types; `decimal(18,4)` is "
-            "money in the source currency. Nullable `no`: a write with a null there fails "
+            "money in the source currency, `decimal(18,2)` money rounded to cents for "
+            "reading. Nullable `no`: a write with a null there fails "
             "(Delta NOT NULL). To read them without Spark see "
             "[the README](../README.md#reading-the-tables-without-spark).",
             "",

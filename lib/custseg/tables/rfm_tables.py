@@ -5,12 +5,12 @@ from __future__ import annotations
 from custseg.tables.spec import (
     BIGINT,
     DATE,
+    DISPLAY_MONEY,
     DOUBLE,
     INT,
     STRING,
     TIMESTAMP,
     TableSpec,
-    array_of,
     column,
 )
 
@@ -86,14 +86,18 @@ SEGMENT_SUMMARY = TableSpec(
         column("f_scores", STRING, "frequency scores of the segment, e.g. 4-5"),
         column("customers", BIGINT, "customers in the segment", False),
         column("customer_share", DOUBLE, "customers / all scored customers", False),
-        column("revenue", DOUBLE, "sum of monetary", False),
-        column("revenue_share", DOUBLE, "revenue / all revenue; null when all revenue is 0"),
+        column("revenue", DISPLAY_MONEY, "sum of monetary, rounded to cents", False),
+        column(
+            "revenue_share",
+            DOUBLE,
+            "revenue / all revenue (of the unrounded sums); null when all revenue is 0",
+        ),
         column("mean_recency_days", DOUBLE, "mean recency, days", False),
         column("median_recency_days", DOUBLE, "median recency, days", False),
         column("mean_frequency", DOUBLE, "mean orders", False),
         column("median_frequency", DOUBLE, "median orders", False),
-        column("mean_monetary", DOUBLE, "mean spend", False),
-        column("median_monetary", DOUBLE, "median spend", False),
+        column("mean_monetary", DISPLAY_MONEY, "mean spend, rounded to cents", False),
+        column("median_monetary", DISPLAY_MONEY, "median spend, rounded to cents", False),
         column(
             "description",
             STRING,
@@ -101,8 +105,8 @@ SEGMENT_SUMMARY = TableSpec(
         ),
         column(
             "actions",
-            array_of(STRING),
-            "recommended actions (the segment map: packaged custseg/defaults/segments.yaml or rfm.segments_file)",
+            STRING,
+            "recommended actions, one per line; null when none (the segment map: packaged custseg/defaults/segments.yaml or rfm.segments_file)",
         ),
     ),
     partition_by=("as_of",),

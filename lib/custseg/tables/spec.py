@@ -9,7 +9,7 @@ customer_rfm columns a clustering feature may name) before Spark starts.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -45,6 +45,15 @@ MONEY = SqlType("decimal(18,4)", True, lambda t: t.DecimalType(18, 4))
 # Money a person reads (spend, order value) is rounded to cents: BI tools show decimals as
 # they are, where a double prints as 180.00000000000003.
 DISPLAY_MONEY = SqlType("decimal(18,2)", True, lambda t: t.DecimalType(18, 2))
+
+# Recommended actions are one text, an action per line: BI tools and spreadsheets show a
+# text column as it is, where they cannot load an array column at all.
+ACTION_SEPARATOR = "\n"
+
+
+def actions_text(actions: Sequence[str]) -> str | None:
+    """The actions column's value: null rather than an empty text when there are none."""
+    return ACTION_SEPARATOR.join(actions) or None
 
 
 def array_of(element: SqlType, contains_null: bool = True) -> SqlType:
