@@ -62,7 +62,7 @@ def test_one_run_writes_one_as_of_into_every_table(spark, demo_folder):
             continue
         rows = spark.read.format("delta").load(path).select("as_of").distinct().collect()
         found[name] = {r["as_of"] for r in rows}
-    assert len(found) == 10  # every as_of table but segment_transitions, and the runs record
+    assert len(found) == 11  # every as_of table but segment_transitions, and the runs record
     dates = set().union(*found.values())
     assert len(dates) == 1, found
     (as_of,) = dates
