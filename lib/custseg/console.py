@@ -126,9 +126,10 @@ class TaskPoller:
                 return
 
 
-def step(logger: logging.Logger, text: str) -> None:
-    """A stage's step ("write transactions"): a log line, and the bar's text on a terminal."""
-    logger.info("%s", text, extra={"progress": text})
+def step(logger: logging.Logger, text: str, detail: str = "") -> None:
+    """A stage's step ("write transactions"): a log line (``text`` and ``detail``), and
+    ``text`` as the bar's text on a terminal."""
+    logger.info("%s%s", text, detail, extra={"progress": text})
 
 
 class _StepHandler(logging.Handler):

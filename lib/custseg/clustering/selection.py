@@ -24,6 +24,7 @@ from pyspark.sql import DataFrame
 from custseg.clustering import metrics, models
 from custseg.clustering.errors import ClusteringConfigError
 from custseg.clustering.models import ModelKey
+from custseg.console import step
 
 log = logging.getLogger("custseg")
 
@@ -117,16 +118,17 @@ def sweep(
         model, seconds = _timed_fit(
             train, key, seed=seed, max_iter=max_iter, training_rows=training_customers
         )
-        step = f"fit {next(finished)}/{len(keys)} {key.algorithm} k={key.k}"
-        # ``progress`` feeds the console's bar (custseg.console); the line goes to the log.
-        log.info("%s in %.1fs", step, seconds, extra={"progress": step})
+        step(
+            log,
+            f"fit {next(finished)}/{len(keys)} {key.algorithm} k={key.k}",
+            f" in {seconds:.1f}s",
+        )
         return model, seconds
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="custseg-fit") as pool:
         fits = list(pool.map(fit, keys))
     if fits:
-        step = f"metrics of {len(fits)} model(s)"
-        log.info("%s on every customer", step, extra={"progress": step})
+        step(log, f"metrics of {len(fits)} model(s)", " on every customer")
     qualities = evaluate(scaled, [model for model, _ in fits])
     fitted = [
         FittedModel(
