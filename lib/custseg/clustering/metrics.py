@@ -3,11 +3,12 @@
 Every model of a sweep is judged in the same two passes over the customers, not two or
 three passes per model: with a few thousand customers each pass is a Spark job whose cost
 is scheduling, so 18 models judged one by one cost a minute of job overhead. The frame
-carries one assignment column per model; each pass explodes it to (model, cluster) pairs
-and aggregates them in one grouping. The first pass gives each cluster's size, vector sum
-and sum of squared norms; the second (with those as literals) gives the spread about the
-means, the squared distance to the model centres and each customer's silhouette. Only
-(model x k)-sized summaries reach the driver.
+carries one assignment column per model. The first pass explodes it to (model, cluster)
+pairs and aggregates them in one grouping: each cluster's size, vector sum and sum of
+squared norms. The second (with those as constants) gives the spread about the means, the
+squared distance to the model centres and each customer's silhouette, computed per batch
+of customers with numpy (see ``_spreads`` for why). Only (model x k)-sized summaries reach
+the driver.
 
 Definitions follow scikit-learn so figures are comparable with notebooks:
 Davies-Bouldin and Calinski-Harabasz use the *mean of the assigned points* as each
@@ -18,12 +19,12 @@ its formula (cluster sums of vectors and squared norms), so it equals the evalua
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections.abc import Iterator, Sequence
 from functools import reduce
 
 import numpy as np
+import pandas as pd
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -65,7 +66,7 @@ def distance_to_centre(
     vector_col: str, cluster_col: str, centres: Sequence[Sequence[float]]
 ) -> Column:
     """Euclidean distance of each row to the centre of its assigned cluster, unrolled over
-    the (few) dimensions so that code generation compiles it (see ``_long_assignments``)."""
+    the (few) dimensions so that code generation compiles it (array lambdas are interpreted)."""
     values = vector_to_array(F.col(vector_col))
     position = (F.col(cluster_col) + F.lit(1)).cast("int")
     terms = []
@@ -75,18 +76,25 @@ def distance_to_centre(
     return F.sqrt(reduce(lambda acc, term: acc + term, terms, F.lit(0.0)))
 
 
-def _long_assignments(
+def _wide_assignments(
     df: DataFrame, vector_col: str, cluster_cols: Sequence[str], dimensions: int
 ) -> DataFrame:
-    """One row per (customer, model): ``m`` the model's position, ``c`` its cluster and the
-    vector's components as plain columns ``v0``, ``v1``... Everything below is unrolled
-    arithmetic on those columns, compiled by whole-stage code generation: the first version
-    used array lambdas (``aggregate``, ``transform``), which Spark interprets row by row,
-    and its second pass took 181 s for 4 models of 2.8 million customers."""
+    """One row per customer: the vector's components as plain columns ``v0``, ``v1``... and
+    model ``i``'s cluster as ``m{i}``."""
     values = vector_to_array(F.col(vector_col))
     return df.select(
         *[values[i].alias(f"v{i}") for i in range(dimensions)],
-        F.posexplode(F.array(*[F.col(c).cast("int") for c in cluster_cols])).alias("m", "c"),
+        *[F.col(c).cast("int").alias(f"m{i}") for i, c in enumerate(cluster_cols)],
+    )
+
+
+def _long_assignments(wide: DataFrame, models: int, dimensions: int) -> DataFrame:
+    """One row per (customer, model): ``m`` the model's position, ``c`` its cluster. The
+    first pass is unrolled arithmetic on these columns, compiled by whole-stage code
+    generation (array lambdas such as ``aggregate`` are interpreted row by row)."""
+    return wide.select(
+        *_components(dimensions),
+        F.posexplode(F.array(*[F.col(f"m{i}") for i in range(models)])).alias("m", "c"),
     )
 
 
@@ -117,129 +125,128 @@ def _cluster_sums(long: DataFrame, dimensions: int) -> dict[tuple[int, int], _Cl
     }
 
 
-class _Slots:
-    """Per-(model, cluster) numbers as one literal array, looked up at ``m * width + c``.
+@dataclasses.dataclass(frozen=True)
+class _ModelConstants:
+    """What the second pass needs of one model, as numpy arrays indexed by cluster."""
 
-    Models have different k; every model gets ``width`` slots (the largest k), padded."""
-
-    def __init__(self, width: int):
-        self.width = width
-
-    def index(self, cluster: Column) -> Column:
-        return (F.col("m") * F.lit(self.width) + cluster + F.lit(1)).cast("int")
-
-    def lookup(self, by_model: Sequence[Sequence[float]], cluster: Column) -> Column:
-        flat = [
-            float(value)
-            for model in by_model
-            for value in [*model, *[0.0] * (self.width - len(model))]
-        ]
-        return F.element_at(F.array(*[F.lit(v) for v in flat]), self.index(cluster))
+    centres: np.ndarray  # (k, d): the model's centres
+    means: np.ndarray  # (k, d): the mean of the cluster's points (the centre if empty)
+    sizes: np.ndarray  # (k,)
+    norms: np.ndarray  # (k,): sum of the points' squared norms
+    vector_sums: np.ndarray  # (k, d)
 
 
-def _silhouette_of_row(
-    sums: Sequence[Sequence[_ClusterSums | None]], slots: _Slots, dimensions: int
-) -> Column:
-    """MLlib's squared-Euclidean silhouette of one point (``SquaredEuclideanSilhouette``):
-    the mean squared distance to cluster C is ||x||^2 + sum_C ||y||^2 / n_C - 2 x.sum_C(y) / n_C;
-    a point alone in its cluster scores 0."""
-    empty = _ClusterSums(0, [0.0] * dimensions, 0.0)
-    filled = [[cluster or empty for cluster in model] for model in sums]
-    sizes = [[float(c.size) for c in model] for model in filled]
-    norms = [[c.squared_norm_sum for c in model] for model in filled]
-    vector_sums = [
-        [[c.vector_sum[d] for c in model] for model in filled] for d in range(dimensions)
-    ]
-    norm = _squared_norm(dimensions)
-
-    def mean_distance(cluster: Column) -> tuple[Column, Column]:
-        size = slots.lookup(sizes, cluster)
-        dot_sum = reduce(
-            lambda acc, d: acc + F.col(f"v{d}") * slots.lookup(vector_sums[d], cluster),
-            range(dimensions),
-            F.lit(0.0),
-        )
-        return size, norm + slots.lookup(norms, cluster) / size - F.lit(2.0) * dot_sum / size
-
-    own_size, own_distance = mean_distance(F.col("c"))
-    within = own_distance * own_size / (own_size - F.lit(1.0))
-    others = []
-    for j in range(slots.width):
-        size, distance = mean_distance(F.lit(j))
-        others.append(F.when((F.col("c") != F.lit(j)) & (size > 0), distance))
-    nearest = F.least(*others) if len(others) > 1 else others[0]
-    return (
-        F.when(own_size == F.lit(1.0), F.lit(0.0))
-        .when(within < nearest, F.lit(1.0) - within / nearest)
-        .when(within > nearest, nearest / within - F.lit(1.0))
-        .otherwise(F.lit(0.0))
+def _model_constants(
+    model_centres: Sequence[Sequence[float]], model_sums: Sequence[_ClusterSums | None]
+) -> _ModelConstants:
+    dimensions = len(model_centres[0])
+    filled = [s or _ClusterSums(0, [0.0] * dimensions, 0.0) for s in model_sums]
+    return _ModelConstants(
+        centres=np.asarray(model_centres, dtype=float),
+        means=np.asarray(
+            [s.mean if s else list(c) for s, c in zip(model_sums, model_centres)], dtype=float
+        ),
+        sizes=np.asarray([float(s.size) for s in filled]),
+        norms=np.asarray([s.squared_norm_sum for s in filled]),
+        vector_sums=np.asarray([s.vector_sum for s in filled], dtype=float),
     )
 
 
-# Whole-stage code generation writes the silhouette's nearest-cluster term, one branch per
-# cluster slot, into one Java method. With ten slots (a k = 2..10 sweep) that method
-# outgrows the JVM's 64 KB limit: Spark logs the failed compilation with a long stack trace
-# and runs the pass without whole-stage code anyway. A variant that compiles (the terms as
-# columns of their own) ran twice as slowly at 16M rows, as HotSpot leaves methods over
-# 8,000 bytes to its interpreter, so wide sweeps go without whole-stage code from the
-# start. The code grows with slots x feature dimensions; up to this product the pass
-# compiles (6 slots of 3 features: tests/clustering/test_metrics.py).
-WHOLE_STAGE_CODEGEN_MAX_TERMS = 18
+def _squared_distances(points: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Row i to ``targets[i]``, summed component by component in order, as the first
+    version's Spark expression did, so each row's figure is the same double."""
+    total = np.zeros(len(points))
+    for d in range(points.shape[1]):
+        total = total + (points[:, d] - targets[:, d]) * (points[:, d] - targets[:, d])
+    return total
 
 
-@contextlib.contextmanager
-def _whole_stage_codegen(spark, enabled: bool) -> Iterator[None]:
-    """Plans made inside use whole-stage code generation or not; the session's own setting
-    comes back after. The sweep judges its models after every fit has finished, so no
-    other custseg query is planned meanwhile."""
-    key = "spark.sql.codegen.wholeStage"
-    before = spark.conf.get(key)
-    if enabled or before == "false":
-        yield
-        return
-    spark.conf.set(key, "false")
-    try:
-        yield
-    finally:
-        spark.conf.set(key, before)
+def _silhouettes(points: np.ndarray, labels: np.ndarray, model: _ModelConstants) -> np.ndarray:
+    """MLlib's squared-Euclidean silhouette of each point (``SquaredEuclideanSilhouette``):
+    the mean squared distance to cluster C is ||x||^2 + sum_C ||y||^2 / n_C - 2 x.sum_C(y) / n_C;
+    a point alone in its cluster, or with no other cluster to compare, scores 0."""
+    norm = np.zeros(len(points))
+    dot = np.zeros((len(points), len(model.sizes)))
+    for d in range(points.shape[1]):
+        norm = norm + points[:, d] * points[:, d]
+        dot = dot + points[:, d, None] * model.vector_sums[None, :, d]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_distance = norm[:, None] + model.norms / model.sizes - 2.0 * dot / model.sizes
+        rows = np.arange(len(points))
+        own_size = model.sizes[labels]
+        within = mean_distance[rows, labels] * own_size / (own_size - 1.0)
+        others = np.where(model.sizes > 0, mean_distance, np.inf)
+        others[rows, labels] = np.inf
+        nearest = others.min(axis=1)
+        scores = np.where(
+            within < nearest,
+            1.0 - within / nearest,
+            np.where(within > nearest, nearest / within - 1.0, 0.0),
+        )
+    return np.where((own_size == 1.0) | np.isinf(nearest), 0.0, scores)
+
+
+SPREADS_SCHEMA = "m int, c int, to_centre double, scatter double, within double, silhouette double"
+
+
+def _spread_partials(
+    batches: Iterator[pd.DataFrame], constants: Sequence[_ModelConstants], dimensions: int
+) -> Iterator[pd.DataFrame]:
+    """Per batch of customers, each (model, cluster)'s sums of the squared distance to the
+    model centre, the distance and squared distance to the cluster mean, and the silhouette."""
+    for batch in batches:
+        points = batch[[f"v{d}" for d in range(dimensions)]].to_numpy(dtype=float)
+        parts = []
+        for m, model in enumerate(constants):
+            labels = batch[f"m{m}"].to_numpy(dtype=np.int64)
+            k = len(model.sizes)
+            to_mean = _squared_distances(points, model.means[labels])
+            sums = {
+                "to_centre": _squared_distances(points, model.centres[labels]),
+                "scatter": np.sqrt(to_mean),
+                "within": to_mean,
+                "silhouette": _silhouettes(points, labels, model),
+            }
+            present = np.bincount(labels, minlength=k) > 0
+            part = {name: np.bincount(labels, weights=v, minlength=k) for name, v in sums.items()}
+            parts.append(
+                pd.DataFrame({"m": m, "c": np.arange(k, dtype=np.int32), **part}).loc[present]
+            )
+        yield pd.concat(parts, ignore_index=True).astype({"m": "int32", "c": "int32"})
 
 
 def _spreads(
-    long: DataFrame,
+    wide: DataFrame,
     centres: Sequence[Sequence[Sequence[float]]],
     sums: Sequence[Sequence[_ClusterSums | None]],
 ) -> dict[tuple[int, int], tuple[float, float, float, float]]:
     """{(model, cluster): (sum of squared distance to the model centre, mean distance to the
-    cluster mean, sum of squared distance to the cluster mean, sum of silhouettes)}."""
+    cluster mean, sum of squared distance to the cluster mean, sum of silhouettes)}.
+
+    The one vectorised pandas step of custseg's clustering, and why: each customer's
+    silhouette compares it with every cluster of every model (a k = 2..10 sweep of two
+    algorithms: 108 cluster terms per customer). As one Spark expression that outgrows the
+    JVM's 64 KB method limit and runs uncompiled; split into columns it compiles into
+    methods too large for HotSpot to compile further. Measured at 16M rows (2.8 million
+    customers, 18 models) this pass took 197 s and 377 s those two ways. numpy evaluates
+    the same formula, in the same order per customer, on whole batches; only (model x k)
+    sums per batch come back to Spark."""
     dimensions = len(centres[0][0])
-    slots = _Slots(max(len(model) for model in centres))
-    means = [
-        [s.mean if s else list(centre) for s, centre in zip(model_sums, model_centres)]
-        for model_sums, model_centres in zip(sums, centres)
-    ]
+    constants = [_model_constants(c, s) for c, s in zip(centres, sums)]
 
-    def squared_distance_to(points: Sequence[Sequence[Sequence[float]]]) -> Column:
-        """To the model's point of the row's own cluster, component by component."""
-        terms = []
-        for d in range(dimensions):
-            coordinate = slots.lookup([[p[d] for p in model] for model in points], F.col("c"))
-            terms.append((F.col(f"v{d}") - coordinate) * (F.col(f"v{d}") - coordinate))
-        return reduce(lambda acc, term: acc + term, terms, F.lit(0.0))
+    def partials(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        return _spread_partials(batches, constants, dimensions)
 
-    to_mean = squared_distance_to(means)
-    spreads = long.groupBy("m", "c").agg(
-        F.sum(squared_distance_to(centres)).alias("to_centre"),
-        F.avg(F.sqrt(to_mean)).alias("scatter"),
-        F.sum(to_mean).alias("within"),
-        F.sum(_silhouette_of_row(sums, slots, dimensions)).alias("silhouette"),
+    rows = (
+        wide.mapInPandas(partials, SPREADS_SCHEMA)
+        .groupBy("m", "c")
+        .agg(*[F.sum(n).alias(n) for n in ("to_centre", "scatter", "within", "silhouette")])
+        .collect()
     )
-    compiles = slots.width * dimensions <= WHOLE_STAGE_CODEGEN_MAX_TERMS
-    with _whole_stage_codegen(long.sparkSession, compiles):
-        rows = spreads.collect()
     return {
         (int(r["m"]), int(r["c"])): (
             float(r["to_centre"]),
-            float(r["scatter"]),
+            float(r["scatter"]) / sums[r["m"]][r["c"]].size,
             float(r["within"]),
             float(r["silhouette"]),
         )
@@ -309,10 +316,10 @@ def models_quality(
     """The quality of each model's assignment (``cluster_cols[i]`` with ``centres[i]``), all
     models in two Spark passes. A silhouette needs two clusters with customers."""
     dimensions = len(centres[0][0])
-    long = _long_assignments(df, vector_col, cluster_cols, dimensions)
-    first = _cluster_sums(long, dimensions)
+    wide = _wide_assignments(df, vector_col, cluster_cols, dimensions)
+    first = _cluster_sums(_long_assignments(wide, len(cluster_cols), dimensions), dimensions)
     sums = [[first.get((m, c)) for c in range(len(model))] for m, model in enumerate(centres)]
-    spreads = _spreads(long, centres, sums)
+    spreads = _spreads(wide, centres, sums)
     return [
         _quality(model_sums, {c: v for (mi, c), v in spreads.items() if mi == m})
         for m, model_sums in enumerate(sums)
