@@ -79,8 +79,9 @@ def distance_to_centre(
 def _wide_assignments(
     df: DataFrame, vector_col: str, cluster_cols: Sequence[str], dimensions: int
 ) -> DataFrame:
-    """One row per customer: the vector's components as plain columns ``v0``, ``v1``... and
-    model ``i``'s cluster as ``m{i}``."""
+    """One row per customer, the vector's components as plain columns ``v0``, ``v1``... and
+    model ``i``'s cluster as ``m{i}``: both passes read these, the first without array
+    lambdas (interpreted row by row), the second as Arrow batches (vectors have no Arrow type)."""
     values = vector_to_array(F.col(vector_col))
     return df.select(
         *[values[i].alias(f"v{i}") for i in range(dimensions)],
@@ -139,6 +140,8 @@ class _ModelConstants:
 def _model_constants(
     model_centres: Sequence[Sequence[float]], model_sums: Sequence[_ClusterSums | None]
 ) -> _ModelConstants:
+    """An empty cluster keeps its centre as its "mean" and size 0: no customer reads it, and
+    the silhouette skips it, as MLlib's evaluator does."""
     dimensions = len(model_centres[0])
     filled = [s or _ClusterSums(0, [0.0] * dimensions, 0.0) for s in model_sums]
     return _ModelConstants(
@@ -193,7 +196,8 @@ def _spread_partials(
     batches: Iterator[pd.DataFrame], constants: Sequence[_ModelConstants], dimensions: int
 ) -> Iterator[pd.DataFrame]:
     """Per batch of customers, each (model, cluster)'s sums of the squared distance to the
-    model centre, the distance and squared distance to the cluster mean, and the silhouette."""
+    model centre, the distance and squared distance to the cluster mean, and the silhouette:
+    only sums leave the Python worker, at most (models x k) rows per batch of thousands."""
     for batch in batches:
         points = batch[[f"v{d}" for d in range(dimensions)]].to_numpy(dtype=float)
         parts = []
@@ -201,14 +205,17 @@ def _spread_partials(
             labels = batch[f"m{m}"].to_numpy(dtype=np.int64)
             k = len(model.sizes)
             to_mean = _squared_distances(points, model.means[labels])
-            sums = {
+            figures = {
                 "to_centre": _squared_distances(points, model.centres[labels]),
                 "scatter": np.sqrt(to_mean),
                 "within": to_mean,
                 "silhouette": _silhouettes(points, labels, model),
             }
             present = np.bincount(labels, minlength=k) > 0
-            part = {name: np.bincount(labels, weights=v, minlength=k) for name, v in sums.items()}
+            part = {
+                name: np.bincount(labels, weights=values, minlength=k).astype(float)
+                for name, values in figures.items()
+            }
             parts.append(
                 pd.DataFrame({"m": m, "c": np.arange(k, dtype=np.int32), **part}).loc[present]
             )
