@@ -179,15 +179,18 @@ def has_replacement_column() -> Column:
 
 
 def _reasons(checks: list[tuple[Column, str]]) -> Column:
-    """The names of the broken rules, in rule order; a null condition breaks nothing."""
-    return F.filter(
-        F.array(
-            *[
-                F.when(F.coalesce(condition, F.lit(False)), F.lit(name))
-                for condition, name in checks
-            ]
-        ),
-        lambda reason: reason.isNotNull(),
+    """The names of the broken rules, in rule order; a null condition breaks nothing.
+
+    One-name arrays concatenated, not an array of names with the nulls filtered out:
+    Spark's ``filter`` has no generated code (``CodegenFallback``), so every rule condition
+    beneath it ran in the expression interpreter, for every line read."""
+    none = F.array().cast("array<string>")
+    return F.concat(
+        none,
+        *[
+            F.when(F.coalesce(condition, F.lit(False)), F.array(F.lit(name))).otherwise(none)
+            for condition, name in checks
+        ],
     )
 
 
