@@ -13,8 +13,8 @@
 # the hash key's variable from the UI and event logs. The key itself never goes on the
 # command line: the driver reads it from its environment (CUSTSEG_HASH_KEY) or a key file.
 #
-# Python on the executors needs pandas and pyarrow (the keyed hash is a pandas UDF, the
-# sweep's silhouettes a mapInPandas):
+# Python on the executors needs numpy, pandas and pyarrow (the sweep's silhouettes are a
+# mapInPandas):
 #   - local master (or none given): this repository's .venv python is used;
 #   - a cluster whose nodes have such a python: --conf spark.pyspark.python=/path/to/python;
 #   - otherwise ship one: CUSTSEG_EXECUTOR_ENV=custseg-env.tar.gz (a venv packed with

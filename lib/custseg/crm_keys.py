@@ -4,7 +4,8 @@ custseg stores only keys and cannot reverse one; the CRM holds the raw ids anywa
 computes the keys on its side, with ingest's own canonicalisation (``17850.0`` is
 ``17850``) and HMAC, and joins on ``customer_key``. Keys under another key than the
 warehouse's would silently join nothing, so a warehouse's recorded key check is enforced.
-Like ingest, the key stays inside a pandas UDF: plans show the function only by name.
+Like ingest, the key's pads come from a broadcast one-row frame, never a literal, so plans
+do not show them (``pseudonym``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from custseg.ingest.clean import canonical_customer_id
 from custseg.ingest.pseudonym import (
     HashKeyError,
     check_key_matches,
-    customer_key_column,
     load_hash_key,
+    with_customer_key,
 )
 from custseg.ingest.sources import header_hint, literal_path
 from custseg.ingest.stage import recorded_key_check
@@ -60,7 +61,7 @@ def with_customer_keys(
     canonical = canonical_customer_id(
         raw, cleaning.customer_id_pattern, cleaning.customer_id_max_length
     )
-    return frame.withColumn(KEY_COLUMN, customer_key_column(canonical, key))
+    return with_customer_key(frame, canonical, key, output=KEY_COLUMN)
 
 
 def count_without_key(keyed: DataFrame) -> tuple[int, int]:

@@ -10,7 +10,14 @@ from pyspark.sql import functions as F
 
 from custseg import delta_io
 from custseg.config import replace
-from custseg.ingest.pseudonym import HashKeyError, hmac_hex, key_check_value, load_hash_key
+from custseg.ingest.pseudonym import (
+    HashKeyError,
+    _pads,
+    hmac_hex,
+    key_check_value,
+    load_hash_key,
+    with_customer_key,
+)
 from custseg.ingest.stage import rules_fingerprint
 from custseg.tables import INGEST_FILES
 from tests.conftest import TEST_HASH_KEY
@@ -25,6 +32,27 @@ def small(tmp_path, settings):
     data.mkdir()
     (data / "2010-12.csv").write_text(HEADER + LINES)
     return _messy_settings(settings, data)
+
+
+@pytest.mark.parametrize(
+    "key", [b"sixteen-byte-key", b"k" * 64, ("\u00e9t\u00e9-" * 20).encode()], ids=len
+)
+def test_the_key_computed_in_spark_is_pythons_hmac_and_stays_out_of_the_plan(spark, key):
+    """Keys shorter than, as long as and longer than SHA-256's block (hashed first), ids
+    with non-ASCII text, and a null id."""
+    ids = ["17850", "00017", "Kund\u00e9-\u00f8\u4e2d", " 1 ", "", None]
+    frame = spark.createDataFrame([(i, v) for i, v in enumerate(ids)], "n int, id string")
+
+    keyed = with_customer_key(frame, F.col("id"), key, output="key")
+
+    assert keyed.columns == ["n", "id", "key"]
+    got = {row["n"]: row["key"] for row in keyed.collect()}
+    assert got == {i: None if v is None else hmac_hex(key, v) for i, v in enumerate(ids)}
+    plan = keyed._jdf.queryExecution().toString()
+    assert "sha2" in plan
+    for secret in (key, *_pads(key)):
+        assert secret.hex() not in plan.lower()
+        assert secret.decode("latin-1") not in plan
 
 
 def test_key_from_environment_and_file_read_alike(monkeypatch, tmp_path):

@@ -305,11 +305,12 @@ def test_key_and_raw_ids_never_stored_or_planned(spark, messy_ingested):
     invalid = quarantine.where(F.array_contains("reasons", "invalid_customer_id")).first()
     assert invalid["source_row"] == 6
     assert hmac_hex(TEST_HASH_KEY.encode(), "17850.5") in invalid["raw_record"]
-    from custseg.ingest.pseudonym import key_mapping
+    from custseg.ingest.pseudonym import with_customer_key
 
     ids = spark.createDataFrame([("17850",)], "canonical_id string")
-    plan = key_mapping(ids, TEST_HASH_KEY.encode())._jdf.queryExecution().toString()
-    assert TEST_HASH_KEY not in plan and "hmac_sha256" in plan
+    keyed = with_customer_key(ids, F.col("canonical_id"), TEST_HASH_KEY.encode())
+    plan = keyed._jdf.queryExecution().toString()
+    assert TEST_HASH_KEY not in plan and "sha2" in plan
     history = spark.sql(f"DESCRIBE HISTORY delta.`{messy.table_path('transactions')}`").collect()
     assert TEST_HASH_KEY not in str(history)
 

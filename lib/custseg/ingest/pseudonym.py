@@ -1,10 +1,12 @@
 """Keyed pseudonymisation of customer ids: HMAC-SHA256 under a secret key.
 
 The key is read from the environment or a key file, never from config, and it must not
-reach a log line, an exception, a Spark plan or the Delta log. Spark's built-in ``sha2``
-could compute an HMAC, but only with the key's pads as literals in the plan (and so in
-``explain`` and the UI); a pandas UDF keeps the key inside the pickled function, which
-plans show only by name. The UDF runs over the distinct ids, not every row.
+reach a log line, an exception, a Spark plan or the Delta log. The HMAC is Spark's own
+``sha2`` applied twice (RFC 2104), compiled with the rest of each row's work, so no Python
+worker and no join of every line to a table of keys is needed. The key's two pads are not
+literals, which ``explain`` and the UI would show: they come from a one-row frame made from
+an RDD, broadcast and joined to every row. Plans show that frame only as a scan of an
+existing RDD; its bytes travel inside tasks, as a UDF's pickled key would.
 """
 
 from __future__ import annotations
@@ -12,10 +14,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.functions import pandas_udf
 
 # Loading the key needs no Spark: the checks before Spark starts load it from there.
 from custseg.ingest.hash_key import MIN_KEY_BYTES, HashKeyError, load_hash_key
@@ -29,8 +29,8 @@ __all__ = [
     "check_no_collisions",
     "hmac_hex",
     "key_check_value",
-    "key_mapping",
     "load_hash_key",
+    "with_customer_key",
 ]
 
 # The check value is the HMAC of this fixed label: it identifies the key without revealing
@@ -56,35 +56,51 @@ def hmac_hex(key: bytes, customer_id: str) -> str:
     return hmac.new(key, customer_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def _hmac_udf(key: bytes):
-    @pandas_udf("string")
-    def hmac_sha256(ids: pd.Series) -> pd.Series:
-        return ids.map(lambda value: None if value is None else hmac_hex(key, value))
-
-    return hmac_sha256
+# RFC 2104: a key longer than the hash's block is hashed first, then zero-padded to it.
+_BLOCK_BYTES = 64
+_INNER_PAD, _OUTER_PAD = "_custseg_inner_pad", "_custseg_outer_pad"
 
 
-def customer_key_column(ids: Column, key: bytes) -> Column:
-    """The customer key of each canonical id (null for null), for frames whose rows are
-    mostly distinct customers (a CRM export) where a distinct-id mapping saves nothing."""
-    return _hmac_udf(key)(ids)
+def _pads(key: bytes) -> tuple[bytes, bytes]:
+    block = hashlib.sha256(key).digest() if len(key) > _BLOCK_BYTES else key
+    block = block.ljust(_BLOCK_BYTES, b"\0")
+    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
 
 
-def key_mapping(ids: DataFrame, key: bytes, id_column: str = "canonical_id") -> DataFrame:
-    """(id, customer_key) for the distinct non-null ids of ``ids``; kept in memory only."""
-    distinct_ids = ids.select(id_column).where(F.col(id_column).isNotNull()).distinct()
-    return distinct_ids.withColumn("customer_key", customer_key_column(F.col(id_column), key))
+def with_customer_key(
+    frame: DataFrame, ids: Column, key: bytes, output: str = "customer_key"
+) -> DataFrame:
+    """``frame`` with ``output``, the HMAC-SHA256 hex of each id's UTF-8 bytes (null for a
+    null id), equal to ``hmac_hex``."""
+    spark = frame.sparkSession
+    inner_pad, outer_pad = _pads(key)
+    pads = spark.createDataFrame(
+        spark.sparkContext.parallelize([(bytearray(inner_pad), bytearray(outer_pad))], 1),
+        f"{_INNER_PAD} binary, {_OUTER_PAD} binary",
+    )
+    inner = F.unhex(F.sha2(F.concat(F.col(_INNER_PAD), F.encode(ids, "UTF-8")), 256))
+    return (
+        frame.crossJoin(F.broadcast(pads))
+        .withColumn(output, F.sha2(F.concat(F.col(_OUTER_PAD), inner), 256))
+        .drop(_INNER_PAD, _OUTER_PAD)
+    )
 
 
 class HashCollisionError(RuntimeError):
     pass
 
 
-def check_no_collisions(mapping: DataFrame, id_column: str = "canonical_id") -> int:
-    """Distinct keys must equal distinct ids; returns the number of distinct customers."""
-    row = mapping.agg(
-        F.countDistinct(id_column).alias("ids"), F.countDistinct("customer_key").alias("keys")
-    ).first()
+def check_no_collisions(keyed: DataFrame, id_column: str = "canonical_id") -> int:
+    """Distinct keys must equal distinct ids; returns the number of distinct customers.
+
+    Each id has one key, so the distinct (id, key) pairs number the distinct ids; they are
+    few next to the rows, and the second count runs over them only."""
+    pairs = keyed.select(id_column, "customer_key").where(F.col(id_column).isNotNull())
+    row = (
+        pairs.distinct()
+        .agg(F.count(F.lit(1)).alias("ids"), F.countDistinct("customer_key").alias("keys"))
+        .first()
+    )
     if row["ids"] != row["keys"]:
         raise HashCollisionError(
             f"hash collision: {row['ids']} distinct ids map to {row['keys']} distinct keys"

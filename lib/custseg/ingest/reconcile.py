@@ -54,11 +54,12 @@ class IngestCounts:
 def count_classified(
     keyed: DataFrame, *, rows_read: int, identical_lines: int, duplicates_removed: int
 ) -> IngestCounts:
-    """Counts from the classified, keyed rows; ``rows_read`` is counted on the rows before
-    the join to the keys, ``identical_lines`` on the line hashes.
+    """Counts from the classified, keyed rows; ``rows_read`` is counted per file split on
+    the lines as read, ``identical_lines`` on the line hashes.
 
     Counting the two sides on different plans is what makes the identity a check: a join
-    that duplicated or dropped rows shows up as a mismatch.
+    that duplicated or dropped rows (the one that drops repeated lines, the one that adds
+    the key's pads) shows up as a mismatch.
     """
     clean = F.size("reasons") == 0
     totals = keyed.agg(
@@ -102,7 +103,7 @@ def count_profiles(keyed: DataFrame, *, rows_read: int) -> IngestCounts:
     """Counts of a classified, keyed profile snapshot: every clean customer is written
     once, so clean rows beyond one per customer are repeats (``duplicates_removed``).
 
-    As for transactions, ``rows_read`` is counted before the join to the keys.
+    As for transactions, ``rows_read`` is counted per file split on the lines as read.
     """
     clean = F.size("reasons") == 0
     totals = keyed.agg(

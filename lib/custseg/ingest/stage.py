@@ -160,20 +160,22 @@ def _ingest_files(
     key_recorded: bool,
 ) -> IngestCounts:
     raw = sources.read_sources(spark, to_read, settings.input)
-    classified = clean.classify(raw, cleaning_rules(settings)).persist()
-    mapping = pseudonym.key_mapping(classified, key).persist()
-    cached = [classified, mapping]
+    classified = clean.classify(raw, cleaning_rules(settings))
+    # the one cached copy of the lines: keyed as they are read (see pseudonym)
+    lines = pseudonym.with_customer_key(classified, F.col("canonical_id"), key).persist()
+    cached = [lines]
     try:
         step(log, f"read, check and key {len(to_read)} file(s)")
-        _first_read(spark, lambda: pseudonym.check_no_collisions(mapping))
-        rows_by_file, blocks = _file_blocks(spark, classified)
-        repeated = clean.repeated_lines(classified).persist()
+        _first_read(spark, lambda: pseudonym.check_no_collisions(lines))
+        rows_by_file, blocks = _file_blocks(spark, lines)
+        repeated = clean.repeated_lines(lines).persist()
         cached.append(repeated)
-        identical = int(repeated.agg(F.sum(F.col("occurrences") - 1)).first()[0] or 0)
+        repeats = repeated.agg(F.count(F.lit(1)), F.sum(F.col("occurrences") - 1)).first()
+        identical = int(repeats[1] or 0)
         dropping = settings.cleaning.duplicate_lines == "drop"
-        kept = clean.drop_repeated_lines(classified, repeated) if dropping else classified
-        keyed = kept.join(mapping, on="canonical_id", how="left").persist()
-        cached.append(keyed)
+        keyed = _without_repeats(lines, repeated, int(repeats[0])) if dropping else lines
+        if keyed is not lines:
+            cached.append(keyed)
         step(log, "count and reconcile the lines")
         counts = count_classified(
             keyed,
@@ -181,7 +183,6 @@ def _ingest_files(
             identical_lines=identical,
             duplicates_removed=identical if dropping else 0,
         )
-        classified.unpersist()  # keyed holds every row from here on
         check_reconciliation(counts)
         _warn_about_replacement_characters(settings, counts)
         batch = _Batch(to_read, keyed, blocks, rows_by_file, counts, key, key_recorded)
@@ -191,6 +192,21 @@ def _ingest_files(
         for frame in reversed(cached):
             frame.unpersist()
     return counts
+
+
+# Repeated lines up to this many (distinct) are broadcast into the join that drops their
+# copies: a hash table of a few hundred MB at most on the 4 GB local heap.
+BROADCAST_REPEATED_LINES = 4_000_000
+
+
+def _without_repeats(lines: DataFrame, repeated: DataFrame, distinct_repeated: int) -> DataFrame:
+    """``lines`` without the copies of repeated lines. The lines are read four more times
+    (counts, reasons, both writes): with the repeated lines broadcast, each read redoes a
+    hash lookup per line; more of them than a broadcast holds would mean a shuffle of every
+    line on each read, so that join is cached once instead."""
+    if distinct_repeated <= BROADCAST_REPEATED_LINES:
+        return clean.drop_repeated_lines(lines, F.broadcast(repeated))
+    return clean.drop_repeated_lines(lines, repeated).persist()
 
 
 def _first_read(spark: SparkSession, action):
@@ -247,16 +263,14 @@ def _warn_about_replacement_characters(settings: Settings, counts: IngestCounts)
 
 def _quarantine_rows(keyed: DataFrame, blocks: DataFrame, key: bytes) -> DataFrame:
     """Quarantined rows with their position in the file and ``id_key``: the HMAC of the
-    trimmed id text, valid or not (the invalid ids' keys come from a mapping of their own,
-    over the few distinct invalid ids)."""
+    trimmed id text, valid or not (a valid id's is its customer key; the invalid ids are
+    keyed here, on the quarantined rows only)."""
     quarantined = keyed.where(F.size("reasons") > 0).withColumn(
         "id_text", F.when(F.trim("customer_id") != "", F.trim("customer_id"))
     )
-    invalid = quarantined.where(F.col("customer_key").isNull()).select("id_text")
-    invalid_keys = pseudonym.key_mapping(invalid, key, id_column="id_text")
-    with_keys = quarantined.join(
-        invalid_keys.withColumnRenamed("customer_key", "invalid_key"), on="id_text", how="left"
-    ).withColumn("id_key", F.coalesce("customer_key", "invalid_key"))
+    with_keys = pseudonym.with_customer_key(
+        quarantined, F.col("id_text"), key, output="text_key"
+    ).withColumn("id_key", F.coalesce("customer_key", "text_key"))
     return clean.with_source_row(with_keys, blocks)
 
 
@@ -327,14 +341,13 @@ def _ingest_profiles(
     profile rows, then customer_profiles, are replaced whole (a refused snapshot leaves
     customer_profiles as it was)."""
     root, configured = settings.warehouse_root, settings.input.profiles
-    classified = profiles.classify_profiles(raw, configured, settings.cleaning).persist()
-    mapping = pseudonym.key_mapping(classified, key).persist()
-    cached = [classified, mapping]
+    classified = profiles.classify_profiles(raw, configured, settings.cleaning)
+    lines = pseudonym.with_customer_key(classified, F.col("canonical_id"), key).persist()
+    cached = [lines]
     try:
-        _first_read(spark, lambda: pseudonym.check_no_collisions(mapping))
-        rows_by_file, blocks = _file_blocks(spark, classified)
-        keyed = profiles.with_conflicts(classified.join(mapping, on="canonical_id", how="left"))
-        keyed = keyed.persist()
+        _first_read(spark, lambda: pseudonym.check_no_collisions(lines))
+        rows_by_file, blocks = _file_blocks(spark, lines)
+        keyed = profiles.with_conflicts(lines).persist()
         cached.append(keyed)
         counts = count_profiles(keyed, rows_read=sum(rows_by_file.values()))
         check_reconciliation(counts)
