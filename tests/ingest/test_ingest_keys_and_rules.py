@@ -35,7 +35,9 @@ def small(tmp_path, settings):
 
 
 @pytest.mark.parametrize(
-    "key", [b"sixteen-byte-key", b"k" * 64, ("\u00e9t\u00e9-" * 20).encode()], ids=len
+    "key",
+    [b"sixteen-byte-key", b"k" * 64, ("\u00e9t\u00e9-" * 20).encode()],
+    ids=lambda key: f"{len(key)}-bytes",
 )
 def test_the_key_computed_in_spark_is_pythons_hmac_and_stays_out_of_the_plan(spark, key):
     """Keys shorter than, as long as and longer than SHA-256's block (hashed first), ids
