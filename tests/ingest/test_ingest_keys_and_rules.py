@@ -36,13 +36,13 @@ def small(tmp_path, settings):
 
 @pytest.mark.parametrize(
     "key",
-    [b"sixteen-byte-key", b"k" * 64, ("\u00e9t\u00e9-" * 20).encode()],
+    [b"sixteen-byte-key", b"k" * 64, b"k" * 65, ("\u00e9t\u00e9-" * 20).encode()],
     ids=lambda key: f"{len(key)}-bytes",
 )
 def test_the_key_computed_in_spark_is_pythons_hmac_and_stays_out_of_the_plan(spark, key):
     """Keys shorter than, as long as and longer than SHA-256's block (hashed first), ids
     with non-ASCII text, and a null id."""
-    ids = ["17850", "00017", "Kund\u00e9-\u00f8\u4e2d", " 1 ", "", None]
+    ids = ["17850", "00017", "Kund\u00e9-\u00f8\u4e2d\U0001f600", " 1 ", "a\x00b", "", None]
     frame = spark.createDataFrame([(i, v) for i, v in enumerate(ids)], "n int, id string")
 
     keyed = with_customer_key(frame, F.col("id"), key, output="key")
@@ -50,7 +50,7 @@ def test_the_key_computed_in_spark_is_pythons_hmac_and_stays_out_of_the_plan(spa
     assert keyed.columns == ["n", "id", "key"]
     got = {row["n"]: row["key"] for row in keyed.collect()}
     assert got == {i: None if v is None else hmac_hex(key, v) for i, v in enumerate(ids)}
-    plan = keyed._jdf.queryExecution().toString()
+    plan = keyed._jdf.queryExecution().toString()  # after running: the plans as executed
     assert "sha2" in plan
     for secret in (key, *_pads(key)):
         assert secret.hex() not in plan.lower()

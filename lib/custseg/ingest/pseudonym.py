@@ -4,9 +4,9 @@ The key is read from the environment or a key file, never from config, and it mu
 reach a log line, an exception, a Spark plan or the Delta log. The HMAC is Spark's own
 ``sha2`` applied twice (RFC 2104), compiled with the rest of each row's work, so no Python
 worker and no join of every line to a table of keys is needed. The key's two pads are not
-literals, which ``explain`` and the UI would show: they come from a one-row frame made from
-an RDD, broadcast and joined to every row. Plans show that frame only as a scan of an
-existing RDD; its bytes travel inside tasks, as a UDF's pickled key would.
+literals, which ``explain`` and the UI would show: they come from a one-row frame built in
+the JVM, broadcast and joined to every row. Plans show that frame by its columns only; its
+bytes travel inside tasks, as a UDF's pickled key would.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import BinaryType, StructField, StructType
 
 # Loading the key needs no Spark: the checks before Spark starts load it from there.
 from custseg.ingest.hash_key import MIN_KEY_BYTES, HashKeyError, load_hash_key
@@ -62,9 +63,27 @@ _INNER_PAD, _OUTER_PAD = "_custseg_inner_pad", "_custseg_outer_pad"
 
 
 def _pads(key: bytes) -> tuple[bytes, bytes]:
+    """(inner, outer) pad: as secret as the key, since the key follows from either."""
     block = hashlib.sha256(key).digest() if len(key) > _BLOCK_BYTES else key
     block = block.ljust(_BLOCK_BYTES, b"\0")
     return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+
+
+def _pads_frame(spark: SparkSession, key: bytes) -> DataFrame:
+    """The pads as a one-row frame built in the JVM through py4j's socket: pyspark's own
+    ``createDataFrame`` and ``parallelize`` hand local data to the JVM through a temporary
+    file (unless Spark's I/O encryption is on), which would put the pads on disk. Plans show
+    a local relation by its columns only."""
+    jvm = spark.sparkContext._jvm
+    values = spark.sparkContext._gateway.new_array(jvm.java.lang.Object, 2)
+    values[0], values[1] = (bytearray(pad) for pad in _pads(key))
+    rows = jvm.java.util.ArrayList()
+    rows.add(jvm.org.apache.spark.sql.RowFactory.create(values))
+    schema = StructType(
+        [StructField(_INNER_PAD, BinaryType(), False), StructField(_OUTER_PAD, BinaryType(), False)]
+    )
+    jschema = jvm.org.apache.spark.sql.types.DataType.fromJson(schema.json())
+    return DataFrame(spark._jsparkSession.createDataFrame(rows, jschema), spark)
 
 
 def with_customer_key(
@@ -72,12 +91,10 @@ def with_customer_key(
 ) -> DataFrame:
     """``frame`` with ``output``, the HMAC-SHA256 hex of each id's UTF-8 bytes (null for a
     null id), equal to ``hmac_hex``."""
-    spark = frame.sparkSession
-    inner_pad, outer_pad = _pads(key)
-    pads = spark.createDataFrame(
-        spark.sparkContext.parallelize([(bytearray(inner_pad), bytearray(outer_pad))], 1),
-        f"{_INNER_PAD} binary, {_OUTER_PAD} binary",
-    )
+    clashing = {_INNER_PAD, _OUTER_PAD, output} & set(frame.columns)
+    if clashing:
+        raise ValueError(f"the frame already has column(s) {sorted(clashing)}")
+    pads = _pads_frame(frame.sparkSession, key)
     inner = F.unhex(F.sha2(F.concat(F.col(_INNER_PAD), F.encode(ids, "UTF-8")), 256))
     return (
         frame.crossJoin(F.broadcast(pads))

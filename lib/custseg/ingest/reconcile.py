@@ -55,11 +55,12 @@ def count_classified(
     keyed: DataFrame, *, rows_read: int, identical_lines: int, duplicates_removed: int
 ) -> IngestCounts:
     """Counts from the classified, keyed rows; ``rows_read`` is counted per file split on
-    the lines as read, ``identical_lines`` on the line hashes.
+    the keyed lines before repeated lines are dropped, ``identical_lines`` on the line
+    hashes.
 
     Counting the two sides on different plans is what makes the identity a check: a join
-    that duplicated or dropped rows (the one that drops repeated lines, the one that adds
-    the key's pads) shows up as a mismatch.
+    that duplicated or dropped rows (the one that drops repeated lines) shows up as a
+    mismatch. The key is added by a cross join with exactly one row, built in place.
     """
     clean = F.size("reasons") == 0
     totals = keyed.agg(
@@ -103,7 +104,7 @@ def count_profiles(keyed: DataFrame, *, rows_read: int) -> IngestCounts:
     """Counts of a classified, keyed profile snapshot: every clean customer is written
     once, so clean rows beyond one per customer are repeats (``duplicates_removed``).
 
-    As for transactions, ``rows_read`` is counted per file split on the lines as read.
+    As for transactions, ``rows_read`` is counted per file split on the keyed lines.
     """
     clean = F.size("reasons") == 0
     totals = keyed.agg(

@@ -54,7 +54,8 @@ class IngestRejected(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class _Batch:
-    """The classified, keyed rows of the files read in this run (cached while written)."""
+    """The classified, keyed rows of the files read in this run, read from a cache while
+    they are written."""
 
     files: list
     keyed: DataFrame
@@ -170,12 +171,13 @@ def _ingest_files(
         rows_by_file, blocks = _file_blocks(spark, lines)
         repeated = clean.repeated_lines(lines).persist()
         cached.append(repeated)
-        repeats = repeated.agg(F.count(F.lit(1)), F.sum(F.col("occurrences") - 1)).first()
-        identical = int(repeats[1] or 0)
+        repeats = repeated.agg(
+            F.count(F.lit(1)).alias("distinct"), F.sum(F.col("occurrences") - 1).alias("copies")
+        ).first()
+        identical = int(repeats["copies"] or 0)
         dropping = settings.cleaning.duplicate_lines == "drop"
-        keyed = _without_repeats(lines, repeated, int(repeats[0])) if dropping else lines
-        if keyed is not lines:
-            cached.append(keyed)
+        keyed = _without_repeats(lines, repeated, repeats["distinct"]) if dropping else lines
+        cached.append(keyed)
         step(log, "count and reconcile the lines")
         counts = count_classified(
             keyed,
@@ -183,6 +185,8 @@ def _ingest_files(
             identical_lines=identical,
             duplicates_removed=identical if dropping else 0,
         )
+        if keyed.is_cached:
+            lines.unpersist()  # keyed holds every row it needs from here on
         check_reconciliation(counts)
         _warn_about_replacement_characters(settings, counts)
         batch = _Batch(to_read, keyed, blocks, rows_by_file, counts, key, key_recorded)
@@ -195,8 +199,8 @@ def _ingest_files(
 
 
 # Repeated lines up to this many (distinct) are broadcast into the join that drops their
-# copies: a hash table of a few hundred MB at most on the 4 GB local heap.
-BROADCAST_REPEATED_LINES = 4_000_000
+# copies: their two hashes and first position, a hash table of under 100 MB.
+BROADCAST_REPEATED_LINES = 1_000_000
 
 
 def _without_repeats(lines: DataFrame, repeated: DataFrame, distinct_repeated: int) -> DataFrame:
@@ -204,9 +208,10 @@ def _without_repeats(lines: DataFrame, repeated: DataFrame, distinct_repeated: i
     (counts, reasons, both writes): with the repeated lines broadcast, each read redoes a
     hash lookup per line; more of them than a broadcast holds would mean a shuffle of every
     line on each read, so that join is cached once instead."""
+    firsts = repeated.select(*clean.LINE_HASH_COLUMNS, "first_occurrence")
     if distinct_repeated <= BROADCAST_REPEATED_LINES:
-        return clean.drop_repeated_lines(lines, F.broadcast(repeated))
-    return clean.drop_repeated_lines(lines, repeated).persist()
+        return clean.drop_repeated_lines(lines, F.broadcast(firsts))
+    return clean.drop_repeated_lines(lines, firsts).persist()
 
 
 def _first_read(spark: SparkSession, action):
