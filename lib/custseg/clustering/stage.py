@@ -16,7 +16,6 @@ import datetime as dt
 import time
 from functools import reduce
 
-from pyspark import StorageLevel
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -33,6 +32,7 @@ from custseg.clustering.feature_maps import with_feature_maps
 from custseg.clustering.models import ModelKey
 from custseg.config import ClusteringSettings, Settings
 from custseg.run_context import RunContext
+from custseg.spark import ROW_CACHE
 from custseg.tables import (
     CLUSTER_FEATURES,
     CLUSTER_PROFILES,
@@ -80,7 +80,7 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     scaler = cluster_models.scaler_pipeline(feature_list).fit(
         cluster_models.hash_sample(frame, fraction, config.seed)
     )
-    scaled = cluster_models.scaled_frame(scaler, frame).persist(StorageLevel.MEMORY_AND_DISK)
+    scaled = cluster_models.scaled_frame(scaler, frame).persist(ROW_CACHE)
     train = cluster_models.training_frame(scaled, fraction, config.seed)
     try:
         training_customers = train.count()
@@ -275,7 +275,7 @@ def _write_outputs(
     """The kept models' assignments are cached once: profiles, agreement, customer_clusters
     and the crosstab all read them."""
     assigned, columns = _kept_assignments(scaled, fitted)
-    assigned = assigned.persist(StorageLevel.MEMORY_AND_DISK)
+    assigned = assigned.persist(ROW_CACHE)
     try:
         _write_kept(
             spark,

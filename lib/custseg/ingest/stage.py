@@ -31,7 +31,7 @@ from custseg.ingest.reconcile import (
     count_profiles,
 )
 from custseg.run_context import RunContext
-from custseg.spark import task_failures_unlogged
+from custseg.spark import ROW_CACHE, task_failures_unlogged
 from custseg.tables import (
     CUSTOMER_PROFILES,
     INGEST_FILES,
@@ -163,7 +163,7 @@ def _ingest_files(
     raw = sources.read_sources(spark, to_read, settings.input)
     classified = clean.classify(raw, cleaning_rules(settings))
     # the one cached copy of the lines: keyed as they are read (see pseudonym)
-    lines = pseudonym.with_customer_key(classified, F.col("canonical_id"), key).persist()
+    lines = pseudonym.with_customer_key(classified, F.col("canonical_id"), key).persist(ROW_CACHE)
     cached = [lines]
     try:
         step(log, f"read, check and key {len(to_read)} file(s)")
@@ -211,7 +211,7 @@ def _without_repeats(lines: DataFrame, repeated: DataFrame, distinct_repeated: i
     firsts = repeated.select(*clean.LINE_HASH_COLUMNS, "first_occurrence")
     if distinct_repeated <= BROADCAST_REPEATED_LINES:
         return clean.drop_repeated_lines(lines, F.broadcast(firsts))
-    return clean.drop_repeated_lines(lines, firsts).persist()
+    return clean.drop_repeated_lines(lines, firsts).persist(ROW_CACHE)
 
 
 def _first_read(spark: SparkSession, action):
@@ -347,7 +347,7 @@ def _ingest_profiles(
     customer_profiles as it was)."""
     root, configured = settings.warehouse_root, settings.input.profiles
     classified = profiles.classify_profiles(raw, configured, settings.cleaning)
-    lines = pseudonym.with_customer_key(classified, F.col("canonical_id"), key).persist()
+    lines = pseudonym.with_customer_key(classified, F.col("canonical_id"), key).persist(ROW_CACHE)
     cached = [lines]
     try:
         _first_read(spark, lambda: pseudonym.check_no_collisions(lines))
