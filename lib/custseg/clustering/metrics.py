@@ -164,14 +164,23 @@ def _squared_distances(points: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return total
 
 
-def _silhouettes(points: np.ndarray, labels: np.ndarray, model: _ModelConstants) -> np.ndarray:
-    """MLlib's squared-Euclidean silhouette of each point (``SquaredEuclideanSilhouette``):
-    the mean squared distance to cluster C is ||x||^2 + sum_C ||y||^2 / n_C - 2 x.sum_C(y) / n_C;
-    a point alone in its cluster, or with no other cluster to compare, scores 0."""
+def _squared_norms(points: np.ndarray) -> np.ndarray:
+    """||x||^2 of each row, summed component by component in order (the first pass's sum)."""
     norm = np.zeros(len(points))
-    dot = np.zeros((len(points), len(model.sizes)))
     for d in range(points.shape[1]):
         norm = norm + points[:, d] * points[:, d]
+    return norm
+
+
+def _silhouettes(
+    points: np.ndarray, norm: np.ndarray, labels: np.ndarray, model: _ModelConstants
+) -> np.ndarray:
+    """MLlib's squared-Euclidean silhouette of each point (``SquaredEuclideanSilhouette``):
+    the mean squared distance to cluster C is ||x||^2 + sum_C ||y||^2 / n_C - 2 x.sum_C(y) / n_C;
+    a point alone in its cluster, or with no other cluster to compare, scores 0. ``norm`` is
+    each point's ||x||^2, the same for every model of a batch."""
+    dot = np.zeros((len(points), len(model.sizes)))
+    for d in range(points.shape[1]):
         dot = dot + points[:, d, None] * model.vector_sums[None, :, d]
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_distance = norm[:, None] + model.norms / model.sizes - 2.0 * dot / model.sizes
@@ -200,6 +209,7 @@ def _spread_partials(
     only sums leave the Python worker, at most (models x k) rows per batch of thousands."""
     for batch in batches:
         points = batch[[f"v{d}" for d in range(dimensions)]].to_numpy(dtype=float)
+        norm = _squared_norms(points)
         parts = []
         for m, model in enumerate(constants):
             labels = batch[f"m{m}"].to_numpy(dtype=np.int64)
@@ -209,7 +219,7 @@ def _spread_partials(
                 "to_centre": _squared_distances(points, model.centres[labels]),
                 "scatter": np.sqrt(to_mean),
                 "within": to_mean,
-                "silhouette": _silhouettes(points, labels, model),
+                "silhouette": _silhouettes(points, norm, labels, model),
             }
             present = np.bincount(labels, minlength=k) > 0
             part = {
