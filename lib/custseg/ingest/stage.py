@@ -161,9 +161,7 @@ def _ingest_files(
     key_recorded: bool,
 ) -> IngestCounts:
     raw = sources.read_sources(spark, to_read, settings.input)
-    classified = clean.classify(raw, cleaning_rules(settings))
-    # the one cached copy of the lines: keyed as they are read (see pseudonym)
-    lines = pseudonym.with_customer_key(classified, F.col("canonical_id"), key).persist(ROW_CACHE)
+    lines = _keyed_lines(clean.classify(raw, cleaning_rules(settings)), key)
     cached = [lines]
     try:
         step(log, f"read, check and key {len(to_read)} file(s)")
@@ -196,6 +194,12 @@ def _ingest_files(
         for frame in reversed(cached):
             frame.unpersist()
     return counts
+
+
+def _keyed_lines(classified: DataFrame, key: bytes) -> DataFrame:
+    """The one cached copy of the lines, keyed as they are read (see ``pseudonym``): every
+    later pass, the collision check included, reads it."""
+    return pseudonym.with_customer_key(classified, F.col("canonical_id"), key).persist(ROW_CACHE)
 
 
 # Repeated lines up to this many (distinct) are broadcast into the join that drops their
@@ -346,8 +350,7 @@ def _ingest_profiles(
     profile rows, then customer_profiles, are replaced whole (a refused snapshot leaves
     customer_profiles as it was)."""
     root, configured = settings.warehouse_root, settings.input.profiles
-    classified = profiles.classify_profiles(raw, configured, settings.cleaning)
-    lines = pseudonym.with_customer_key(classified, F.col("canonical_id"), key).persist(ROW_CACHE)
+    lines = _keyed_lines(profiles.classify_profiles(raw, configured, settings.cleaning), key)
     cached = [lines]
     try:
         _first_read(spark, lambda: pseudonym.check_no_collisions(lines))
