@@ -218,6 +218,18 @@ _CONCURRENT_COMMITS = (
 WRITE_ATTEMPTS = 5
 
 
+def in_write_order(frame: DataFrame, spec: TableSpec) -> DataFrame:
+    """Rows range-partitioned by ``spec.sorted_by``, each task's rows sorted by the partition
+    columns then those: each task writes one file per partition value, and the files cover
+    disjoint key ranges. The partition columns lead the sort because the writer needs its
+    rows grouped by them; with that order already in place it adds no sort of its own."""
+    if not spec.sorted_by:
+        return frame
+    return frame.repartitionByRange(*spec.sorted_by).sortWithinPartitions(
+        *spec.partition_by, *spec.sorted_by
+    )
+
+
 def write_table(
     spark: SparkSession,
     warehouse_root: str,
@@ -245,13 +257,14 @@ def write_table(
                 replace_schema and table_exists(spark, path) and schema_differs(spark, spec, path)
             )
             if outdated:
-                writer = with_comments(conform(df, spec), spec).write.format("delta").mode(mode)
+                writer = with_comments(in_write_order(conform(df, spec), spec), spec)
+                writer = writer.write.format("delta").mode(mode)
                 writer = writer.option("overwriteSchema", "true")
                 if spec.partition_by:  # else Delta drops the partitioning with the old schema
                     writer = writer.partitionBy(*spec.partition_by)
             else:
                 ensure_table(spark, spec, path)
-                writer = conform(df, spec).write.format("delta").mode(mode)
+                writer = in_write_order(conform(df, spec), spec).write.format("delta").mode(mode)
             if replace_where is not None:
                 writer = writer.option("replaceWhere", replace_where)
             if spec.optimize_write:

@@ -58,9 +58,7 @@ def test_summary_names_the_report_its_figures_and_the_table_work(stage):
     assert {Path(p).name for p in summary["figures"]} == ALL_FIGURES
     assert all(Path(p).parent == folder and Path(p).is_file() for p in summary["figures"])
     assert summary["segments_current_rows"] == len(latest_rows(written)) == 55
-    assert set(summary["optimize"]) == {"customer_rfm", "customer_clusters", "segments_current"}
-    assert summary["optimize"]["segments_current"]["files_after"] == 1
-    assert all(s["files_after"] <= s["files_before"] for s in summary["optimize"].values())
+    assert summary["optimize"] == {}  # no transactions here; customer tables are not rewritten
     assert set(summary["registered_tables"]) == set(written) | {"segments_current"}
 
 

@@ -1,10 +1,14 @@
-"""Compaction and Z-order of the customer tables (tables.optimize_table via the report stage)."""
+"""Table layout and maintenance: the customer tables are written in customer_key order, and
+only the tables appended in small batches are compacted (delta_io.write_table, optimize_table
+and the report stage's optimize_tables)."""
 
+import dataclasses
 import json
 
 import pytest
 from chispa import assert_df_equality
 from delta.tables import DeltaTable
+from pyspark.sql import functions as F
 
 from custseg import delta_io, tables
 from custseg.report import stage as report_stage
@@ -24,28 +28,49 @@ def last_commit(spark, path):
     return row["operation"], row["operationParameters"]
 
 
-def test_z_order_compacts_only_the_partition_of_the_run(spark, settings):
-    spec = tables.CUSTOMER_RFM
-    write_in_pieces(spark, settings, spec, wb.rfm_rows(wb.EARLIER, range(30), shift=0), 3)
-    write_in_pieces(spark, settings, spec, wb.rfm_rows(wb.LATEST, range(40), shift=1), 6)
-    path = settings.table_path(spec.name)
-    before = delta_io.read_table(spark, settings.warehouse_root, spec.name)
-    before_rows = before.orderBy("as_of", "customer_key").collect()
-
-    stats = report_stage.optimize_tables(spark, settings.warehouse_root, wb.LATEST)
-
-    assert stats == {"customer_rfm": {"files_before": 9, "files_after": 4}}
-    operation, parameters = last_commit(spark, path)
-    assert operation == "OPTIMIZE" and json.loads(parameters["zOrderBy"]) == ["customer_key"]
-    assert "as_of" in parameters["predicate"]
-    after = delta_io.read_table(spark, settings.warehouse_root, spec.name).orderBy(
-        "as_of", "customer_key"
+def key_range_per_file(spark, path):
+    """(min, max) customer_key of each data file, as the Delta log's statistics record them:
+    the numbers a reader's data skipping goes by."""
+    log = spark.read.json(f"{path}/_delta_log/*.json").where("add is not null")
+    stats = log.select(F.col("add.stats").alias("stats"))
+    ranges = stats.select(
+        F.get_json_object("stats", "$.minValues.customer_key").alias("low"),
+        F.get_json_object("stats", "$.maxValues.customer_key").alias("high"),
     )
-    assert_df_equality(after, spark.createDataFrame(before_rows, before.schema))
+    return sorted((row["low"], row["high"]) for row in ranges.collect())
 
 
-def test_compaction_without_z_order_merges_small_files(spark, settings):
-    spec = tables.SEGMENTS_CURRENT
+@pytest.fixture
+def four_write_tasks(spark):
+    """Four shuffle partitions that adaptive execution may not merge, so a small write makes
+    several files; the session's settings come back afterwards."""
+    keys = ("spark.sql.shuffle.partitions", "spark.sql.adaptive.coalescePartitions.enabled")
+    saved = {key: spark.conf.get(key) for key in keys}
+    spark.conf.set(keys[0], "4")
+    spark.conf.set(keys[1], "false")
+    yield
+    for key, value in saved.items():
+        spark.conf.set(key, value)
+
+
+@pytest.mark.parametrize("spec", [tables.CUSTOMER_RFM, tables.SEGMENTS_CURRENT])
+def test_customer_tables_are_written_in_disjoint_key_ranges(
+    spark, settings, spec, four_write_tasks
+):
+    rows = wb.rfm_rows(wb.LATEST, range(60), shift=0)
+    frame = wb.frame_of(spark, spec, rows).repartition(5)  # every task holds a spread of keys
+    delta_io.write_table(spark, settings.warehouse_root, spec, frame)
+    path = settings.table_path(spec.name)
+
+    ranges = key_range_per_file(spark, path)
+    assert len(ranges) == 4
+    assert all(high < next_low for (_, high), (next_low, _) in zip(ranges, ranges[1:]))
+    written = delta_io.read_table(spark, settings.warehouse_root, spec.name)
+    assert_df_equality(written, frame, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_compaction_merges_small_files(spark, settings):
+    spec = dataclasses.replace(tables.SEGMENTS_CURRENT, sorted_by=())  # written as given
     rows = wb.rfm_rows(wb.LATEST, range(25), shift=0)
     write_in_pieces(spark, settings, spec, rows, 5)
     path = settings.table_path(spec.name)
@@ -54,3 +79,13 @@ def test_compaction_without_z_order_merges_small_files(spark, settings):
     operation, parameters = last_commit(spark, path)
     assert operation == "OPTIMIZE" and json.loads(parameters["zOrderBy"]) == []
     assert delta_io.read_table(spark, settings.warehouse_root, spec.name).count() == 25
+
+
+def test_report_maintenance_leaves_the_customer_tables_alone(spark, settings):
+    spec = tables.CUSTOMER_RFM
+    write_in_pieces(spark, settings, spec, wb.rfm_rows(wb.LATEST, range(40), shift=1), 6)
+    path = settings.table_path(spec.name)
+    version = DeltaTable.forPath(spark, path).history(1).first()["version"]
+
+    assert report_stage.optimize_tables(spark, settings.warehouse_root) == {}
+    assert DeltaTable.forPath(spark, path).history(1).first()["version"] == version

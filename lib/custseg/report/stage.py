@@ -35,7 +35,6 @@ from custseg.report.inputs import (
 )
 from custseg.run_context import RunContext
 from custseg.tables import (
-    ALL_TABLES,
     CLUSTER_FEATURES,
     CLUSTER_PROFILES,
     COMPACT_ONLY,
@@ -48,7 +47,6 @@ from custseg.tables import (
     SEGMENT_SUMMARY,
     SEGMENT_TRANSITIONS,
     SEGMENTS_CURRENT,
-    ZORDER_BY_CUSTOMER,
     table_location,
 )
 
@@ -83,8 +81,8 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     )
     step(log, "write segments_current")
     current_rows = write_segments_current(spark, root, as_of, frames, inputs.primary)
-    step(log, "compact and Z-order the tables")
-    optimize_stats = optimize_tables(spark, root, as_of)
+    step(log, "compact the tables appended in batches")
+    optimize_stats = optimize_tables(spark, root)
     target = f"{settings.report.path.rstrip('/')}/{as_of.isoformat()}"
     footer = (
         f"custseg run {context.run_id}; source: Delta tables under {root}; as_of "
@@ -169,21 +167,13 @@ def _primary_key(
     return (flagged[0]["algorithm"], int(flagged[0]["k"])) if flagged else None
 
 
-def optimize_tables(spark: SparkSession, warehouse_root: str, as_of: dt.date | None = None) -> dict:
-    """Compaction, and Z-order on customer_key for the tables looked up by customer.
-
-    With ``as_of``, partitioned customer tables are Z-ordered only in that partition: a
-    Z-order rewrites every file it covers and earlier partitions were done by earlier runs.
-    Returns the data file count of each table before and after.
-    """
+def optimize_tables(spark: SparkSession, warehouse_root: str) -> dict:
+    """Compaction of the tables appended in small batches; returns their file counts before
+    and after. The customer tables are not touched: they are written in customer_key order
+    (``TableSpec.sorted_by``), where a Z-order would read and rewrite them once more."""
     stats = {}
-    for name in ZORDER_BY_CUSTOMER + COMPACT_ONLY:
+    for name in COMPACT_ONLY:
         path = table_location(warehouse_root, name)
-        if not delta_io.table_exists(spark, path):
-            continue
-        where = None
-        if as_of is not None and "as_of" in ALL_TABLES[name].partition_by:
-            where = f"as_of = {delta_io.sql_string(as_of.isoformat())}"
-        zorder_by = ("customer_key",) if name in ZORDER_BY_CUSTOMER else ()
-        stats[name] = delta_io.optimize_table(spark, path, zorder_by, where)
+        if delta_io.table_exists(spark, path):
+            stats[name] = delta_io.optimize_table(spark, path)
     return stats

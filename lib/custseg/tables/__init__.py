@@ -22,7 +22,7 @@ from custseg.tables.ingest_tables import (
     QUARANTINE,
     TRANSACTIONS,
 )
-from custseg.tables.report_tables import COMPACT_ONLY, SEGMENTS_CURRENT, ZORDER_BY_CUSTOMER
+from custseg.tables.report_tables import COMPACT_ONLY, SEGMENTS_CURRENT
 from custseg.tables.rfm_tables import (
     CUSTOMER_RFM,
     SCORE_EDGES,
@@ -80,7 +80,6 @@ __all__ = [
     "SEGMENTS_CURRENT",
     "TIMED_STAGES",
     "TRANSACTIONS",
-    "ZORDER_BY_CUSTOMER",
     "Column",
     "TableSpec",
     "table_location",

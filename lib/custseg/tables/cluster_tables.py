@@ -43,6 +43,7 @@ CUSTOMER_CLUSTERS = TableSpec(
         ),
     ),
     partition_by=("as_of",),
+    sorted_by=("customer_key",),
 )
 
 

@@ -55,6 +55,9 @@ def _table_section(spec: TableSpec) -> str:
         partitioning = "Partitioned by " + ", ".join(f"`{c}`" for c in spec.partition_by) + "."
     else:
         partitioning = "Not partitioned."
+    if spec.sorted_by:
+        keys = ", ".join(f"`{c}`" for c in spec.sorted_by)
+        partitioning += f" Each write is sorted by {keys}: its files cover disjoint ranges of it."
     lines = [f"## {spec.name}", "", spec.comment, "", partitioning, ""]
     lines += ["| column | type | nullable | description |", "| --- | --- | --- | --- |"]
     lines += [

@@ -41,9 +41,10 @@ SEGMENTS_CURRENT = TableSpec(
         column("cluster_name", STRING, "name of that cluster"),
         column("cluster_action", STRING, "first recommended action of that cluster"),
     ),
+    sorted_by=("customer_key",),
 )
 
-# Tables read by customer_key lookups (CRM exports, joins): Z-ordered so a key touches few files.
-ZORDER_BY_CUSTOMER = ("customer_rfm", "customer_clusters", "segments_current")
-# Tables only compacted: appended in many small per-file batches, scanned by month.
+# Tables compacted by the report stage: appended in many small per-file batches, scanned by
+# month. The tables looked up by customer need no maintenance: each is written sorted by
+# customer_key (``TableSpec.sorted_by``), one write per as_of slice.
 COMPACT_ONLY = ("transactions",)

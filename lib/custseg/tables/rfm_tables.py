@@ -72,6 +72,7 @@ CUSTOMER_RFM = TableSpec(
         ),
     ),
     partition_by=("as_of",),
+    sorted_by=("customer_key",),
 )
 
 

@@ -108,6 +108,11 @@ class TableSpec:
     # write spread over many partitions (a year of months) makes one file per partition
     # and bin instead of one per task and partition.
     optimize_write: bool = False
+    # Written range-partitioned and sorted by these columns, so that every file of a write
+    # covers its own narrow range of them: a lookup by customer_key opens one file of a slice.
+    # For one column that is the layout OPTIMIZE ZORDER BY would give, made while writing
+    # instead of by reading and rewriting the slice afterwards.
+    sorted_by: tuple[str, ...] = ()
 
     @property
     def schema(self) -> StructType:
