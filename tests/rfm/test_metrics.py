@@ -172,6 +172,13 @@ def test_non_positive_monetary_customers_are_left_out_and_counted(spark):
     assert counts == {"customers": 3, "non_positive_monetary": 2, "transaction_lines": 4}
 
 
+def test_the_lines_are_shuffled_once_for_all_the_groupings(spark):
+    df = transactions(spark, _ann_lines() + [line("bob", "2011-11-01 00:00:00", "3.00", "B1")])
+    plan = metrics.customer_metrics(df, AS_OF, "net")._jdf.queryExecution().executedPlan()
+    exchanges = [n for n in plan.toString().splitlines() if "Exchange hashpartitioning" in n]
+    assert len(exchanges) == 1 and "customer_key" in exchanges[0]
+
+
 def test_unknown_returns_mode_is_refused(spark):
     df = transactions(spark, [line("a", "2011-12-01 00:00:00", "1")])
     with pytest.raises(metrics.ReturnsModeError, match="returns"):
