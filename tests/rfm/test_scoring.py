@@ -117,6 +117,18 @@ def test_order_statistics_cross_partition_borders(spark):
     }
 
 
+def test_counted_order_statistics_equal_the_sorted_ones(spark):
+    values = np.random.default_rng(3).choice([0, 1, 1, 1, 2, 7, 7, 30, 365], size=200)
+    df = spark.createDataFrame([(int(v),) for v in values], "days int").repartition(3)
+    wanted = [0, 1, 44, 45, 100, 150, 198, 199]
+    with several_partitions(spark, partitions=5):
+        counted = positions.counted_order_statistics(df, "days", wanted)
+        by_sort = positions.order_statistics(df, {"days": wanted})["days"]
+    assert counted == by_sort == {p: float(v) for p, v in zip(wanted, np.sort(values)[wanted])}
+    with pytest.raises(positions.OrderStatisticsError, match="days"):
+        positions.counted_order_statistics(df, "days", [200])
+
+
 def test_frequency_rank_breaks_ties_by_customer_key(spark):
     df = spark.createDataFrame(
         [("d", 2), ("b", 1), ("c", 2), ("a", 1), ("e", 7)], "customer_key string, frequency long"

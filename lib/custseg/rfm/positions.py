@@ -108,13 +108,42 @@ def order_statistics(
     return found
 
 
+def counted_order_statistics(df: DataFrame, column: str, wanted: Sequence[int]) -> dict[int, float]:
+    """Values at 0-based positions of ``column`` sorted ascending, from its value counts.
+
+    For a column with few distinct values (recency in whole days: at most the days between
+    the first purchase and as_of) the counts per value are a small summary; the value at
+    position p is the one whose run of equal values covers p. No row is sorted.
+    """
+    counts = sorted(
+        (row[0], int(row[1])) for row in df.groupBy(column).count().collect()
+    )  # one row per distinct value
+    found, end, pending = {}, 0, sorted(set(int(p) for p in wanted))
+    for value, count in counts:
+        end += count
+        while pending and pending[0] < end:
+            found[pending.pop(0)] = float(value)
+    if pending:
+        raise OrderStatisticsError(f"order statistics of {column} not found at positions {pending}")
+    return found
+
+
 def quantile_edges(
-    df: DataFrame, columns: Sequence[str], n: int, bins: int
+    df: DataFrame, columns: Sequence[str], n: int, bins: int, *, counted: Sequence[str] = ()
 ) -> dict[str, tuple[float, ...]]:
-    """qcut's unique cut points of each column (n values, no nulls), exactly."""
+    """qcut's unique cut points of each column (n values, no nulls), exactly.
+
+    ``columns`` take their order statistics from one distributed sort of them all, the
+    ``counted`` columns from their value counts.
+    """
     plan = plan_linear_quantiles(n, qcut_probabilities(bins))
     statistics = order_statistics(df, {column: plan.positions for column in columns})
-    return {column: unique_edges(interpolate(plan, statistics[column])) for column in columns}
+    for column in counted:
+        statistics[column] = counted_order_statistics(df, column, plan.positions)
+    return {
+        column: unique_edges(interpolate(plan, statistics[column]))
+        for column in [*columns, *counted]
+    }
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,8 +18,8 @@ only the high scores ``bins-m+1..bins`` (m = number of bins left). The one place
 when every value is equal pandas returns NaN for everyone; we give the ascending score 1.
 
 The cut points come from ``quantiles`` (numpy's arithmetic on the driver) fed by
-``positions`` (the few order statistics, from a distributed sort); they land in
-``score_edges``.
+``positions`` (the few order statistics, from a distributed sort or from value counts); they
+land in ``score_edges``.
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ def score_customers(customers: DataFrame, bins: int) -> Scored:
 
     Needs ``customer_key``, ``recency_days``, ``frequency`` and ``monetary`` (no nulls).
     Two distributed sorts: customers by (frequency, customer_key) for the rank, and the
-    recency and monetary values for their order statistics.
+    monetary values for their order statistics. Recency, whole days, takes few distinct
+    values: its order statistics come from its value counts, without a sort.
     """
     ranked = with_rank(customers, ["frequency", "customer_key"], FREQUENCY_RANK)
     n = ranked.count
@@ -82,7 +83,7 @@ def score_customers(customers: DataFrame, bins: int) -> Scored:
         edges = {RECENCY: (), FREQUENCY_RANK: (), MONETARY: ()}
     else:
         edges = {
-            **quantile_edges(ranked.frame, [RECENCY, MONETARY], n, bins),
+            **quantile_edges(ranked.frame, [MONETARY], n, bins, counted=[RECENCY]),
             FREQUENCY_RANK: rank_quantile_edges(n, bins),
         }
     scored = (
