@@ -46,6 +46,7 @@ def jobs_of(path: Path) -> list[dict]:
                 # jobs started inside the JVM (MLlib, Delta) carry no Python call site
                 "site": properties.get("callSite.short") or stages[-1].get("Stage Name", "?"),
                 "start": event["Submission Time"],
+                "query": properties.get("spark.sql.execution.root.id"),
                 "tasks": sum(s.get("Number of Tasks", 0) for s in event.get("Stage Infos", [])),
             }
         elif event["Event"] == "SparkListenerJobEnd" and event["Job ID"] in started:
@@ -57,20 +58,29 @@ def jobs_of(path: Path) -> list[dict]:
 ASYNC_SITES = ("CompletableFuture", "ForkJoinTask")
 
 
+UNATTRIBUTED = "(thread-pool jobs of no SQL query)"
+
+
 def attribute_async_jobs(jobs: list[dict]) -> list[dict]:
     """Adaptive query execution runs each shuffle stage of a query as its own job from a
-    thread pool, so those jobs carry no call site. They are counted with the next job that
-    has a Python call site (the action of the same query), marked with ``+aqe``."""
-    attributed, pending = [], []
+    thread pool, so those jobs carry no call site. They are counted with a job of the same
+    SQL query (``spark.sql.execution.root.id``) that has one, preferably a Python line,
+    marked with ``+aqe``. Matching by query keeps the shuffle jobs of concurrent MLlib fits
+    off the Python action that happens to come next; the few with no query id are shown
+    apart."""
+    site_of_query: dict[str, str] = {}
+    for job in jobs:
+        if job["query"] is None or any(marker in job["site"] for marker in ASYNC_SITES):
+            continue
+        if ".py:" in job["site"] or job["query"] not in site_of_query:
+            site_of_query[job["query"]] = job["site"]
+    attributed = []
     for job in jobs:
         if any(marker in job["site"] for marker in ASYNC_SITES):
-            pending.append(job)
-            continue
-        if ".py:" in job["site"] and pending:
-            attributed += [{**p, "site": f"{job['site']} +aqe"} for p in pending]
-            pending = []
+            site = site_of_query.get(job["query"])
+            job = {**job, "site": f"{site} +aqe" if site else UNATTRIBUTED}
         attributed.append(job)
-    return sorted(attributed + pending, key=lambda j: j["start"])
+    return attributed
 
 
 def busy_ms(jobs: list[dict]) -> int:
