@@ -46,5 +46,6 @@ SEGMENTS_CURRENT = TableSpec(
 
 # Tables compacted by the report stage: appended in many small per-file batches, scanned by
 # month. The tables looked up by customer need no maintenance: each is written sorted by
-# customer_key (``TableSpec.sorted_by``), one write per as_of slice.
+# customer_key (``TableSpec.sorted_by``) in one write per as_of slice (segments_current: one
+# full overwrite per run).
 COMPACT_ONLY = ("transactions",)
