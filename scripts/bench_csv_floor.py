@@ -5,8 +5,10 @@ are missed").
     .venv/bin/python scripts/bench_csv_floor.py data/bench/16M
 
 Every field is read as text, as custseg's reader does, and every field is hashed, so that
-Spark's CSV column pruning cannot skip parsing any of them. Same session settings as the
-benchmark's custseg run (the packaged local.yaml). Run it alone, like every benchmark.
+Spark's CSV column pruning cannot skip parsing any of them. The reader is Spark's plain one
+(header, default quoting, no corrupt-record column): a floor, not custseg's exact read. The
+session is custseg's default one (``Settings()``, which is what the packaged local.yaml
+sets). Run it alone, like every benchmark.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ def main() -> None:
     parser.add_argument("data", type=Path, help="a folder of transactions_*.csv files")
     args = parser.parse_args()
     files = sorted(args.data.resolve().glob("transactions_*.csv"))
+    if not files:
+        raise SystemExit(f"no transactions_*.csv files in {args.data}")
     with files[0].open(encoding="utf-8") as first:
         header = first.readline().rstrip("\n").split(",")
     schema = StructType([StructField(name, StringType()) for name in header])

@@ -32,7 +32,7 @@ def event_lines(path: Path):
 
 
 def jobs_of(path: Path) -> list[dict]:
-    """One dict per finished job: call site, start and end (ms), tasks."""
+    """One dict per finished job: call site, SQL query id, start and end (ms), tasks."""
     started: dict[int, dict] = {}
     finished = []
     for line in event_lines(path):
@@ -58,7 +58,7 @@ def jobs_of(path: Path) -> list[dict]:
 ASYNC_SITES = ("CompletableFuture", "ForkJoinTask")
 
 
-UNATTRIBUTED = "(thread-pool jobs of no SQL query)"
+UNATTRIBUTED = "(thread-pool jobs of no query with a call site)"
 
 
 def attribute_async_jobs(jobs: list[dict]) -> list[dict]:
@@ -66,8 +66,8 @@ def attribute_async_jobs(jobs: list[dict]) -> list[dict]:
     thread pool, so those jobs carry no call site. They are counted with a job of the same
     SQL query (``spark.sql.execution.root.id``) that has one, preferably a Python line,
     marked with ``+aqe``. Matching by query keeps the shuffle jobs of concurrent MLlib fits
-    off the Python action that happens to come next; the few with no query id are shown
-    apart."""
+    off the Python action that happens to come next. Those with no query id, or whose query
+    ran only thread-pool jobs, are shown apart."""
     site_of_query: dict[str, str] = {}
     for job in jobs:
         if job["query"] is None or any(marker in job["site"] for marker in ASYNC_SITES):

@@ -222,7 +222,9 @@ def in_write_order(frame: DataFrame, spec: TableSpec) -> DataFrame:
     """Rows range-partitioned by ``spec.sorted_by``, each task's rows sorted by the partition
     columns then those: each task writes one file per partition value, and the files cover
     disjoint key ranges. The partition columns lead the sort because the writer needs its
-    rows grouped by them; with that order already in place it adds no sort of its own."""
+    rows grouped by them; with that order already in place it adds no sort of its own.
+    The range partitioning first samples the whole input in a job of its own, so an
+    expensive input should be cached by the caller."""
     if not spec.sorted_by:
         return frame
     return frame.repartitionByRange(*spec.sorted_by).sortWithinPartitions(
@@ -328,22 +330,11 @@ def table_file_count(spark: SparkSession, path: str) -> int:
     return int(DeltaTable.forPath(spark, path).detail().first()["numFiles"])
 
 
-def optimize_table(
-    spark: SparkSession, path: str, zorder_by: tuple[str, ...] = (), where: str | None = None
-) -> dict[str, int]:
-    """Compacts small files (and Z-orders by ``zorder_by`` when given).
-
-    ``where`` limits the rewrite to some partitions (a Z-order rewrites every file it covers,
-    so only the partition a run wrote should be given). The replaced files stay on disk for
-    time travel until a VACUUM (an operator's schedule, not a job step) removes them once
-    older than ``delta.deletedFileRetentionDuration``. Returns file counts before/after.
+def optimize_table(spark: SparkSession, path: str) -> dict[str, int]:
+    """Compacts small files. The replaced files stay on disk for time travel until a VACUUM
+    (an operator's schedule, not a job step) removes them once older than
+    ``delta.deletedFileRetentionDuration``. Returns file counts before/after.
     """
     before = table_file_count(spark, path)
-    builder = DeltaTable.forPath(spark, path).optimize()
-    if where is not None:
-        builder = builder.where(where)
-    if zorder_by:
-        builder.executeZOrderBy(*zorder_by)
-    else:
-        builder.executeCompaction()
+    DeltaTable.forPath(spark, path).optimize().executeCompaction()
     return {"files_before": before, "files_after": table_file_count(spark, path)}

@@ -65,6 +65,17 @@ def test_customer_tables_are_written_in_disjoint_key_ranges(
     ranges = key_range_per_file(spark, path)
     assert len(ranges) == 4
     assert all(high < next_low for (_, high), (next_low, _) in zip(ranges, ranges[1:]))
+    in_file_order = (
+        spark.read.format("delta")
+        .load(path)
+        .select(F.input_file_name().alias("file"), "customer_key")
+        .withColumn("read", F.monotonically_increasing_id())
+        .collect()
+    )
+    by_read = sorted(in_file_order, key=lambda row: row["read"])
+    for file in {row["file"] for row in in_file_order}:  # and each file in key order
+        keys = [row["customer_key"] for row in by_read if row["file"] == file]
+        assert keys == sorted(keys), file
     written = delta_io.read_table(spark, settings.warehouse_root, spec.name)
     assert_df_equality(
         written, frame, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True

@@ -103,6 +103,11 @@ def test_scores_equal_pandas_qcut_on_random_customers(spark, columns, bins):
         pd.Series(monetary), bins, labels=False, retbins=True, duplicates="drop"
     )
     np.testing.assert_array_equal(np.array(scored.edges[scoring.MONETARY]), monetary_bins)
+    if len(set(recency)) > 1:  # pandas has no bins when every value is equal
+        _, recency_bins = pd.qcut(
+            pd.Series(recency), bins, labels=False, retbins=True, duplicates="drop"
+        )
+        np.testing.assert_array_equal(np.array(scored.edges[scoring.RECENCY]), recency_bins)
 
 
 def test_order_statistics_cross_partition_borders(spark):

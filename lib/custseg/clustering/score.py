@@ -25,6 +25,7 @@ from custseg.clustering.models import ModelKey
 from custseg.clustering.stage import count_customers, customers_with_features
 from custseg.config import Settings
 from custseg.run_context import RunContext
+from custseg.spark import ROW_CACHE
 from custseg.tables import CLUSTER_PROFILES, CUSTOMER_CLUSTERS
 
 
@@ -70,8 +71,7 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
         .withColumn("as_of", F.lit(as_of))
         .withColumn("model_as_of", F.lit(model_as_of))
     )
-    where = f"as_of = {delta_io.sql_string(as_of.isoformat())}"
-    delta_io.write_table(spark, root, CUSTOMER_CLUSTERS, customer_clusters, replace_where=where)
+    _write_assignments(spark, root, customer_clusters, as_of)
     summary = {
         "as_of": as_of.isoformat(),
         "model_as_of": model_as_of.isoformat(),
@@ -82,6 +82,20 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     if without_profile is not None:
         summary["customers_without_profile"] = without_profile
     return summary
+
+
+def _write_assignments(
+    spark: SparkSession, root: str, customer_clusters: DataFrame, as_of: dt.date
+) -> None:
+    """Cached on disk for the write: customer_clusters is written in key order, and the range
+    partitioning samples its whole input in a job of its own, which would otherwise run
+    every saved model over every customer a second time."""
+    cached = customer_clusters.persist(ROW_CACHE)
+    try:
+        where = f"as_of = {delta_io.sql_string(as_of.isoformat())}"
+        delta_io.write_table(spark, root, CUSTOMER_CLUSTERS, cached, replace_where=where)
+    finally:
+        cached.unpersist()
 
 
 def _load_saved_models(settings: Settings, model_as_of: dt.date, clusters: list) -> dict:

@@ -111,9 +111,11 @@ def order_statistics(
 def counted_order_statistics(df: DataFrame, column: str, wanted: Sequence[int]) -> dict[int, float]:
     """Values at 0-based positions of ``column`` sorted ascending, from its value counts.
 
-    For a column with few distinct values (recency in whole days: at most the days between
-    the first purchase and as_of) the counts per value are a small summary; the value at
-    position p is the one whose run of equal values covers p. No row is sorted.
+    For a column with few distinct values the counts per value are a small summary; the
+    value at position p is the one whose run of equal values covers p. No row is sorted.
+    Recency in whole days has at most one value per day between
+    ``cleaning.min_purchase_time`` and as_of (about 46,000 since 1900), whatever the number
+    of customers; a continuous column must go through ``order_statistics`` instead.
     """
     counts = sorted(
         (row[0], int(row[1])) for row in df.groupBy(column).count().collect()
@@ -137,7 +139,9 @@ def quantile_edges(
     ``counted`` columns from their value counts.
     """
     plan = plan_linear_quantiles(n, qcut_probabilities(bins))
-    statistics = order_statistics(df, {column: plan.positions for column in columns})
+    statistics = (
+        order_statistics(df, {column: plan.positions for column in columns}) if columns else {}
+    )
     for column in counted:
         statistics[column] = counted_order_statistics(df, column, plan.positions)
     return {
