@@ -17,6 +17,7 @@ from sklearn.metrics import (
 )
 
 from custseg.clustering import metrics
+from tests.spark_settings import spark_settings
 
 ARROW_BATCH = "spark.sql.execution.arrow.maxRecordsPerBatch"
 
@@ -123,15 +124,8 @@ def test_a_full_sweep_is_judged_without_a_failed_compilation(spark, blobs, k_max
         ],
         [*names, "features"],
     )
-    settings = {"spark.sql.codegen.fallback": "false", ARROW_BATCH: "50"}
-    before = {key: spark.conf.get(key) for key in settings}
-    for key, value in settings.items():
-        spark.conf.set(key, value)
-    try:
+    with spark_settings(spark, {"spark.sql.codegen.fallback": "false", ARROW_BATCH: "50"}):
         qualities = metrics.models_quality(frame, "features", names, centres)
-    finally:
-        for key, value in before.items():
-            spark.conf.set(key, value)
     for labels, quality in zip(labellings, qualities):
         assert quality.silhouette == pytest.approx(
             silhouette_score(blobs, labels, metric="sqeuclidean"), rel=1e-9

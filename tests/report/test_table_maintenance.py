@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 from custseg import delta_io, tables
 from custseg.report import stage as report_stage
 from tests.report import warehouse_builder as wb
+from tests.spark_settings import several_partitions
 
 pytestmark = pytest.mark.slow
 
@@ -42,15 +43,9 @@ def key_range_per_file(spark, path):
 
 @pytest.fixture
 def four_write_tasks(spark):
-    """Four shuffle partitions that adaptive execution may not merge, so a small write makes
-    several files; the session's settings come back afterwards."""
-    keys = ("spark.sql.shuffle.partitions", "spark.sql.adaptive.coalescePartitions.enabled")
-    saved = {key: spark.conf.get(key) for key in keys}
-    spark.conf.set(keys[0], "4")
-    spark.conf.set(keys[1], "false")
-    yield
-    for key, value in saved.items():
-        spark.conf.set(key, value)
+    """A small write spread over four tasks, so that it makes several files."""
+    with several_partitions(spark, partitions=4):
+        yield
 
 
 @pytest.mark.parametrize("spec", [tables.CUSTOMER_RFM, tables.SEGMENTS_CURRENT])

@@ -1,6 +1,5 @@
 """Scores on Spark equal to pandas qcut, without a single-partition sort."""
 
-import contextlib
 import datetime as dt
 import hashlib
 
@@ -12,23 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from custseg.rfm import positions, scoring
-
-
-@contextlib.contextmanager
-def several_partitions(spark, partitions=4):
-    """Range partitions that stay separate, so positions must cross partition borders."""
-    keys = {
-        "spark.sql.shuffle.partitions": str(partitions),
-        "spark.sql.adaptive.coalescePartitions.enabled": "false",
-    }
-    before = {k: spark.conf.get(k) for k in keys}
-    for k, v in keys.items():
-        spark.conf.set(k, v)
-    try:
-        yield
-    finally:
-        for k, v in before.items():
-            spark.conf.set(k, v)
+from tests.spark_settings import several_partitions
 
 
 def _customer_key(i: int) -> str:
