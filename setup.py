@@ -37,7 +37,7 @@ setup(
         "pandas>=2.2,<3",  # pyspark 4.2 does not yet support pandas 3
         "pyarrow>=15",
         "matplotlib>=3.8",
-        "tqdm>=4.66",  # progress bars on a terminal (custseg.console)
+        "tqdm>=4.66",  # progress bars on a terminal (custseg.layer2_io.console)
     ],
     extras_require={
         "dev": [
@@ -48,12 +48,13 @@ setup(
             "deltalake>=1.0,<2",
             "polars>=1.0",
             "ruff==0.17.6",  # pinned: a new ruff release must not turn CI red on its own
+            "import-linter==2.17",  # the layer contracts in pyproject.toml, run by .ci/run
         ],
-        # scripts/benchmark.py's reference programs: measured against, never run by custseg
+        # scripts/bench/benchmark.py's reference programs: measured against, never run by custseg
         "bench": [
             "duckdb>=1.1",
             "scikit-learn>=1.5",
         ],
     },
-    entry_points={"console_scripts": ["custseg=custseg.cli:main"]},
+    entry_points={"console_scripts": ["custseg=custseg.layer4_commands.cli:main"]},
 )

@@ -14,7 +14,7 @@ submit.sh zips lib/custseg into dist/custseg.zip and adds the settings listed in
 
 import sys
 
-from custseg.cli import job_main
+from custseg.layer4_commands.cli import job_main
 
 if __name__ == "__main__":
     sys.exit(job_main("ingest"))

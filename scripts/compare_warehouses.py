@@ -5,7 +5,7 @@ changed no result.
 
 Run-specific columns (run ids, timings) are left out, so both runs must read the same input
 paths with the same hash key. Floating-point values may differ by ``--relative`` (sums taken
-in another order); everything else must be equal (``custseg.tables.compare``). Prints one
+in another order); everything else must be equal (``custseg.layer2_io.table_compare``). Prints one
 line per table and exits 1 when any table differs.
 """
 
@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from custseg.config import Settings, replace
-from custseg.spark import get_spark
-from custseg.tables.compare import compare_warehouses
+from custseg.layer1_core.config import Settings, replace
+from custseg.layer2_io.spark import get_spark
+from custseg.layer2_io.table_compare import compare_warehouses
 
 
 def main() -> int:

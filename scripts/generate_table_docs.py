@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from custseg.tables import ALL_TABLES
-from custseg.tables.docs import DOCS_FILE, render_markdown
+from custseg.layer1_core.tables import ALL_TABLES
+from custseg.layer1_core.tables.docs import DOCS_FILE, render_markdown
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -31,7 +31,7 @@ if [ ! -f "$stamp" ] || [ setup.py -nt "$stamp" ]; then
 fi
 echo "[setup] Delta jars (cached in ${CUSTSEG_JAR_CACHE:-~/.cache/custseg})" >&2
 mkdir -p .cache
-if ! .venv/bin/python -m custseg.spark >.cache/fetch-jars.log 2>&1; then
+if ! .venv/bin/python -m custseg.layer2_io.spark >.cache/fetch-jars.log 2>&1; then
   cat .cache/fetch-jars.log >&2
   echo "setup: could not fetch Delta's jars from Maven Central (log above)" >&2
   exit 1

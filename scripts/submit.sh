@@ -95,7 +95,7 @@ rm -f "$zip"
 
 settings=$(PYTHONPATH="$repo/lib" "$python" - <<'EOF' 2>/dev/null || true
 import os, pyspark
-from custseg.spark import delta_maven_coordinate, jar_cache_dir, REDACTION_REGEX
+from custseg.layer2_io.spark import delta_maven_coordinate, jar_cache_dir, REDACTION_REGEX
 print(delta_maven_coordinate()); print(jar_cache_dir()); print(REDACTION_REGEX)
 print(os.path.dirname(pyspark.__file__))
 EOF

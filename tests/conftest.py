@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from custseg.config import Settings, replace
-from custseg.spark import get_spark
+from custseg.layer1_core.config import Settings, replace
+from custseg.layer2_io.spark import get_spark
 from tests.small_run import SmallRun, run_small_pipeline
 
 TEST_HASH_KEY = "test-key-0123456789abcdef-not-a-secret"

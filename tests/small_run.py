@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from custseg import cli
-from custseg.demo import generate_transactions
+from custseg.layer4_commands import cli
+from custseg.layer4_commands.demo import generate_transactions
 
 REPO = Path(__file__).resolve().parents[1]
 LOCAL_CONFIG = REPO / "lib" / "custseg" / "defaults" / "local.yaml"

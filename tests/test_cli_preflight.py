@@ -13,15 +13,15 @@ import time
 from pathlib import Path
 
 import custseg
-from custseg.config import load_settings
-from custseg.preflight import command_problems, local_path, path_problems
+from custseg.layer1_core.config import load_settings
+from custseg.layer4_commands.preflight import command_problems, local_path, path_problems
 from tests.conftest import TEST_HASH_KEY
 
 LIB = Path(__file__).resolve().parents[1] / "lib"
 KEY_ENV = "CUSTSEG_TEST_PREFLIGHT_KEY"
 # Calls main() and then says on stderr whether pyspark was imported on the way.
 RUN_MAIN = (
-    "import sys; from custseg.cli import main; rc = main(sys.argv[1:]); "
+    "import sys; from custseg.layer4_commands.cli import main; rc = main(sys.argv[1:]); "
     "print('pyspark imported:', 'pyspark' in sys.modules, file=sys.stderr); sys.exit(rc)"
 )
 BROKEN_MAP = """\
@@ -138,7 +138,7 @@ def test_validate_says_config_ok_when_all_checks_pass(tmp_path):
 
 def test_version_prints_the_package_version(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "custseg.cli", "--version"],
+        [sys.executable, "-m", "custseg.layer4_commands.cli", "--version"],
         env={**os.environ, "PYTHONPATH": str(LIB)},
         capture_output=True,
         text=True,

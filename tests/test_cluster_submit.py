@@ -23,7 +23,7 @@ from pathlib import Path
 import pyspark
 import pytest
 
-from custseg.tables.compare import compare_warehouses, unmatched_rows
+from custseg.layer2_io.table_compare import compare_warehouses, unmatched_rows
 from tests.small_run import LOCAL_CONFIG, SMALL_RUN_KEY
 
 pytestmark = pytest.mark.slow

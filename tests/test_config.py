@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from custseg.config import ConfigError, Settings, load_packaged_settings, load_settings, replace
+from custseg.layer1_core.config import (
+    ConfigError,
+    Settings,
+    load_packaged_settings,
+    load_settings,
+    replace,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -182,7 +188,14 @@ def test_dates_are_dates_from_load_time_on(tmp_path):
 
 def test_impossible_date_exits_2_with_one_line(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "custseg.cli", "rfm", "--set", "rfm.as_of=2024-02-30"],
+        [
+            sys.executable,
+            "-m",
+            "custseg.layer4_commands.cli",
+            "rfm",
+            "--set",
+            "rfm.as_of=2024-02-30",
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,

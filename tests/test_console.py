@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from custseg import console
-from custseg.config import ConfigError, Settings, replace
+from custseg.layer1_core.config import ConfigError, Settings, replace
+from custseg.layer2_io import console
 
 LIB = Path(__file__).resolve().parents[1] / "lib"
 
@@ -142,8 +142,8 @@ def test_the_poller_sees_the_tasks_of_a_running_job(spark):
 _LOGGED_SESSION = """
 import sys
 from pathlib import Path
-from custseg.config import Settings, replace
-from custseg.spark import get_spark
+from custseg.layer1_core.config import Settings, replace
+from custseg.layer2_io.spark import get_spark
 settings = replace(Settings(), **{"spark.master": "local[1]", "spark.driver_memory": "1g"})
 spark = get_spark(settings, log_file=Path(sys.argv[1]))
 print(spark.range(100).count())

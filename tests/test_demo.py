@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from custseg import tables
+from custseg.layer1_core import tables
 
 pytestmark = pytest.mark.slow
 

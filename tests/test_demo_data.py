@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from custseg.demo import generate_transactions
+from custseg.layer4_commands.demo import generate_transactions
 
 
 def test_profiles_sign_up_before_the_first_purchase_and_leave_transactions_alone(tmp_path):

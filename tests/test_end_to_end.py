@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
-from custseg import cli, delta_io, tables
-from custseg.config import load_settings
-from custseg.demo import generate_transactions
+from custseg.layer1_core import tables
+from custseg.layer1_core.config import load_settings
+from custseg.layer2_io import delta_io
+from custseg.layer4_commands import cli
+from custseg.layer4_commands.demo import generate_transactions
 
 pytestmark = pytest.mark.slow
 
@@ -115,7 +117,7 @@ def test_cli_reports_bad_config_in_one_line_and_exits_2(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("rfm:\n  bins: five\n")
     result = subprocess.run(
-        [sys.executable, "-m", "custseg.cli", "rfm", "--conf", str(bad)],
+        [sys.executable, "-m", "custseg.layer4_commands.cli", "rfm", "--conf", str(bad)],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -132,7 +134,7 @@ def test_cli_missing_input_names_the_path(tmp_path):
         [
             sys.executable,
             "-m",
-            "custseg.cli",
+            "custseg.layer4_commands.cli",
             "ingest",
             "--set",
             f"input.path={tmp_path / 'nowhere'}",

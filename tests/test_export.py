@@ -8,13 +8,14 @@ import pandas as pd
 import pytest
 from pyspark.sql import functions as F
 
-from custseg import cli, delta_io
-from custseg.config import Settings, replace
-from custseg.export import ExportError, export_segments
-from custseg.report.aggregates import at_as_of
-from custseg.report.inputs import primary_model
-from custseg.report.stage import REPORT_SOURCES, write_segments_current
-from custseg.tables import SEGMENTS_CURRENT
+from custseg.layer1_core.config import Settings, replace
+from custseg.layer1_core.tables import SEGMENTS_CURRENT
+from custseg.layer2_io import delta_io
+from custseg.layer3_stages.report.aggregates import at_as_of
+from custseg.layer3_stages.report.inputs import primary_model
+from custseg.layer3_stages.report.stage import REPORT_SOURCES, write_segments_current
+from custseg.layer4_commands import cli
+from custseg.layer4_commands.export import ExportError, export_segments
 from tests.report import warehouse_builder as wb
 
 COLUMNS = SEGMENTS_CURRENT.column_names

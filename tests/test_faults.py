@@ -1,7 +1,7 @@
 """Faults a nightly job meets, each recovered exactly: a run killed (SIGKILL) in each
 stage's Delta writes, a task failing once, runs racing each other.
 
-Every faulted warehouse is compared table by table (``custseg.tables.compare``) with the
+Every faulted warehouse is compared table by table (``custseg.layer2_io.table_compare``) with the
 shared small run (tests/small_run.py), which ran once without any fault. A warehouse
 "after ingest" or "after rfm" is the small run's tables of those stages, copied: Delta
 tables are folders whose log names their files relatively.
@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from custseg import cli, delta_io
-from custseg.tables.compare import unmatched_rows
+from custseg.layer2_io import delta_io
+from custseg.layer2_io.table_compare import unmatched_rows
+from custseg.layer4_commands import cli
 from tests.small_run import REPO
 
 pytestmark = pytest.mark.slow
@@ -60,7 +61,12 @@ def assert_same_tables(spark, first: Path, second: Path, names, *dropped: str) -
 
 
 def _command(small_run, stage: str, warehouse: Path, *more: str) -> list[str]:
-    return [sys.executable, "-m", "custseg.cli", *small_run.cli(stage, warehouse, *more)]
+    return [
+        sys.executable,
+        "-m",
+        "custseg.layer4_commands.cli",
+        *small_run.cli(stage, warehouse, *more),
+    ]
 
 
 def _env(**extra: str) -> dict:

@@ -8,12 +8,13 @@ import datetime as dt
 
 import pytest
 
-from custseg import cli, delta_io, pipeline
-from custseg.config import Settings, replace
-from custseg.crm_keys import KeysError, key_file, read_keys_input, with_customer_keys
-from custseg.file_formats import FileError
-from custseg.ingest.pseudonym import HashKeyError, hmac_hex
-from custseg.run_context import RunContext
+from custseg.layer1_core.config import Settings, replace
+from custseg.layer1_core.file_formats import FileError
+from custseg.layer2_io import delta_io
+from custseg.layer2_io.run_context import RunContext
+from custseg.layer3_stages.ingest.pseudonym import HashKeyError, hmac_hex
+from custseg.layer4_commands import cli, pipeline
+from custseg.layer4_commands.keys import KeysError, key_file, read_keys_input, with_customer_keys
 from tests.conftest import TEST_HASH_KEY
 from tests.ingest.test_ingest_stage import HEADER, _messy_settings
 

@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from custseg import delta_io, pipeline
-from custseg.config import Settings, replace
-from custseg.demo import generate_transactions
-from custseg.locations import (
+from custseg.layer1_core.config import Settings, replace
+from custseg.layer2_io import delta_io
+from custseg.layer2_io.locations import (
     LocationError,
     display_location,
     publish_folder,
     qualified_settings,
     qualify,
 )
-from custseg.run_context import RunContext
+from custseg.layer2_io.run_context import RunContext
+from custseg.layer4_commands import pipeline
+from custseg.layer4_commands.demo import generate_transactions
 
 
 def test_plain_paths_and_file_uris_get_one_spelling(spark, tmp_path):

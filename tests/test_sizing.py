@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from custseg import sizing
-from custseg.config import ConfigError, Settings, replace
+from custseg.layer1_core.config import ConfigError, Settings, replace
+from custseg.layer2_io import sizing
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ def test_auto_and_numbers_are_accepted_and_nonsense_is_named():
 def test_local_sessions_pin_the_default_parallelism_to_the_fixed_partitions(monkeypatch):
     """MLlib's un-numbered RDD shuffles then reduce into the fits' fixed partitions whatever
     the layout of their input; on a cluster Spark's own value (or spark-submit's) stays."""
-    from custseg.spark import session_options
+    from custseg.layer2_io.spark import session_options
 
     monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
     local = {"spark.master": "local[2]", "clustering.partitions": 6}

@@ -10,10 +10,12 @@ from collections import defaultdict
 
 import pytest
 
-from custseg import cli, delta_io, tables
-from custseg.config import Settings, replace
-from custseg.run_log import REDACTED, RunRecord, RunTimes, config_text, record_run
-from custseg.status import NOT_WRITTEN, readable_size, status_text
+from custseg.layer1_core import tables
+from custseg.layer1_core.config import Settings, replace
+from custseg.layer2_io import delta_io
+from custseg.layer4_commands import cli
+from custseg.layer4_commands.run_log import REDACTED, RunRecord, RunTimes, config_text, record_run
+from custseg.layer4_commands.status import NOT_WRITTEN, readable_size, status_text
 from tests.conftest import TEST_HASH_KEY
 from tests.report import warehouse_builder as wb
 
@@ -184,7 +186,7 @@ def test_an_unwritable_warehouse_keeps_the_runs_own_error(spark, tmp_path, capsy
 
 
 def test_a_run_stopped_with_ctrl_c_is_recorded_as_interrupted(spark, settings):
-    from custseg.run_context import RunContext
+    from custseg.layer2_io.run_context import RunContext
 
     def stopped_by_the_user():
         raise KeyboardInterrupt

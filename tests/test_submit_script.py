@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from custseg.spark import REDACTION_REGEX, delta_maven_coordinate
+from custseg.layer2_io.spark import REDACTION_REGEX, delta_maven_coordinate
 
 REPO = Path(__file__).resolve().parents[1]
 ZIP = str(REPO / "dist" / "custseg.zip")

@@ -7,7 +7,9 @@ import datetime as dt
 import numpy as np
 from pyspark.sql import functions as F
 
-from custseg import delta_io, tables
+from custseg.layer1_core import tables
+from custseg.layer2_io import delta_io
+from custseg.layer2_io.schemas import column_type
 
 AS_OF = dt.date(2021, 12, 31)
 
@@ -65,5 +67,5 @@ def customer_rfm_frame(spark, rows, as_of: dt.date = AS_OF):
     for column in tables.CUSTOMER_RFM.columns:
         if column.name not in df.columns:
             neutral = F.lit(None) if column.nullable else F.lit(0)
-            df = df.withColumn(column.name, neutral.cast(column.type))
+            df = df.withColumn(column.name, neutral.cast(column_type(column)))
     return delta_io.conform(df, tables.CUSTOMER_RFM)

@@ -7,11 +7,11 @@ import math
 import pytest
 from pyspark.ml.linalg import Vectors
 
-from custseg.clustering import features, profiles, statistics
-from custseg.clustering.assignments import ClusterLabels
-from custseg.clustering.features import ScalerStatistics
-from custseg.clustering.models import ModelKey
-from custseg.config import ClusteringSettings
+from custseg.layer1_core.config import ClusteringSettings
+from custseg.layer3_stages.clustering import features, profiles, statistics
+from custseg.layer3_stages.clustering.assignments import ClusterLabels
+from custseg.layer3_stages.clustering.features import ScalerStatistics
+from custseg.layer3_stages.clustering.models import ModelKey
 
 FEATURES = features.parse_features(["log_recency", "log_frequency", "log_monetary"])
 IDENTITY_SCALER = ScalerStatistics(shift=[0.0, 0.0, 0.0], scale=[1.0, 1.0, 1.0])

@@ -8,10 +8,11 @@ import math
 import pytest
 from chispa import assert_df_equality
 
-from custseg.clustering import features
-from custseg.clustering.errors import ClusteringConfigError
-from custseg.clustering.features import Feature, ScalerStatistics
-from custseg.config import ConfigError, Settings, replace
+from custseg.layer1_core.config import ConfigError, Settings, replace
+from custseg.layer1_core.config.model import ClusteringConfigError
+from custseg.layer2_io.table_views import with_profile_columns
+from custseg.layer3_stages.clustering import features
+from custseg.layer3_stages.clustering.features import Feature, ScalerStatistics
 
 
 def test_default_features_are_log1p_of_recency_frequency_monetary():
@@ -128,7 +129,7 @@ def test_profile_columns_count_days_to_as_of_and_default_without_a_profile(spark
     )
     parsed = features.parse_features(["days_since_signup", "log_profile_age", "tenure"])
 
-    frame = features.with_profile_columns(rfm, profiles, parsed, as_of)
+    frame = with_profile_columns(rfm, profiles, parsed, as_of)
 
     expected = spark.createDataFrame(
         [
@@ -143,9 +144,9 @@ def test_profile_columns_count_days_to_as_of_and_default_without_a_profile(spark
     )
     assert_df_equality(frame, expected, ignore_nullable=True, ignore_row_order=True)
     rfm_only = features.parse_features(["tenure"])
-    assert features.with_profile_columns(rfm, None, rfm_only, as_of) is rfm
+    assert with_profile_columns(rfm, None, rfm_only, as_of) is rfm
     with pytest.raises(ClusteringConfigError, match="customer_profiles table"):
-        features.with_profile_columns(rfm, None, parsed, as_of)
+        with_profile_columns(rfm, None, parsed, as_of)
 
 
 def test_centres_go_to_original_units_and_back():

@@ -16,7 +16,7 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
-from custseg.clustering import metrics
+from custseg.layer3_stages.clustering import metrics
 from tests.spark_settings import spark_settings
 
 ARROW_BATCH = "spark.sql.execution.arrow.maxRecordsPerBatch"

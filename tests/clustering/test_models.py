@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
-from custseg.clustering import features, models
-from custseg.clustering.errors import ClusteringConfigError
-from custseg.clustering.models import ModelKey
+from custseg.layer1_core.config.model import ClusteringConfigError
+from custseg.layer3_stages.clustering import features, models
+from custseg.layer3_stages.clustering.models import ModelKey
 
 FEATURES = features.parse_features(["log_recency", "log_frequency", "log_monetary"])
 GROUP_SIZES = {"active_big": 40, "lapsed_big": 30, "recent_new": 60, "lapsed_small": 50}
@@ -117,7 +117,7 @@ def test_bisecting_kmeans_fits_the_same_centres_on_fewer_partitions(make_rfm):
 
 
 def test_concurrent_fits_give_the_models_and_metrics_of_sequential_ones(make_rfm):
-    from custseg.clustering import selection
+    from custseg.layer3_stages.clustering import selection
 
     frame = models.fixed_partitioning(features.feature_frame(make_rfm(GROUP_SIZES), FEATURES), 2)
     scaled = models.scaled_frame(models.scaler_pipeline(FEATURES).fit(frame), frame).cache()

@@ -11,11 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custseg.clustering import features, naming, profiles
-from custseg.clustering.features import ScalerStatistics
-from custseg.clustering.stability import PreviousCluster
-from custseg.clustering.statistics import ClusterStatistics, PopulationStatistics, z_scores
-from custseg.config import ClusteringSettings
+from custseg.layer1_core.config import ClusteringSettings
+from custseg.layer3_stages.clustering import features, naming, profiles
+from custseg.layer3_stages.clustering.features import ScalerStatistics
+from custseg.layer3_stages.clustering.stability import PreviousCluster
+from custseg.layer3_stages.clustering.statistics import (
+    ClusterStatistics,
+    PopulationStatistics,
+    z_scores,
+)
 
 RECENCY, FREQUENCY, MONETARY = "recency_days", "frequency", "monetary"
 COLUMNS = (RECENCY, FREQUENCY, MONETARY)

@@ -8,13 +8,13 @@ import math
 import numpy as np
 import pytest
 
-from custseg.clustering import features, naming, profiles, statistics
-from custseg.clustering.features import ScalerStatistics
-from custseg.clustering.models import ModelKey
-from custseg.clustering.naming import Levels
-from custseg.clustering.stability import PreviousCluster
-from custseg.clustering.statistics import ClusterStatistics, PopulationStatistics
-from custseg.config import ClusteringSettings
+from custseg.layer1_core.config import ClusteringSettings
+from custseg.layer3_stages.clustering import features, naming, profiles, statistics
+from custseg.layer3_stages.clustering.features import ScalerStatistics
+from custseg.layer3_stages.clustering.models import ModelKey
+from custseg.layer3_stages.clustering.naming import Levels
+from custseg.layer3_stages.clustering.stability import PreviousCluster
+from custseg.layer3_stages.clustering.statistics import ClusterStatistics, PopulationStatistics
 
 FEATURES = features.parse_features(["log_recency", "log_frequency", "log_monetary"])
 IDENTITY_SCALER = ScalerStatistics(shift=[0.0, 0.0, 0.0], scale=[1.0, 1.0, 1.0])

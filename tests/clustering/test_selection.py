@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from custseg.clustering import selection
-from custseg.clustering.errors import ClusteringConfigError
-from custseg.clustering.metrics import ClusterQuality
-from custseg.clustering.models import ModelKey
-from custseg.clustering.selection import FittedModel
+from custseg.layer1_core.config.model import ClusteringConfigError
+from custseg.layer3_stages.clustering import selection
+from custseg.layer3_stages.clustering.metrics import ClusterQuality
+from custseg.layer3_stages.clustering.models import ModelKey
+from custseg.layer3_stages.clustering.selection import FittedModel
 
 
 def fitted(algorithm, k, davies_bouldin, sizes, *, silhouette=0.5):

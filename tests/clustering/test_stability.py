@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from custseg.clustering import stability
-from custseg.clustering.stability import Match, PreviousCluster
+from custseg.layer3_stages.clustering import stability
+from custseg.layer3_stages.clustering.stability import Match, PreviousCluster
 
 
 def total_cost(cost, assignment):

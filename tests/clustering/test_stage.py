@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 from pyspark.sql import functions as F
 
-from custseg import delta_io, pipeline, tables
-from custseg.clustering.feature_maps import with_feature_maps
-from custseg.config import Settings, replace
-from custseg.run_context import RunContext
+from custseg.layer1_core import tables
+from custseg.layer1_core.config import Settings, replace
+from custseg.layer2_io import delta_io
+from custseg.layer2_io.run_context import RunContext
+from custseg.layer2_io.schemas import table_schema
+from custseg.layer2_io.table_views import with_feature_maps
+from custseg.layer4_commands import pipeline
 from tests.clustering.rfm_builders import AS_OF, customer_rfm_frame, rfm_rows
 
 pytestmark = pytest.mark.slow
@@ -262,7 +265,7 @@ def test_clusters_on_recency_frequency_monetary_and_days_since_signup(spark, tmp
         for key, recency, *_ in rows
         if not key.startswith("clapsed_small_000")
     ]
-    frame = spark.createDataFrame(profiles, tables.CUSTOMER_PROFILES.schema)
+    frame = spark.createDataFrame(profiles, table_schema(tables.CUSTOMER_PROFILES))
     # written as is: the test keys are shorter than the table's 64-character constraint
     frame.write.format("delta").save(settings.table_path(tables.CUSTOMER_PROFILES.name))
 

@@ -27,13 +27,14 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from custseg import cli, delta_io, pipeline
-from custseg.config import Settings, replace
-from custseg.ingest.pseudonym import hmac_hex
-from custseg.ingest.sources import SourceError
-from custseg.ingest.stage import IngestRejected
-from custseg.run_context import RunContext
-from custseg.tables import table_location
+from custseg.layer1_core.config import Settings, replace
+from custseg.layer1_core.tables import table_location
+from custseg.layer2_io import delta_io
+from custseg.layer2_io.run_context import RunContext
+from custseg.layer3_stages.ingest.pseudonym import hmac_hex
+from custseg.layer3_stages.ingest.sources import SourceError
+from custseg.layer3_stages.ingest.stage import IngestRejected
+from custseg.layer4_commands import cli, pipeline
 from tests.conftest import TEST_HASH_KEY
 
 pytestmark = pytest.mark.slow
@@ -834,7 +835,7 @@ def test_cli_reports_a_truncated_gzip_in_one_line_and_exits_1(spark, tmp_path):
     columns = "{" + ", ".join(f"{k}: {v}" for k, v in COLUMNS.items()) + "}"
     overrides = [f"input.path={data}", f"warehouse={warehouse}", f"input.columns={columns}"]
     result = subprocess.run(
-        [sys.executable, "-m", "custseg.cli", "ingest"]
+        [sys.executable, "-m", "custseg.layer4_commands.cli", "ingest"]
         + [arg for item in [*overrides, "spark.shuffle_partitions=2"] for arg in ("--set", item)],
         env={**os.environ, "CUSTSEG_HASH_KEY": TEST_HASH_KEY},
         cwd=tmp_path,

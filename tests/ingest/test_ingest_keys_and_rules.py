@@ -8,9 +8,11 @@ import datetime as dt
 import pytest
 from pyspark.sql import functions as F
 
-from custseg import delta_io
-from custseg.config import replace
-from custseg.ingest.pseudonym import (
+from custseg.layer1_core.config import replace
+from custseg.layer1_core.tables import INGEST_FILES
+from custseg.layer2_io import delta_io
+from custseg.layer2_io.schemas import table_schema
+from custseg.layer3_stages.ingest.pseudonym import (
     HashKeyError,
     _pads,
     hmac_hex,
@@ -18,8 +20,7 @@ from custseg.ingest.pseudonym import (
     load_hash_key,
     with_customer_key,
 )
-from custseg.ingest.stage import rules_fingerprint
-from custseg.tables import INGEST_FILES
+from custseg.layer3_stages.ingest.stage import rules_fingerprint
 from tests.conftest import TEST_HASH_KEY
 from tests.ingest.test_ingest_stage import HEADER, _messy_settings, _run
 
@@ -110,7 +111,7 @@ def test_changed_rules_reingest_and_1997_passes_by_default(spark, small):
 def test_tables_of_an_older_version_gain_new_columns_and_files_are_read_again(spark, small):
     """An ingest_files table without rules_fingerprint (custseg before issue 12): the column
     is added in place, and its files, whose rules are unknown, are ingested again."""
-    old_columns = [c for c in INGEST_FILES.schema.fields if c.name != "rules_fingerprint"]
+    old_columns = [c for c in table_schema(INGEST_FILES).fields if c.name != "rules_fingerprint"]
     path = small.table_path("ingest_files")
     old = spark.createDataFrame(
         [("file:/nowhere.csv", "size:1;mtime:1", "r0", 1)],

@@ -10,12 +10,13 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from custseg import delta_io, pipeline
-from custseg.config import Settings, replace
-from custseg.ingest.pseudonym import HashKeyError, hmac_hex
-from custseg.ingest.sources import SourceError
-from custseg.ingest.stage import IngestRejected
-from custseg.run_context import RunContext
+from custseg.layer1_core.config import Settings, replace
+from custseg.layer2_io import delta_io
+from custseg.layer2_io.run_context import RunContext
+from custseg.layer3_stages.ingest.pseudonym import HashKeyError, hmac_hex
+from custseg.layer3_stages.ingest.sources import SourceError
+from custseg.layer3_stages.ingest.stage import IngestRejected
+from custseg.layer4_commands import pipeline
 from tests.conftest import TEST_HASH_KEY
 
 HEADER = "customer_id,order_id,item_id,item_name,unit_price,item_count,purchase_time\n"
@@ -305,7 +306,7 @@ def test_key_and_raw_ids_never_stored_or_planned(spark, messy_ingested):
     invalid = quarantine.where(F.array_contains("reasons", "invalid_customer_id")).first()
     assert invalid["source_row"] == 6
     assert hmac_hex(TEST_HASH_KEY.encode(), "17850.5") in invalid["raw_record"]
-    from custseg.ingest.pseudonym import with_customer_key
+    from custseg.layer3_stages.ingest.pseudonym import with_customer_key
 
     ids = spark.createDataFrame([("17850",)], "canonical_id string")
     keyed = with_customer_key(ids, F.col("canonical_id"), TEST_HASH_KEY.encode())

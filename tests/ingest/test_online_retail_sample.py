@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from custseg import delta_io
-from custseg.config import load_settings
-from custseg.run_context import RunContext
+from custseg.layer1_core.config import load_settings
+from custseg.layer2_io import delta_io
+from custseg.layer2_io.run_context import RunContext
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ def test_uci_online_retail_ingests_with_example_mapping(spark, tmp_path, monkeyp
     )
     import datetime as dt
 
-    from custseg import pipeline
+    from custseg.layer4_commands import pipeline
 
     summary = pipeline.run_stage(
         spark, settings, RunContext("uci", dt.datetime(2026, 1, 1)), "ingest"

@@ -12,7 +12,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from custseg.report.inputs import PrimaryModel, ReportInputs
+from custseg.layer3_stages.report.inputs import PrimaryModel, ReportInputs
 
 AS_OF = dt.date(2011, 12, 1)
 SEGMENTS = (

@@ -8,8 +8,8 @@ from pyspark.sql import functions as F
 from sklearn.decomposition import PCA as SkPCA
 from sklearn.preprocessing import StandardScaler as SkScaler
 
-from custseg.report import aggregates
-from custseg.report.errors import ReportError
+from custseg.layer3_stages.report import aggregates
+from custseg.layer3_stages.report.errors import ReportError
 
 AS_OF = dt.date(2011, 12, 1)
 FEATURES = ["log_recency", "log_frequency", "log_monetary"]

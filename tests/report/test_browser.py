@@ -5,8 +5,8 @@ import io
 import pytest
 from PIL import Image as PilImage
 
-from custseg.report.document import SECTION_HEADINGS, write_report
-from custseg.report.html import Image, Section, render_page
+from custseg.layer3_stages.report.document import SECTION_HEADINGS, write_report
+from custseg.layer3_stages.report.html import Image, Section, render_page
 from tests.report import browser
 from tests.report import sample_inputs as sample
 

@@ -6,9 +6,11 @@ import pyarrow as pa
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from custseg import delta_io, tables
-from custseg.config import Settings, replace
-from custseg.report.current import primary_clusters, segment_since, segments_current
+from custseg.layer1_core import tables
+from custseg.layer1_core.config import Settings, replace
+from custseg.layer2_io import delta_io
+from custseg.layer2_io.schemas import table_schema
+from custseg.layer3_stages.report.current import primary_clusters, segment_since, segments_current
 
 FIRST, EARLIER, LATEST = dt.date(2011, 10, 1), dt.date(2011, 11, 1), dt.date(2011, 12, 1)
 KEY_A, KEY_B, KEY_C = "a" * 64, "b" * 64, "c" * 64
@@ -104,7 +106,7 @@ def test_one_flat_row_per_customer_with_meaning_money_dates_and_primary_cluster(
              cents("9.50"), cents("9.50"), dt.date(2011, 10, 29), dt.date(2011, 10, 29),
              None, None, None, None),
         ],
-        tables.SEGMENTS_CURRENT.schema,
+        table_schema(tables.SEGMENTS_CURRENT),
     )  # fmt: skip
     assert_df_equality(current_at(spark, LATEST), expected, ignore_nullable=True)
 

@@ -7,8 +7,8 @@ import re
 import pandas as pd
 import pytest
 
-from custseg.report import contents
-from custseg.report.document import SECTION_HEADINGS, write_report
+from custseg.layer3_stages.report import contents
+from custseg.layer3_stages.report.document import SECTION_HEADINGS, write_report
 from tests.report import sample_inputs as sample
 from tests.report.test_figures import assert_not_blank
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from custseg.report import cluster_figures, history_figures, plotting, segment_figures
+from custseg.layer3_stages.report import cluster_figures, history_figures, plotting, segment_figures
 from tests.report import sample_inputs as sample
 
 

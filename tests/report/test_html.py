@@ -3,7 +3,7 @@ import re
 
 import pandas as pd
 
-from custseg.report.html import (
+from custseg.layer3_stages.report.html import (
     Image,
     Section,
     TableColumn,

@@ -1,7 +1,7 @@
 import pandas as pd
 
-from custseg import tables
-from custseg.report.inputs import PrimaryModel, gather_report_inputs, primary_model
+from custseg.layer1_core import tables
+from custseg.layer3_stages.report.inputs import PrimaryModel, gather_report_inputs, primary_model
 from tests.report import sample_inputs as sample
 from tests.report import warehouse_builder as wb
 

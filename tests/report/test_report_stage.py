@@ -10,9 +10,11 @@ import deltalake
 import polars as pl
 import pytest
 
-from custseg import delta_io, pipeline, tables
-from custseg.config import Settings, replace
-from custseg.run_context import RunContext
+from custseg.layer1_core import tables
+from custseg.layer1_core.config import Settings, replace
+from custseg.layer2_io import delta_io
+from custseg.layer2_io.run_context import RunContext
+from custseg.layer4_commands import pipeline
 from tests.report import browser
 from tests.report import warehouse_builder as wb
 from tests.report.test_browser import assert_seen_complete

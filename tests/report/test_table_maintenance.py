@@ -10,8 +10,9 @@ from chispa import assert_df_equality
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
-from custseg import delta_io, tables
-from custseg.report import stage as report_stage
+from custseg.layer1_core import tables
+from custseg.layer2_io import delta_io
+from custseg.layer3_stages.report import stage as report_stage
 from tests.report import warehouse_builder as wb
 from tests.spark_settings import several_partitions
 

@@ -2,7 +2,7 @@ import itertools
 
 import pytest
 
-from custseg.report.treemap import Rect, squarify
+from custseg.layer3_stages.report.treemap import Rect, squarify
 
 
 def _overlap(a: Rect, b: Rect) -> float:

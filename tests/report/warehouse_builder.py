@@ -13,7 +13,9 @@ from collections import Counter
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
-from custseg import delta_io, tables
+from custseg.layer1_core import tables
+from custseg.layer2_io import delta_io
+from custseg.layer2_io.schemas import column_type, table_schema
 
 EARLIER = dt.date(2011, 11, 1)
 LATEST = dt.date(2011, 12, 1)
@@ -262,7 +264,7 @@ _EMPTY_VALUES = {"integer": 0, "bigint": 0, "double": 0.0, "string": "", "boolea
 def _value(row: dict, column: tables.Column):
     """The row's value, money in cents as the stages write it; a column added to the spec
     later gets a neutral value if required."""
-    type_name = column.type.simpleString()
+    type_name = column_type(column).simpleString()
     if isinstance(row.get(column.name), float) and type_name.startswith("decimal"):
         return Decimal(repr(row[column.name])).quantize(Decimal("0.01"), ROUND_HALF_UP)
     if column.name in row or column.nullable:
@@ -281,7 +283,7 @@ def _value(row: dict, column: tables.Column):
 def frame_of(spark, spec: tables.TableSpec, rows: list[dict]):
     """A DataFrame with the spec's schema from row dicts."""
     return spark.createDataFrame(
-        [tuple(_value(row, c) for c in spec.columns) for row in rows], spec.schema
+        [tuple(_value(row, c) for c in spec.columns) for row in rows], table_schema(spec)
     )
 
 

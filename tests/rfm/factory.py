@@ -8,7 +8,8 @@ from decimal import Decimal
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from custseg import delta_io, tables
+from custseg.layer1_core import tables
+from custseg.layer2_io import delta_io
 
 
 def key(name: str) -> str:

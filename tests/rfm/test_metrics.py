@@ -6,7 +6,7 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from custseg.rfm import metrics
+from custseg.layer3_stages.rfm import metrics
 from tests.rfm.factory import key, line, transactions
 
 AS_OF = dt.date(2011, 12, 10)

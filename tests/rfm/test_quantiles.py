@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custseg.rfm import quantiles
+from custseg.layer3_stages.rfm import quantiles
 
 any_floats = st.floats(allow_nan=False, allow_infinity=False, width=64)
 heavy_ties = st.sampled_from([0.0, 1.0, 2.5, 2.5, 7.0, 1e6])

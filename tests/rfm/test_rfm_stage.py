@@ -8,9 +8,12 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from custseg import delta_io, pipeline, tables
-from custseg.config import Settings, replace
-from custseg.run_context import RunContext
+from custseg.layer1_core import tables
+from custseg.layer1_core.config import Settings, replace
+from custseg.layer2_io import delta_io
+from custseg.layer2_io.run_context import RunContext
+from custseg.layer2_io.schemas import table_schema
+from custseg.layer4_commands import pipeline
 from tests.rfm.factory import key, line, save_transactions
 
 RUN = RunContext(run_id="test-run", started_at=dt.datetime(2011, 12, 10, 6, 0))
@@ -182,7 +185,7 @@ def test_transitions_between_the_two_dates(spark, two_dates):
             (b, a, "Lapsed", "Lapsed", 1),
             (b, a, None, "Active new", 2),
         ],
-        tables.SEGMENT_TRANSITIONS.schema,
+        table_schema(tables.SEGMENT_TRANSITIONS),
     )
     transitions = delta_io.read_table(spark, two_dates[0].warehouse_root, "segment_transitions")
     assert_df_equality(

@@ -10,7 +10,7 @@ from chispa import assert_df_equality
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from custseg.rfm import positions, scoring
+from custseg.layer3_stages.rfm import positions, scoring
 from tests.spark_settings import several_partitions
 
 

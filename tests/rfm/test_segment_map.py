@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from custseg.config import ConfigError
-from custseg.rfm import segment_map
+from custseg.layer1_core import segment_map
+from custseg.layer1_core.config import ConfigError
 from tests.rfm.maps import CLASSIC, THREE_BIN_MAP, classic_segment
 
 PACKAGE = Path(segment_map.__file__).resolve().parents[1]
@@ -122,7 +122,7 @@ LOAD_FROM_ZIP = """
 import sys
 sys.path.insert(0, sys.argv[1])
 import custseg
-from custseg.rfm import segment_map
+from custseg.layer1_core import segment_map
 assert custseg.__file__.startswith(sys.argv[1]), custseg.__file__
 loaded = segment_map.load_segment_map(None, 5)
 print(loaded.source)

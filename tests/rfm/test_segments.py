@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from chispa import assert_df_equality
 
-from custseg.rfm import segments
+from custseg.layer3_stages.rfm import segments
 from tests.rfm.maps import THREE_BIN_MAP, classic_segment
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from custseg.tables.compare import compare_warehouses, unmatched_rows
+from custseg.layer2_io.table_compare import compare_warehouses, unmatched_rows
 
 SCHEMA = "key string, value double, centre map<string,double>, run_id string"
 

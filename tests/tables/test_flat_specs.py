@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from custseg.tables import CLUSTER_FEATURES, CLUSTER_PROFILES, SEGMENT_SUMMARY, SEGMENTS_CURRENT
-from custseg.tables.spec import DISPLAY_MONEY
+from custseg.layer1_core.tables import (
+    CLUSTER_FEATURES,
+    CLUSTER_PROFILES,
+    SEGMENT_SUMMARY,
+    SEGMENTS_CURRENT,
+)
+from custseg.layer1_core.tables.spec import DISPLAY_MONEY
 
 BI_TABLES = (SEGMENTS_CURRENT, SEGMENT_SUMMARY, CLUSTER_PROFILES, CLUSTER_FEATURES)
 MONEY = {

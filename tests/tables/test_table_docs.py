@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from custseg.tables import ALL_TABLES, CUSTOMER_PROFILES, TRANSACTIONS, Column, TableSpec
-from custseg.tables.docs import DOCS_FILE, GENERATOR, render_markdown
-from custseg.tables.spec import STRING
+from custseg.layer1_core.tables import (
+    ALL_TABLES,
+    CUSTOMER_PROFILES,
+    TRANSACTIONS,
+    Column,
+    TableSpec,
+)
+from custseg.layer1_core.tables.docs import DOCS_FILE, GENERATOR, render_markdown
+from custseg.layer1_core.tables.spec import STRING
+from custseg.layer2_io.schemas import column_type
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +31,7 @@ def test_every_table_and_column_has_its_row():
     for spec in ALL_TABLES.values():
         assert f"\n## {spec.name}\n" in text
         for column in spec.columns:
-            assert f"| `{column.name}` | `{column.type.simpleString()}` |" in text
+            assert f"| `{column.name}` | `{column_type(column).simpleString()}` |" in text
 
 
 def test_a_section_shows_partitioning_nullability_and_constraints():

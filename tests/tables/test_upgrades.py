@@ -10,10 +10,12 @@ import deltalake
 import pyarrow as pa
 import pytest
 
-from custseg import delta_io, pipeline, tables
-from custseg.clustering.feature_maps import with_feature_maps
-from custseg.clustering.stability import PreviousCluster, previous_clusters
-from custseg.tables import upgrades
+from custseg.layer1_core import tables
+from custseg.layer2_io import delta_io
+from custseg.layer2_io import table_upgrades as upgrades
+from custseg.layer2_io.table_views import with_feature_maps
+from custseg.layer3_stages.clustering.stability import PreviousCluster, previous_clusters
+from custseg.layer4_commands import pipeline
 
 EARLIER, LATEST = dt.date(2021, 11, 30), dt.date(2021, 12, 31)
 
