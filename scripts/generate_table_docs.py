@@ -1,4 +1,4 @@
-"""Writes docs/tables.md, the column dictionary, from the table specs in lib/custseg/tables/.
+"""Writes docs/tables.md, the column dictionary, from the table specs in lib/custseg/layer1_core/tables/.
 
     .venv/bin/python scripts/generate_table_docs.py
 

@@ -21,7 +21,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def test_committed_column_dictionary_matches_the_specs():
     committed = (REPO_ROOT / DOCS_FILE).read_text(encoding="utf-8")
     assert committed == render_markdown(ALL_TABLES.values()), (
-        f"{DOCS_FILE} is out of date with lib/custseg/tables/: run "
+        f"{DOCS_FILE} is out of date with lib/custseg/layer1_core/tables/: run "
         f"`.venv/bin/python {GENERATOR}` and commit the result"
     )
 

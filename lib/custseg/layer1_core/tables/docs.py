@@ -28,7 +28,7 @@ def _header(specs: list[TableSpec]) -> str:
         [
             "# Tables: column dictionary",
             "",
-            f"Generated from the table specs in `lib/custseg/tables/` by `{GENERATOR}`;",
+            f"Generated from the table specs in `lib/custseg/layer1_core/tables/` by `{GENERATOR}`;",
             "edit the specs, not this file, then run the script again.",
             "",
             "Table `T` is a Delta table at `<warehouse>/T`; the report stage registers it in "
