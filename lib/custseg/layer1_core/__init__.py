@@ -1,4 +1,5 @@
-"""Layer 1, the core: config, table specs, feature names, the segment map and file formats.
+"""Layer 1, the core: config, table specs, feature names, the segment map, cluster texts and
+file formats.
 
 Plain Python that imports no pyspark, so the config is checked before Spark starts and
 anything above may import it. Import-linter keeps it that way (see .importlinter).

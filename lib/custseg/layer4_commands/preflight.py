@@ -1,10 +1,11 @@
 """Checks that need no Spark, run before the SparkSession starts.
 
-A missing hashing key, a mistyped input path or a broken segment map would otherwise be
-reported only after Spark's start-up and its Java output. Each check returns its problems
-as one-line texts naming the config key or file, so ``custseg validate`` can list them all
-at once and a command can stop at the first. Nothing here imports pyspark: that import
-alone costs seconds, and the point is to answer in well under a few.
+A missing hashing key, a mistyped input path, a broken segment map or broken cluster texts
+would otherwise be reported only after Spark's start-up and its Java output. Each check
+returns its problems as one-line texts naming the config key or file, so ``custseg
+validate`` can list them all at once and a command can stop at the first. Nothing here
+imports pyspark: that import alone costs seconds, and the point is to answer in well under
+a few.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 from typing import NamedTuple
 from urllib.parse import urlparse
 
+from custseg.layer1_core.cluster_texts import load_cluster_texts
 from custseg.layer1_core.config import (
     ConfigError,
     InputSettings,
@@ -30,6 +32,7 @@ from custseg.layer3_stages.ingest.hash_key import HashKeyError, load_hash_key
 NEEDS_KEY = frozenset({"ingest", "run", "keys"})
 READS_INPUT = frozenset({"ingest", "run"})
 READS_SEGMENT_MAP = frozenset({"rfm", "run"})
+NAMES_CLUSTERS = frozenset({"cluster", "run"})
 _GLOB_CHARACTERS = frozenset("*?[{")
 
 
@@ -110,13 +113,25 @@ def segment_map_problems(rfm: RfmSettings) -> list[str]:
     return []
 
 
+def cluster_texts_problems() -> list[str]:
+    """The cluster names and actions (packaged ``defaults/cluster_texts.yaml``), loaded and
+    validated as the cluster stage will."""
+    try:
+        load_cluster_texts()
+    except ConfigError as error:
+        return [str(error)]
+    return []
+
+
 def command_problems(settings: Settings, command: str) -> Problems:
     """The checks ``command`` needs; ``validate`` runs them all."""
     everything = command == "validate"
-    segment_map = (
+    config = (
         segment_map_problems(settings.rfm) if everything or command in READS_SEGMENT_MAP else []
     )
+    if everything or command in NAMES_CLUSTERS:
+        config += cluster_texts_problems()
     other = key_problems(settings.pseudonym) if everything or command in NEEDS_KEY else []
     if everything or command in READS_INPUT:
         other += input_problems(settings.input, plain_paths_are_local(settings.spark))
-    return Problems(config=segment_map, other=other)
+    return Problems(config=config, other=other)

@@ -27,13 +27,18 @@ their way: in practice identical profiles) are numbered "variant 1", "variant 2"
 order of their size, z-scores and plain means, and only exactly equal ones in model cluster
 order, the one place a cluster number can reach a name.
 
-Every level word and every qualifier brings its actions from the same table entry, so a
-name always comes with the same actions. The previous run's names (of the clusters matched
-to these, see ``stability``) count only where this run gives the same base name: a cut is
-kept when the matched clusters carried exactly its words and it is one of the cuts of the
-first tier that has any, so two look-alikes do not trade qualifiers between monthly runs
-while their old ones are still true. A qualifier that is no longer true, or one left
-without a look-alike to compare with, goes.
+The rules here decide which text a cluster gets; the texts themselves are data,
+``custseg/defaults/cluster_texts.yaml``, loaded and checked by
+``custseg.layer1_core.cluster_texts``. The functions take a ``ClusterTexts`` and use the
+packaged texts when given none. Every level word and every qualifier brings its actions from
+the same entry of that file, so a name always comes with the same actions.
+
+The previous run's names (of the clusters matched to these, see ``stability``) count only
+where this run gives the same base name: a cut is kept when the matched clusters carried
+exactly its words and it is one of the cuts of the first tier that has any, so two
+look-alikes do not trade qualifiers between monthly runs while their old ones are still
+true. A qualifier that is no longer true, or one left without a look-alike to compare with,
+goes.
 """
 
 from __future__ import annotations
@@ -42,11 +47,19 @@ import dataclasses
 import re
 from collections.abc import Callable, Mapping, Sequence
 
+from custseg.layer1_core.cluster_texts import (
+    QUALIFIER_SEPARATOR,
+    ClusterTexts,
+    Qualifier,
+    QualifierPair,
+    packaged_cluster_texts,
+)
 from custseg.layer3_stages.clustering.features import FREQUENCY, MONETARY, RECENCY
 from custseg.layer3_stages.clustering.statistics import ClusterStatistics
 
-QUALIFIER_SEPARATOR = ", "
 CUSTOMERS = "customers"
+# customer_rfm column -> the axis the texts are keyed by.
+AXIS_OF_COLUMN = {RECENCY: "recency", FREQUENCY: "frequency", MONETARY: "spend"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,82 +113,41 @@ def levels(traits: Traits, population_means: Mapping[str, float], threshold: flo
     )
 
 
-FREQUENCY_WORDS = {"high": "frequent", "mid": "occasional", "low": "rare"}
-SPEND_WORDS = {"high": "high spenders", "mid": "mid spenders", "low": "low spenders"}
-RECENCY_PREFIX = {"recent": "recent ", "mid": "", "lapsed": "lapsed "}
-
-RECENCY_ACTIONS = {
-    "recent": "Follow up while the last order is fresh: suggest a complementary product "
-    "within two weeks of it.",
-    "mid": "Time reminders to each customer's usual gap between orders instead of a fixed "
-    "mailing calendar.",
-    "lapsed": "Run a short win-back sequence of two or three contacts, then stop mailing "
-    "those who do not respond.",
-}
-NEWCOMER_ACTIONS = (
-    "Send a welcome series covering delivery, returns and the loyalty programme.",
-    "Offer a time-limited incentive on the second order; the first repeat purchase is the "
-    "one that predicts loyalty.",
-)
-NEWCOMER_HIGH_SPEND_ACTION = (
-    "Thank them personally for a large first basket and ask for product feedback."
-)
-LAPSED_BIG_SPENDER_ACTIONS = (
-    "Contact them personally and ask what changed; pass the answers to the product and "
-    "service teams.",
-    "Make a come-back offer built on the categories they used to buy, not a generic discount.",
-)
-
-
-def _value_action(frequency: str, spend: str) -> str:
+def value_action_key(frequency: str, spend: str) -> str:
+    """The texts' ``base_names.value_actions`` entry for a template-named cluster: the first
+    rule that applies."""
     if spend == "high" and frequency == "high":
-        return (
-            "Reward with service perks and early access rather than discounts; their "
-            "margin is worth protecting."
-        )
+        return "high_frequency_high_spend"
     if spend == "high":
-        return "Offer a named account contact so large occasional orders turn into a regular habit."
+        return "high_spend"
     if frequency == "high":
-        return (
-            "Lift basket size with bundles and a free-shipping threshold just above "
-            "their usual order."
-        )
+        return "high_frequency"
     if frequency == "low" and spend == "low":
-        return "Keep contact cost low: automated email only, no paid media."
+        return "low_frequency_low_spend"
     if frequency == "mid" and spend == "mid":
-        return "Invite them to the loyalty programme with bonus points on the next two orders."
-    return "Recommend best-sellers from the categories they already buy to earn a repeat order."
+        return "mid_frequency_mid_spend"
+    return "other"
 
 
-def label(level: Levels) -> Label:
+def label(level: Levels, texts: ClusterTexts | None = None) -> Label:
     """Base name and actions from the levels; each branch decides both, so a name always
-    comes with the same actions."""
+    comes with the same actions. ``texts``: None for the packaged ones."""
+    texts = texts or packaged_cluster_texts()
+    special = None
     if level.recency == "recent" and level.frequency == "low":
-        if level.spend == "high":
-            return Label(
-                "Recent high-spending newcomers", NEWCOMER_ACTIONS + (NEWCOMER_HIGH_SPEND_ACTION,)
-            )
-        return Label("Recent newcomers", NEWCOMER_ACTIONS)
-    if level.recency == "lapsed" and level.spend == "high":
-        return Label("Lapsed big spenders", LAPSED_BIG_SPENDER_ACTIONS)
-    text = (
-        RECENCY_PREFIX[level.recency]
-        + FREQUENCY_WORDS[level.frequency]
-        + " "
-        + SPEND_WORDS[level.spend]
-    )
+        high = level.spend == "high"
+        special = texts.special["high_spending_newcomers" if high else "newcomers"]
+    elif level.recency == "lapsed" and level.spend == "high":
+        special = texts.special["lapsed_big_spenders"]
+    if special is not None:
+        return Label(special.name, special.actions)
     return Label(
-        text[0].upper() + text[1:],
-        (RECENCY_ACTIONS[level.recency], _value_action(level.frequency, level.spend)),
+        texts.template_name(level.recency, level.frequency, level.spend),
+        (
+            texts.recency_actions[level.recency],
+            texts.value_actions[value_action_key(level.frequency, level.spend)],
+        ),
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class Qualifier:
-    """Words that tell a cluster from its look-alikes, and the action they call for."""
-
-    text: str
-    action: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,115 +176,30 @@ def _size(traits: Traits) -> float:
     return float(traits.customers)
 
 
-# (larger value, smaller value) words and actions; recency counts days, so more is less recent.
-BOTH_SCALES_WORDS = {
-    MONETARY: (
-        Qualifier(
-            "higher spend",
-            "Spends more than its look-alikes: show it premium lines and larger bundles first.",
-        ),
-        Qualifier(
-            "lower spend",
-            "Spends less than its look-alikes: suggest add-ons at checkout to bring the "
-            "basket up to theirs.",
-        ),
-    ),
-    FREQUENCY: (
-        Qualifier(
-            "more frequent",
-            "Orders more often than its look-alikes: offer one-click reorders or a "
-            "subscription of the usual items.",
-        ),
-        Qualifier(
-            "less frequent",
-            "Orders less often than its look-alikes: remind them once their usual gap "
-            "between orders has passed.",
-        ),
-    ),
-    RECENCY: (
-        Qualifier(
-            "less recent",
-            "Ordered longer ago than its look-alikes: bring its next reminder forward "
-            "instead of waiting for the regular mailing.",
-        ),
-        Qualifier(
-            "more recent",
-            "Ordered more recently than its look-alikes: time the next contact from that "
-            "order, while it is still remembered.",
-        ),
-    ),
-}
-AVERAGE_ONLY_WORDS = {
-    MONETARY: (
-        Qualifier(
-            "higher average spend",
-            "Its average spend is above its look-alikes' while its typical customer's is "
-            "not clearly so: find the larger customers behind the average and serve them "
-            "personally.",
-        ),
-        Qualifier(
-            "lower average spend",
-            "Its average spend is below its look-alikes' while its typical customer's is "
-            "not clearly so: run it in the same campaigns as them.",
-        ),
-    ),
-    FREQUENCY: (
-        Qualifier(
-            "more orders on average",
-            "It averages more orders than its look-alikes while its typical customer "
-            "does not clearly order more: find the regulars behind the average and "
-            "reward them.",
-        ),
-        Qualifier(
-            "fewer orders on average",
-            "It averages fewer orders than its look-alikes while its typical customer "
-            "does not clearly order less: run it in the same campaigns as them.",
-        ),
-    ),
-    RECENCY: (
-        Qualifier(
-            "less recent on average",
-            "Its average time since the last order is longer than its look-alikes': "
-            "look for the long-silent customers behind it and send them a win-back "
-            "message.",
-        ),
-        Qualifier(
-            "more recent on average",
-            "Its average time since the last order is shorter than its look-alikes' "
-            "while its typical customer is not clearly more recent: run it in the same "
-            "campaigns as them.",
-        ),
-    ),
-}
-SIZE_WORDS = (
-    Qualifier(
-        "more customers",
-        "The larger of look-alike groups: try new messages here first, where results "
-        "settle sooner.",
-    ),
-    Qualifier(
-        "fewer customers",
-        "The smaller of look-alike groups: run it in the same campaigns unless a test "
-        "shows it answers differently.",
-    ),
-)
-VARIANT_ACTION = (
-    "Indistinguishable from its look-alikes on what the names measure: address them together."
-)
-
-
-def contrast_tiers(population_means: Mapping[str, float]) -> tuple[tuple[Contrast, ...], ...]:
+def contrast_tiers(
+    population_means: Mapping[str, float], texts: ClusterTexts | None = None
+) -> tuple[tuple[Contrast, ...], ...]:
     """The contrasts in order of preference: a cut is taken from the first tier that has one.
-    Gaps of plain means count in units of the population's mean, so widths compare across axes."""
+    Gaps of plain means count in units of the population's mean, so widths compare across axes.
+    Each contrast's qualifiers come from ``texts`` (None: the packaged ones); recency counts
+    days, so its larger side is the less recent one."""
+    texts = texts or packaged_cluster_texts()
     axes = (MONETARY, FREQUENCY, RECENCY)
 
     def scale(column: str) -> float:
         value = population_means.get(column)
         return abs(value) if value else 1.0
 
-    both = tuple(Contrast(a, (_z(a), _mean(a)), 1.0, *BOTH_SCALES_WORDS[a]) for a in axes)
-    average = tuple(Contrast(a, (_mean(a),), scale(a), *AVERAGE_ONLY_WORDS[a]) for a in axes)
-    return both, (Contrast(CUSTOMERS, (_size,), 1.0, *SIZE_WORDS),), average
+    def contrast(axis: str, measures: tuple, unit: float, words: QualifierPair) -> Contrast:
+        return Contrast(axis, measures, unit, words.larger, words.smaller)
+
+    both = tuple(
+        contrast(a, (_z(a), _mean(a)), 1.0, texts.both_scales[AXIS_OF_COLUMN[a]]) for a in axes
+    )
+    average = tuple(
+        contrast(a, (_mean(a),), scale(a), texts.average_only[AXIS_OF_COLUMN[a]]) for a in axes
+    )
+    return both, (contrast(CUSTOMERS, (_size,), 1.0, texts.size),), average
 
 
 @dataclasses.dataclass(frozen=True)
@@ -375,9 +262,11 @@ def _profile_order(traits: Traits) -> tuple:
     return (traits.customers, sorted(traits.z_scores.items()), sorted(traits.means.items()))
 
 
-def _variants(members: Sequence[int], traits: Mapping[int, Traits]) -> dict[int, tuple]:
+def _variants(
+    members: Sequence[int], traits: Mapping[int, Traits], texts: ClusterTexts
+) -> dict[int, tuple]:
     ordered = sorted(members, key=lambda c: (_profile_order(traits[c]), c))
-    return {c: (Qualifier(f"variant {i}", VARIANT_ACTION),) for i, c in enumerate(ordered, 1)}
+    return {c: (texts.variant(i),) for i, c in enumerate(ordered, 1)}
 
 
 def qualifiers(
@@ -386,20 +275,29 @@ def qualifiers(
     tiers: Sequence[Sequence[Contrast]],
     previous_paths: Mapping[int, Sequence[str]],
     used_axes: frozenset[str] = frozenset(),
+    *,
+    texts: ClusterTexts | None = None,
 ) -> dict[int, tuple[Qualifier, ...]]:
     """Qualifiers that make the names of ``members`` (clusters sharing a base name) unique:
-    cut in two, then each side again on an axis not used yet on its way."""
+    cut in two, then each side again on an axis not used yet on its way. ``texts`` (None: the
+    packaged ones) words the variants; ``tiers`` carry the other qualifiers."""
+    texts = texts or packaged_cluster_texts()
     if len(members) == 1:
         return {members[0]: ()}
     depth = len(used_axes)
     previous = {c: p[depth] if len(p) > depth else None for c, p in previous_paths.items()}
     cut = _choose_cut(members, traits, tiers, used_axes, previous)
     if cut is None:
-        return _variants(members, traits)
+        return _variants(members, traits, texts)
     found: dict[int, tuple[Qualifier, ...]] = {}
     for side, qualifier in ((cut.smaller, cut.contrast.smaller), (cut.larger, cut.contrast.larger)):
         deeper = qualifiers(
-            sorted(side), traits, tiers, previous_paths, used_axes | {cut.contrast.axis}
+            sorted(side),
+            traits,
+            tiers,
+            previous_paths,
+            used_axes | {cut.contrast.axis},
+            texts=texts,
         )
         found.update({c: (qualifier, *rest) for c, rest in deeper.items()})
     return found
@@ -427,19 +325,22 @@ def name_clusters(
     *,
     threshold: float,
     previous_names: Mapping[int, str] | None = None,
+    texts: ClusterTexts | None = None,
 ) -> dict[int, Label]:
     """Unique names and actions of one model's clusters; ``previous_names`` are the names of
-    the previous run's clusters matched to them."""
+    the previous run's clusters matched to them. ``texts``: the words and actions to use
+    (None: the packaged ``defaults/cluster_texts.yaml``)."""
     previous_names = previous_names or {}
-    bases = {c: label(levels(t, population_means, threshold)) for c, t in traits.items()}
-    tiers = contrast_tiers(population_means)
+    texts = texts or packaged_cluster_texts()
+    bases = {c: label(levels(t, population_means, threshold), texts) for c, t in traits.items()}
+    tiers = contrast_tiers(population_means, texts)
     groups: dict[str, list[int]] = {}
     for cluster in sorted(traits):
         groups.setdefault(bases[cluster].name, []).append(cluster)
     labels = {}
     for base, members in groups.items():
         paths = {c: _qualifier_texts(previous_names.get(c), base) for c in members}
-        for cluster, found in qualifiers(members, traits, tiers, paths).items():
+        for cluster, found in qualifiers(members, traits, tiers, paths, texts=texts).items():
             labels[cluster] = Label(
                 QUALIFIER_SEPARATOR.join((base, *(q.text for q in found))),
                 bases[cluster].actions + tuple(q.action for q in found),
