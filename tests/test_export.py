@@ -122,7 +122,7 @@ def test_unknown_names_and_dates_are_refused_with_what_exists(spark, warehouse, 
     assert not out.exists()
 
 
-def test_cli_prints_one_line_and_checks_its_options_before_spark(
+def test_cli_prints_one_line_checks_its_options_before_spark_and_records_its_runs(
     spark, warehouse, tmp_path, capsys
 ):
     settings, _ = warehouse
@@ -148,3 +148,9 @@ def test_cli_prints_one_line_and_checks_its_options_before_spark(
     capsys.readouterr()
     assert cli.main(["export", "--segment", "Nobody", "--out", str(out), *wh]) == cli.EXIT_FAILED
     assert "unknown segment 'Nobody'" in capsys.readouterr().err
+    runs = delta_io.read_table(spark, settings.warehouse_root, "runs").orderBy("started_at")
+    done, refused = runs.collect()  # the usage errors above never started Spark
+    assert (done["command"], done["outcome"], done["as_of"]) == ("export", "succeeded", wb.LATEST)
+    assert done["error"] is None and done["seconds_total"] > 0
+    assert (refused["command"], refused["outcome"]) == ("export", "failed")
+    assert refused["error"].startswith("ExportError: unknown segment 'Nobody'")

@@ -13,7 +13,9 @@ import pytest
 from custseg.layer1_core import tables
 from custseg.layer1_core.config import Settings, replace
 from custseg.layer2_io import delta_io
-from custseg.layer4_commands import cli
+from custseg.layer2_io.console import Console
+from custseg.layer2_io.run_context import RunContext
+from custseg.layer4_commands import cli, runner
 from custseg.layer4_commands.run_log import REDACTED, RunRecord, RunTimes, config_text, record_run
 from custseg.layer4_commands.status import NOT_WRITTEN, readable_size, status_text
 from tests.conftest import TEST_HASH_KEY
@@ -186,14 +188,14 @@ def test_an_unwritable_warehouse_keeps_the_runs_own_error(spark, tmp_path, capsy
 
 
 def test_a_run_stopped_with_ctrl_c_is_recorded_as_interrupted(spark, settings):
-    from custseg.layer2_io.run_context import RunContext
-
     def stopped_by_the_user():
         raise KeyboardInterrupt
 
-    run = (spark, settings, RunContext.start(), RunTimes())
+    run = runner.Invocation(
+        "cluster", "cluster", spark, settings, RunContext.start(), RunTimes(), Console()
+    )
     with pytest.raises(KeyboardInterrupt):
-        cli._recorded("cluster", run, stopped_by_the_user)
+        runner.recorded(run, stopped_by_the_user)
     (record,) = _runs(spark, settings)
     assert (record["command"], record["outcome"]) == ("cluster", "failed")
-    assert record["error"] == cli.INTERRUPTED
+    assert record["error"] == runner.INTERRUPTED

@@ -31,6 +31,13 @@ _CONSOLE_LEVELS = {QUIET: logging.ERROR, NORMAL: logging.INFO, VERBOSE: logging.
 _OURS = "custseg_handler"  # marks the handlers added here, so a second main() replaces them
 
 
+def first_line(error: BaseException) -> str:
+    """An error as one line, ``Type: message``: Spark errors carry the JVM trace after the
+    first line."""
+    text = str(error).strip() or type(error).__name__
+    return f"{type(error).__name__}: {text.splitlines()[0]}"
+
+
 def run_log_path(log_dir: str, run_id: str) -> Path:
     """``<logging.dir>/custseg-<run_id>.log``, absolute, so the path printed can be opened
     from any folder. A ``file:`` URI is taken as its path (validation refuses other URIs)."""
