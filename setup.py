@@ -33,6 +33,7 @@ setup(
         f"pyspark=={PYSPARK_VERSION}",
         f"delta-spark=={DELTA_SPARK_VERSION}",
         "pyyaml>=6,<7",
+        "pydantic>=2,<3",  # the settings models (custseg.layer1_core.config.model)
         "numpy>=1.26",
         "pandas>=2.2,<3",  # pyspark 4.2 does not yet support pandas 3
         "pyarrow>=15",

@@ -125,7 +125,9 @@ def test_validate_exits_2_when_one_problem_is_the_config(tmp_path):
     assert len(lines) == 3 and "rfm.bins is 4" in lines[0]
     assert "pseudonym.key_file" in lines[1] and "input.path no/such/folder" in lines[2]
     code, lines, _, _ = _cli(tmp_path, "validate", "--conf", str(conf), "--set", "rfm.bins=1")
-    assert code == 2 and lines == ["custseg validate: config key 'rfm.bins' must be at least 2"]
+    assert code == 2 and lines == [
+        "custseg validate: config key 'rfm.bins' must be at least 2, got 1"
+    ]
 
 
 def test_validate_says_config_ok_when_all_checks_pass(tmp_path):

@@ -276,3 +276,85 @@ def test_features_are_checked_when_the_config_loads(overrides, message):
     """A run must not ingest and score for an hour before its cluster stage finds these."""
     with pytest.raises(ConfigError, match=message):
         load_settings(None, overrides)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("rfm.bins='3'", r"^config key 'rfm\.bins' must be of type int, got str \('3'\)$"),
+        ("rfm.bins=3.0", r"^config key 'rfm\.bins' must be of type int, got float \(3\.0\)$"),
+        ("rfm.bins=true", r"^config key 'rfm\.bins' must be of type int, got bool \(True\)$"),
+        (
+            "cleaning.max_quarantine_share=yes",
+            r"'cleaning\.max_quarantine_share' must be of type float, got bool \(True\)$",
+        ),
+        ("input.csv.header=1", r"'input\.csv\.header' must be of type bool, got int \(1\)$"),
+        ("clustering.k=[2, x]", r"'clustering\.k\[1\]' must be of type int, got str \('x'\)$"),
+        ("rfm=[1]", r"^config key 'rfm' must be a mapping, got list \(\[1\]\)$"),
+    ],
+)
+def test_only_lossless_coercion_is_made(override, message):
+    """YAML already types its values: text is never read as a number, nor a number as a
+    flag; the one coercion made is a whole number for a float."""
+    with pytest.raises(ConfigError, match=message):
+        load_settings(None, [override])
+    share = load_settings(None, ["cleaning.max_quarantine_share=1"]).cleaning.max_quarantine_share
+    assert share == 1.0 and isinstance(share, float)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("rfm.bins=1", r"^config key 'rfm\.bins' must be at least 2, got 1$"),
+        ("rfm.window_days=0", r"'rfm\.window_days' must be a positive number of days, got 0$"),
+        ("clustering.max_iter=0", r"'clustering\.max_iter' must be at least 1, got 0$"),
+        ("clustering.k=[4, 1]", r"'clustering\.k\[1\]' must be at least 2, got 1$"),
+        (
+            "cleaning.max_quarantine_share=1.5",
+            r"'cleaning\.max_quarantine_share' must be a share in \[0, 1\], got 1\.5$",
+        ),
+        (
+            "clustering.min_cluster_share=.nan",
+            r"'clustering\.min_cluster_share' must be a finite number, got nan$",
+        ),
+        (
+            "clustering.algorithms=[kmeans, dbscan]",
+            r"'clustering\.algorithms\[1\]' must be one of kmeans, bisecting_kmeans, got 'dbscan'$",
+        ),
+        ("cleaning.returns=3", r"'cleaning\.returns' must be one of drop, net, got 3$"),
+        (
+            "spark.shuffle_partitions=2.5",
+            r"'spark\.shuffle_partitions' must be auto or a number >= 1, got 2\.5$",
+        ),
+        (
+            "spark.driver_memory=4x",
+            r"'spark\.driver_memory' must be auto or a JVM size such as 4g, got '4x'$",
+        ),
+        (
+            "clustering.k_range=[5, 2]",
+            r"'clustering\.k_range' must be \[low, high\] with 2 <= low <= high, got \[5, 2\]$",
+        ),
+    ],
+)
+def test_range_and_choice_mistakes_name_the_key_the_value_and_what_is_allowed(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings(None, [override])
+
+
+def test_unknown_keys_of_a_block_are_listed_together_with_the_known_ones():
+    with pytest.raises(ConfigError) as error:
+        load_settings(None, ["rfm.binz=3", "rfm.foo=4"])
+    assert str(error.value) == (
+        "unknown config key(s): rfm.binz, rfm.foo (known under 'rfm': as_of, bins, "
+        "include_non_positive_monetary, segments_file, window_days)"
+    )
+    with pytest.raises(ConfigError, match=r"^unknown config key\(s\): zzz \(known under '<root>'"):
+        load_settings(None, ["zzz=1"])
+
+
+def test_settings_are_frozen_and_round_trip_through_replace():
+    settings = load_settings(None, ["rfm.as_of=2024-02-29", "clustering.k=[3, 6]"])
+    with pytest.raises(ValueError, match="frozen"):
+        settings.rfm.bins = 3
+    assert replace(settings) == settings
+    assert replace(settings, **{"rfm.bins": 4}).rfm == settings.rfm.model_copy(update={"bins": 4})

@@ -11,7 +11,6 @@ FileSystem API, never with Python file calls.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -62,11 +61,11 @@ def qualify(spark: SparkSession, location: str, what: str = "location") -> str:
 
 def qualified_settings(spark: SparkSession, settings: Settings) -> Settings:
     """The settings with the warehouse and the report folder qualified (idempotent)."""
-    report = dataclasses.replace(
-        settings.report, path=qualify(spark, settings.report.path, "report.path")
+    report = settings.report.model_copy(
+        update={"path": qualify(spark, settings.report.path, "report.path")}
     )
-    return dataclasses.replace(
-        settings, warehouse=qualify(spark, settings.warehouse, "warehouse"), report=report
+    return settings.model_copy(
+        update={"warehouse": qualify(spark, settings.warehouse, "warehouse"), "report": report}
     )
 
 

@@ -8,8 +8,6 @@ appears whole or not at all.
 
 from __future__ import annotations
 
-import dataclasses
-
 from pyspark.sql import DataFrame, SparkSession
 
 from custseg.layer1_core.config import CsvOptions
@@ -25,7 +23,7 @@ from custseg.layer2_io.locations import (
 
 # The project's CSV defaults (RFC 4180 quoting, UTF-8), with quoted line breaks allowed:
 # CRM exports carry free text such as addresses, and a row split in two would be corrupted.
-CSV = dataclasses.replace(CsvOptions(), multiline=True)
+CSV = CsvOptions(multiline=True)
 
 
 def check_output(spark: SparkSession, target: str, source: str | None = None) -> str:

@@ -35,7 +35,7 @@ def config_text(settings: Settings) -> str:
     cannot appear; what else could hold a secret are ``spark.conf`` entries (s3a keys,
     passwords: redacted by the same names Spark's UI redacts) and passwords inside URIs.
     """
-    data = dataclasses.asdict(settings)
+    data = settings.model_dump()
     data["spark"]["conf"] = {
         key: REDACTED if re.search(REDACTION_REGEX, key) else value
         for key, value in data["spark"]["conf"].items()

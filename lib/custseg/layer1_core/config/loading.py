@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -100,11 +99,11 @@ def load_packaged_settings(name: str, overrides: list[str] | None = None) -> Set
 def _settings_from_yaml(loaded: Any, source: str, overrides: list[str] | None) -> Settings:
     if loaded is not None and not isinstance(loaded, dict):
         raise ConfigError(f"{source} must hold a mapping at the top level")
-    data = _merge(dataclasses.asdict(Settings()), loaded or {})
+    data = _merge(Settings().model_dump(), loaded or {})
     return settings_from_dict(apply_overrides(data, overrides or []))
 
 
 def replace(settings: Settings, **changes: Any) -> Settings:
     """A validated copy with dotted keys changed: ``replace(s, **{"rfm.as_of": "2011-12-10"})``."""
-    data = _set_paths(dataclasses.asdict(settings), [(k.split("."), v) for k, v in changes.items()])
+    data = _set_paths(settings.model_dump(), [(k.split("."), v) for k, v in changes.items()])
     return settings_from_dict(data)

@@ -1,130 +1,123 @@
-"""Turns parsed YAML into typed settings: lossless coercion, choices and cross-key rules.
+"""Turns parsed YAML into typed settings: pydantic checks each key, this module the rules
+that span keys, and every error is one line naming the dotted key.
 
-Every error names the dotted key so a user can find it in the file.
+pydantic's own message ("Input should be a valid integer") names no key a user could find
+in the file, so its first error is rewritten: the dotted key, what is allowed and the value
+given, as in ``config key 'rfm.bins' must be at least 2, got 1``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-import math
-import re
-import types
 import typing
 from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
 from custseg.layer1_core.config import feature_names as features
 from custseg.layer1_core.config.model import (
     CANONICAL_COLUMNS,
-    PROFILE_ATTRIBUTE_NAME,
     PROFILE_COLUMNS,
     ClusteringSettings,
     ConfigError,
     ProfileSettings,
     Settings,
-    has_scheme,
 )
 
-_CHOICES = {
-    "input.format": ("csv", "parquet", "delta"),
-    "input.profiles.format": ("csv", "parquet", "delta"),
-    "cleaning.returns": ("drop", "net"),
-    "cleaning.zero_price": ("quarantine", "keep"),
-    "cleaning.duplicate_lines": ("keep", "drop"),
-    "cleaning.replacement_characters": ("warn", "quarantine"),
+# pydantic's error for a value of the wrong type -> the type the message names.
+_TYPE_NAMES = {
+    "bool_type": "bool",
+    "int_type": "int",
+    "float_type": "float",
+    "string_type": "str",
+    "list_type": "list",
+    "dict_type": "dict",
+}
+# What a failed constraint allows, from the error's context, where the field has no
+# ``description`` (a field with a pattern needs one: a regex tells a user little).
+_ALLOWED = {
+    "greater_than_equal": "at least {ge}",
+    "less_than_equal": "at most {le}",
+    "finite_number": "a finite number",
+    "too_short": "a list of at least {min_length} item(s)",
 }
 
 
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", str(tp))
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    """``('clustering', 'k', 0)`` -> ``clustering.k[0]``: the key as written in the YAML,
+    with the position of a bad item in a list."""
+    key = ""
+    for part in loc:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        elif part != "[key]":  # pydantic's marker for a mapping's key rather than its value
+            key += ("." if key else "") + part
+    return key
 
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+def _section_of(annotation: Any) -> type[BaseModel] | None:
+    """The settings block a field holds (``ProfileSettings | None`` -> ProfileSettings)."""
+    for candidate in typing.get_args(annotation) or (annotation,):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
 
 
-def _as_date(value: Any, key: str) -> dt.date:
-    """Only a calendar date written YYYY-MM-DD: a time of day or another layout is refused
-    rather than cut off, and an impossible day (2024-02-30) names the key."""
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError as error:
-            raise ConfigError(
-                f"config key '{key}' is not a real date: {value!r} ({error})"
-            ) from None
-    raise ConfigError(f"config key '{key}' must be a date written YYYY-MM-DD, got {value!r}")
+def _field_at(loc: tuple[int | str, ...]) -> FieldInfo | None:
+    """The declared field an error is about; list positions and mapping keys under it are
+    the field's own items."""
+    section: type[BaseModel] | None = Settings
+    field = None
+    for part in loc:
+        if section is None or part not in section.model_fields:
+            break
+        field = section.model_fields[part]
+        section = _section_of(field.annotation)
+    return field
 
 
-def _scalar(value: Any, tp: Any) -> tuple[bool, Any]:
-    """(accepted, value) for the scalar annotations; only lossless coercions are made."""
-    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    accepted = {
-        bool: isinstance(value, bool),
-        int: isinstance(value, int) and not isinstance(value, bool),
-        float: is_number,
-        str: isinstance(value, str),
-        list: isinstance(value, list),
-        dict: isinstance(value, dict),
-    }.get(tp, False)
-    if not accepted:
-        return False, None
-    return True, tp(value) if tp in (float, list, dict) else value
+def _choices(annotation: Any) -> tuple[str, ...]:
+    """The values of the ``Literal`` a field is, or holds a list of; () if none."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return typing.get_args(annotation)
+    for argument in typing.get_args(annotation):
+        if found := _choices(argument):
+            return found
+    return ()
 
 
-def _coerce(value: Any, tp: Any, key: str) -> Any:
-    """Checks ``value`` against the annotation ``tp`` and returns it typed."""
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        if value is None:
-            return None
-        options = [a for a in typing.get_args(tp) if a is not type(None)]
-        for option in options[:-1]:  # the first type that takes the value, else the last
-            try:
-                return _coerce(value, option, key)
-            except ConfigError:
-                continue
-        return _coerce(value, options[-1], key)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"config key '{key}' must be a mapping, got {type(value).__name__}")
-        return _build(tp, value, key + ".")
-    if tp is dt.date:
-        return _as_date(value, key)
-    accepted, typed = _scalar(value, tp)
-    if accepted:
-        return typed
-    raise ConfigError(
-        f"config key '{key}' must be of type {_type_name(tp)}, "
-        f"got {type(value).__name__} ({value!r})"
-    )
-
-
-def _build(cls: type, data: dict, prefix: str = "") -> Any:
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(
+def _message(error: ErrorDetails) -> str:
+    """One line for one of pydantic's errors, in the words the rest of custseg uses."""
+    key, kind, value = _dotted(error["loc"]), error["type"], error["input"]
+    context = error.get("ctx", {})
+    if kind == "unknown_keys":
+        prefix = f"{key}." if key else ""
+        return (
             "unknown config key(s): "
-            + ", ".join(prefix + u for u in unknown)
-            + f" (known under '{prefix.rstrip('.') or '<root>'}': {', '.join(sorted(names))})"
+            + ", ".join(prefix + name for name in context["unknown"])
+            + f" (known under '{key or '<root>'}': {', '.join(context['known'])})"
         )
-    kwargs = {}
-    for name in data:
-        kwargs[name] = _coerce(data[name], hints[name], prefix + name)
-        if isinstance(kwargs[name], str) and (prefix + name) in _CHOICES:
-            allowed = _CHOICES[prefix + name]
-            if kwargs[name] not in allowed:
-                raise ConfigError(
-                    f"config key '{prefix + name}' must be one of {', '.join(allowed)}, "
-                    f"got {kwargs[name]!r}"
-                )
-    return cls(**kwargs)
+    if kind == "config":  # the model's own checks wrote the rest of the line
+        return f"config key '{key}' {error['msg']}"
+    got = f"{type(value).__name__} ({value!r})"
+    if kind in ("model_type", "model_attributes_type"):
+        return f"config key '{key}' must be a mapping, got {got}"
+    if kind in _TYPE_NAMES:
+        return f"config key '{key}' must be of type {_TYPE_NAMES[kind]}, got {got}"
+    field = _field_at(error["loc"])
+    if field is not None and field.description:
+        return f"config key '{key}' must be {field.description}, got {value!r}"
+    choices = _choices(field.annotation) if field is not None else ()
+    if kind == "literal_error" and choices:
+        return f"config key '{key}' must be one of {', '.join(choices)}, got {value!r}"
+    if kind in _ALLOWED:
+        return f"config key '{key}' must be {_ALLOWED[kind].format(**context)}, got {value!r}"
+    return f"config key '{key}': {error['msg']}, got {value!r}"
 
 
 def _check_mapping(columns: dict, canonical: tuple[str, ...], key: str) -> None:
-    """Only known canonical names, each mapped to a column name or left unmapped (null)."""
+    """Only known canonical names (the model checked the values: a column name or null)."""
     unknown_columns = sorted(set(columns) - set(canonical))
     if unknown_columns:
         raise ConfigError(
@@ -132,9 +125,6 @@ def _check_mapping(columns: dict, canonical: tuple[str, ...], key: str) -> None:
             + ", ".join(unknown_columns)
             + f" (canonical columns: {', '.join(canonical)})"
         )
-    for name, source in columns.items():
-        if source is not None and not isinstance(source, str):
-            raise ConfigError(f"config key '{key}.{name}' must be a column name (string)")
 
 
 def _validate_columns(settings: Settings) -> None:
@@ -148,9 +138,9 @@ def _validate_columns(settings: Settings) -> None:
 
 
 def _validate_profiles(profiles: ProfileSettings | None) -> None:
-    """A profile block needs a location and an id column; its attributes are plain names
-    (they become feature names) and never the id or date column (an id kept as a number
-    would sit in customer_profiles in clear)."""
+    """A profile block needs a location and an id column; its attributes (plain names, as
+    the model checked) are never the id or date column (an id kept as a number would sit
+    in customer_profiles in clear)."""
     if profiles is None:
         return
     if not profiles.path.strip():
@@ -162,12 +152,6 @@ def _validate_profiles(profiles: ProfileSettings | None) -> None:
         raise ConfigError("config key 'input.profiles.date_format' must be a date pattern")
     mapped = {source for source in profiles.columns.values() if source}
     for attribute in profiles.attributes:
-        if not isinstance(attribute, str) or not re.fullmatch(PROFILE_ATTRIBUTE_NAME, attribute):
-            raise ConfigError(
-                "config key 'input.profiles.attributes' takes column names of letters, digits "
-                f"and _ starting with a letter (each becomes the feature profile_<name>), got "
-                f"{attribute!r}"
-            )
         if attribute in mapped:
             raise ConfigError(
                 f"config key 'input.profiles.attributes' lists {attribute!r}, which "
@@ -177,42 +161,15 @@ def _validate_profiles(profiles: ProfileSettings | None) -> None:
         raise ConfigError("config key 'input.profiles.attributes' lists a column twice")
 
 
-def _validate_spark(settings: Settings) -> None:
-    partitions = settings.spark.shuffle_partitions
-    if partitions != "auto" and not (isinstance(partitions, int) and partitions >= 1):
-        raise ConfigError("config key 'spark.shuffle_partitions' must be auto or a number >= 1")
-    memory = settings.spark.driver_memory
-    if memory != "auto" and not re.fullmatch(r"(?i)[1-9][0-9]*([kmgtp]b?)?", str(memory)):
-        raise ConfigError(
-            f"config key 'spark.driver_memory' must be auto or a JVM size such as 4g, got {memory!r}"
-        )
-
-
-def _validate_logging(settings: Settings) -> None:
-    """The JVM writes the log through a file descriptor, so it must be a local folder."""
-    folder = settings.logging.dir
-    if not folder or (has_scheme(folder) and not folder.startswith("file:")):
-        raise ConfigError(
-            f"config key 'logging.dir' must be a local folder (a path or file: URI), got {folder!r}"
-        )
-
-
 def _validate(settings: Settings) -> None:
+    """The rules that span keys, checked once every key has its type."""
     _validate_columns(settings)
-    _validate_logging(settings)
     _validate_profiles(settings.input.profiles)
-    _validate_spark(settings)
     max_time = settings.cleaning.max_purchase_time
     if max_time is not None and max_time <= settings.cleaning.min_purchase_time:
         raise ConfigError(
             "config key 'cleaning.max_purchase_time' must be after cleaning.min_purchase_time"
         )
-    if settings.rfm.bins < 2:
-        raise ConfigError("config key 'rfm.bins' must be at least 2")
-    if settings.rfm.window_days is not None and settings.rfm.window_days < 1:
-        raise ConfigError("config key 'rfm.window_days' must be a positive number of days")
-    if not 0.0 <= settings.cleaning.max_quarantine_share <= 1.0:
-        raise ConfigError("config key 'cleaning.max_quarantine_share' must lie in [0, 1]")
     _validate_clustering(settings.clustering)
     _validate_features(settings)
 
@@ -227,34 +184,15 @@ def _validate_features(settings: Settings) -> None:
 
 def _validate_clustering(clustering: ClusteringSettings) -> None:
     k_range = clustering.k_range
-    if (
-        len(k_range) != 2
-        or not all(isinstance(k, int) for k in k_range)
-        or not 2 <= k_range[0] <= k_range[1]
-    ):
+    if len(k_range) != 2 or not 2 <= k_range[0] <= k_range[1]:
         raise ConfigError(
-            "config key 'clustering.k_range' must be [low, high] with 2 <= low <= high"
+            "config key 'clustering.k_range' must be [low, high] with 2 <= low <= high, "
+            f"got {k_range}"
         )
     if not 2 <= clustering.min_k <= k_range[1]:
         raise ConfigError(
             "config key 'clustering.min_k' must lie between 2 and the upper end of "
             f"clustering.k_range ({k_range[1]}), got {clustering.min_k}"
-        )
-    for name in ("parallel_fits", "max_iter"):
-        if getattr(clustering, name) < 1:
-            raise ConfigError(f"config key 'clustering.{name}' must be at least 1")
-    threshold = clustering.name_threshold
-    if not (math.isfinite(threshold) and threshold >= 0.0):
-        raise ConfigError(
-            f"config key 'clustering.name_threshold' must be a number >= 0, got {threshold!r}"
-        )
-    if not all(isinstance(k, int) and k >= 2 for k in clustering.k):
-        raise ConfigError("config key 'clustering.k' must be a list of whole numbers >= 2")
-    bad_algorithms = sorted(set(clustering.algorithms) - {"kmeans", "bisecting_kmeans"})
-    if bad_algorithms or not clustering.algorithms:
-        raise ConfigError(
-            "config key 'clustering.algorithms' takes kmeans and/or bisecting_kmeans, got "
-            + repr(clustering.algorithms)
         )
     _validate_primary(clustering)
 
@@ -285,6 +223,11 @@ def _validate_primary(clustering: ClusteringSettings) -> None:
 
 
 def settings_from_dict(data: dict) -> Settings:
-    settings = _build(Settings, data or {})
+    """Validated settings, or a ``ConfigError`` with the first problem on one line (the CLI
+    prints one line and exits 2)."""
+    try:
+        settings = Settings.model_validate(data or {})
+    except ValidationError as error:
+        raise ConfigError(_message(error.errors(include_url=False)[0])) from None
     _validate(settings)
     return settings

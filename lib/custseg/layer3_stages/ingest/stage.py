@@ -128,9 +128,9 @@ def rules_fingerprint(settings: Settings) -> str:
     """A hash of everything that decides what a file's rows become: the column mapping,
     the reading options and the cleaning rules (not the quarantine share limit, which only
     decides whether a run is accepted). A file ingested under other rules is read again."""
-    cleaning = dataclasses.asdict(settings.cleaning)
+    cleaning = settings.cleaning.model_dump()
     cleaning.pop("max_quarantine_share")
-    inputs = dataclasses.asdict(settings.input)
+    inputs = settings.input.model_dump()
     inputs.pop("path")
     inputs.pop("profiles")  # profiles are read whole by every run, never per file
     text = json.dumps({"input": inputs, "cleaning": cleaning}, sort_keys=True, default=str)
