@@ -7,6 +7,8 @@ warehouse root, not the settings: the root is the only thing they need to know.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import logging
 import re
 import time
@@ -22,10 +24,10 @@ from delta.exceptions import (
     ProtocolChangedException,
 )
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from custseg.layer1_core.tables import ALL_TABLES, DATABASE, TableSpec, table_location
+from custseg.layer1_core.tables import ALL_TABLES, AS_OF, DATABASE, TableSpec, table_location
 from custseg.layer2_io.locations import file_system, hadoop_path
 from custseg.layer2_io.schemas import column_type
 
@@ -326,6 +328,24 @@ def register_in_catalog(
 def sql_string(value: str) -> str:
     """A SQL string literal (for replaceWhere predicates on file names and dates)."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+@dataclasses.dataclass(frozen=True)
+class AsOfSlice:
+    """The rows of one ``as_of``: the slice a stage replaces in a table partitioned by it,
+    and reads back. ``predicate`` is the SQL text (``as_of = '2024-01-31'``, the date in
+    ISO form) for ``write_table(replace_where=...)``; ``filter`` the same condition as a
+    Column for ``where``/``filter``."""
+
+    as_of: dt.date
+
+    @property
+    def predicate(self) -> str:
+        return f"{AS_OF} = {sql_string(self.as_of.isoformat())}"
+
+    @property
+    def filter(self) -> Column:
+        return F.col(AS_OF) == F.lit(self.as_of)
 
 
 def table_file_count(spark: SparkSession, path: str) -> int:

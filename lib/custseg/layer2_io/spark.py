@@ -18,16 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pyspark import StorageLevel
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from custseg.layer1_core.config import Settings
 from custseg.layer2_io import sizing
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
-# Spark's default pattern plus the hash key's variable (CUSTSEG_HASH_KEY or any *HASH_KEY):
-# a property or environment entry whose name matches is shown redacted in the UI and the
-# event log (e.g. spark.yarn.appMasterEnv.CUSTSEG_HASH_KEY on YARN cluster mode).
 # Caches of row- or customer-level frames (every line at ingest, every customer's vector when
 # clustering) go straight to local disk, written batch by batch: in memory, a partition's
 # block is unrolled whole on the heap first, and at 100M rows (17.7 million customers in 8
@@ -35,7 +32,23 @@ DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
 # fast, and a cached frame is deserialised on every read either way.
 ROW_CACHE = StorageLevel.DISK_ONLY
 
+# Spark's default pattern plus the hash key's variable (CUSTSEG_HASH_KEY or any *HASH_KEY):
+# a property or environment entry whose name matches is shown redacted in the UI and the
+# event log (e.g. spark.yarn.appMasterEnv.CUSTSEG_HASH_KEY on YARN cluster mode).
 REDACTION_REGEX = "(?i)secret|password|token|access[.]?key|hash[._]?key"
+
+
+@contextlib.contextmanager
+def cached(frame: DataFrame, level: StorageLevel | None = None) -> Iterator[DataFrame]:
+    """``frame`` persisted for the block and unpersisted when it ends, on every path: the one
+    way a frame is cached for a while. ``level`` defaults to Spark's own for DataFrames
+    (memory, spilling to disk); row- and customer-level frames pass ``ROW_CACHE``. Nothing
+    is computed here: the frame materialises on the first action inside the block."""
+    persisted = frame.persist() if level is None else frame.persist(level)
+    try:
+        yield persisted
+    finally:
+        persisted.unpersist()
 
 
 def delta_maven_coordinate() -> str:

@@ -15,7 +15,6 @@ from pyspark.sql import functions as F
 
 from custseg.layer1_core.config.feature_names import (
     CLUSTER_KEYS,
-    CUSTOMER_KEY,
     DAYS_SINCE_SIGNUP,
     FEATURE_MAPS,
     HAS_PROFILE,
@@ -23,6 +22,7 @@ from custseg.layer1_core.config.feature_names import (
     ClusteringConfigError,
     Feature,
 )
+from custseg.layer1_core.tables import CUSTOMER_KEY
 
 _MAP_TYPE = "map<string,double>"
 

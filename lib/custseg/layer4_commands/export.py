@@ -18,9 +18,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from custseg.layer1_core.config import Settings
-from custseg.layer1_core.tables import CUSTOMER_RFM, SEGMENTS_CURRENT
+from custseg.layer1_core.tables import AS_OF, CUSTOMER_KEY, CUSTOMER_RFM, SEGMENTS_CURRENT
 from custseg.layer2_io import delta_io
 from custseg.layer2_io.single_file import check_output, write_single_file
+from custseg.layer2_io.spark import cached
 from custseg.layer2_io.table_upgrades import upgrade_tables
 from custseg.layer3_stages.report.stage import current_snapshot
 
@@ -49,7 +50,7 @@ def snapshot_for(
         if as_of is None
         else delta_io.maybe_read_table(spark, root, SEGMENTS_CURRENT.name)
     )
-    latest = None if table is None else table.agg(F.max("as_of")).first()[0]
+    latest = None if table is None else table.agg(F.max(AS_OF)).first()[0]
     if as_of is None and latest is None:
         raise ExportError("segments_current is empty: run the report stage first")
     if as_of is None or as_of == latest:
@@ -60,7 +61,7 @@ def snapshot_for(
 
 def _scored_as_ofs(spark: SparkSession, warehouse_root: str) -> str:
     rfm = delta_io.read_table(spark, warehouse_root, CUSTOMER_RFM.name)
-    dates = sorted(row["as_of"] for row in rfm.select("as_of").distinct().collect())
+    dates = sorted(row[AS_OF] for row in rfm.select(AS_OF).distinct().collect())
     return ", ".join(d.isoformat() for d in dates) or "none"
 
 
@@ -94,7 +95,7 @@ def select_customers(
         chosen = chosen.where(F.col("cluster_name") == F.lit(cluster))
     # Cast to the spec's types too: a rebuilt as_of without a cluster model has untyped
     # null cluster columns, which neither CSV nor Parquet can write.
-    return delta_io.conform(chosen, SEGMENTS_CURRENT).orderBy("customer_key")
+    return delta_io.conform(chosen, SEGMENTS_CURRENT).orderBy(CUSTOMER_KEY)
 
 
 def export_segments(
@@ -119,10 +120,7 @@ def export_segments(
             f"{_scored_as_ofs(spark, settings.warehouse_root)}"
         )
     _check_known(segments, known, "segment", as_of)
-    customers = select_customers(snapshot, as_of, segments, cluster).persist()
-    try:
+    with cached(select_customers(snapshot, as_of, segments, cluster)) as customers:
         rows = customers.count()
         written = write_single_file(customers, final)
-    finally:
-        customers.unpersist()
     return ExportResult(written, rows, as_of, segments, cluster)

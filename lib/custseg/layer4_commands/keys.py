@@ -18,8 +18,10 @@ from pyspark.sql import functions as F
 
 from custseg.layer1_core.config import CleaningSettings, Settings
 from custseg.layer1_core.file_formats import READ_FORMATS, FileError, file_format
+from custseg.layer1_core.tables import CUSTOMER_KEY
 from custseg.layer2_io.locations import display_location, file_system, hadoop_path
 from custseg.layer2_io.single_file import CSV, check_output, write_single_file
+from custseg.layer2_io.spark import cached
 from custseg.layer3_stages.ingest.clean import canonical_customer_id
 from custseg.layer3_stages.ingest.pseudonym import (
     HashKeyError,
@@ -31,8 +33,6 @@ from custseg.layer3_stages.ingest.sources import header_hint, literal_path
 from custseg.layer3_stages.ingest.stage import recorded_key_check
 
 log = logging.getLogger("custseg")
-
-KEY_COLUMN = "customer_key"
 
 
 class KeysError(FileError):
@@ -55,19 +55,19 @@ def with_customer_keys(
     as ingest reads it, so a Parquet double 17850.0 keys like the text ``17850``."""
     if id_column not in frame.columns:
         raise KeysError(f"no column {id_column!r} (--id-column); {header_hint(frame.columns)}")
-    if KEY_COLUMN in frame.columns:
-        raise KeysError(f"the file already has a column {KEY_COLUMN!r}")
+    if CUSTOMER_KEY in frame.columns:
+        raise KeysError(f"the file already has a column {CUSTOMER_KEY!r}")
     raw = F.col("`{}`".format(id_column.replace("`", "``"))).cast("string")
     canonical = canonical_customer_id(
         raw, cleaning.customer_id_pattern, cleaning.customer_id_max_length
     )
-    return with_customer_key(frame, canonical, key, output=KEY_COLUMN)
+    return with_customer_key(frame, canonical, key, output=CUSTOMER_KEY)
 
 
 def count_without_key(keyed: DataFrame) -> tuple[int, int]:
     """(rows, rows without a key) in one pass."""
     row = keyed.agg(
-        F.count(F.lit(1)).alias("rows"), F.count_if(F.col(KEY_COLUMN).isNull()).alias("missing")
+        F.count(F.lit(1)).alias("rows"), F.count_if(F.col(CUSTOMER_KEY).isNull()).alias("missing")
     ).first()
     return int(row["rows"]), int(row["missing"])
 
@@ -118,12 +118,10 @@ def key_file(
     key = load_hash_key(settings.pseudonym.key_env, settings.pseudonym.key_file)
     final = check_output(spark, target, source)
     checked = check_warehouse_key(spark, settings.warehouse_root, key)
-    keyed = with_customer_keys(
+    rows_with_keys = with_customer_keys(
         read_keys_input(spark, source), id_column, key, settings.cleaning
-    ).persist()
-    try:
+    )
+    with cached(rows_with_keys) as keyed:
         rows, without_key = count_without_key(keyed)
         written = write_single_file(keyed, final)
-    finally:
-        keyed.unpersist()
     return KeysResult(written, rows, without_key, checked)

@@ -13,7 +13,14 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from custseg.layer1_core.tables import ALL_TABLES, CUSTOMER_RFM, INGEST_RUNS, MODEL_SELECTION, RUNS
+from custseg.layer1_core.tables import (
+    ALL_TABLES,
+    AS_OF,
+    CUSTOMER_RFM,
+    INGEST_RUNS,
+    MODEL_SELECTION,
+    RUNS,
+)
 from custseg.layer1_core.tables.spec import table_location
 from custseg.layer2_io import delta_io
 from custseg.layer2_io.locations import display_location
@@ -57,15 +64,15 @@ def _as_of_rows(spark: SparkSession, root: str) -> list[tuple] | None:
     if rfm is None:
         return None
     counts = (
-        rfm.groupBy("as_of")
+        rfm.groupBy(AS_OF)
         .agg(F.count(F.lit(1)).alias("customers"), F.countDistinct("segment").alias("segments"))
-        .orderBy("as_of")
+        .orderBy(AS_OF)
         .collect()
     )
     primary = _primary_models(spark, root)
     header = ("as_of", "customers", "segments", "primary model")
     return [header] + [
-        (r["as_of"].isoformat(), r["customers"], r["segments"], primary.get(r["as_of"], "-"))
+        (r[AS_OF].isoformat(), r["customers"], r["segments"], primary.get(r[AS_OF], "-"))
         for r in counts
     ]
 
@@ -74,8 +81,8 @@ def _primary_models(spark: SparkSession, root: str) -> dict:
     selection = delta_io.maybe_read_table(spark, root, MODEL_SELECTION.name)
     if selection is None:
         return {}
-    rows = selection.where(F.col("is_primary")).select("as_of", "algorithm", "k").collect()
-    return {r["as_of"]: f"{r['algorithm']}_k{r['k']}" for r in rows}
+    rows = selection.where(F.col("is_primary")).select(AS_OF, "algorithm", "k").collect()
+    return {r[AS_OF]: f"{r['algorithm']}_k{r['k']}" for r in rows}
 
 
 def _last(frame: DataFrame, columns: list) -> list:
@@ -118,13 +125,13 @@ def _run_rows(spark: SparkSession, root: str) -> list[tuple] | None:
     runs = delta_io.maybe_read_table(spark, root, RUNS.name)
     if runs is None:
         return None
-    rows = _last(runs, ["command", "as_of", "outcome", "seconds_total", "run_id", "error"])
+    rows = _last(runs, ["command", AS_OF, "outcome", "seconds_total", "run_id", "error"])
     header = ("started_at (UTC)", "command", "as_of", "outcome", "seconds", "run_id", "error")
     return [header] + [
         (
             r[0],
             r["command"],
-            r["as_of"],
+            r[AS_OF],
             r["outcome"],
             f"{r['seconds_total']:.1f}",
             r["run_id"],

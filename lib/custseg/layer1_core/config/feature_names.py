@@ -23,7 +23,6 @@ from custseg.layer1_core.config.model import (
 LOG_PREFIX = "log_"
 COLUMN_ALIASES = {"recency": "recency_days", "tenure": "tenure_days"}
 FEATURE_COLUMN_PREFIX = "feature_"
-CUSTOMER_KEY = "customer_key"
 SEGMENT = "segment"
 RECENCY, FREQUENCY, MONETARY = "recency_days", "frequency", "monetary"
 # The naming rules read these three, so every profile has them whatever the model used.
@@ -38,7 +37,7 @@ FEATURE_MAPS = {
     "centre": "centre",
     "feature_z_scores": "z_score",
 }
-CLUSTER_KEYS = ("as_of", "algorithm", "k", "cluster_id")
+CLUSTER_KEYS = (tables.AS_OF, "algorithm", "k", "cluster_id")
 # cluster_profiles' flat means -> their feature: the naming columns, present in every model.
 PROFILE_MEANS = {f"mean_{column}": column for column in NAMING_COLUMNS}
 _PROFILE_COLUMN = re.compile(PROFILE_PREFIX + PROFILE_ATTRIBUTE_NAME)

@@ -30,7 +30,15 @@ from custseg.layer1_core.tables.rfm_tables import (
     SEGMENT_TRANSITIONS,
 )
 from custseg.layer1_core.tables.run_tables import RUNS, TIMED_STAGES
-from custseg.layer1_core.tables.spec import DATABASE, MONEY, Column, TableSpec, table_location
+from custseg.layer1_core.tables.spec import (
+    AS_OF,
+    CUSTOMER_KEY,
+    DATABASE,
+    MONEY,
+    Column,
+    TableSpec,
+    table_location,
+)
 
 ALL_TABLES: dict[str, TableSpec] = {
     spec.name: spec
@@ -58,10 +66,12 @@ ALL_TABLES: dict[str, TableSpec] = {
 
 __all__ = [
     "ALL_TABLES",
+    "AS_OF",
     "CLUSTER_FEATURES",
     "CLUSTER_PROFILES",
     "COMPACT_ONLY",
     "CUSTOMER_CLUSTERS",
+    "CUSTOMER_KEY",
     "CUSTOMER_PROFILES",
     "CUSTOMER_RFM",
     "DATABASE",

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 
 from custseg.layer1_core.tables.spec import (
+    AS_OF,
     BIGINT,
     BOOLEAN,
+    CUSTOMER_KEY,
     DATE,
     DISPLAY_MONEY,
     DOUBLE,
@@ -41,8 +43,8 @@ CUSTOMER_CLUSTERS = TableSpec(
     "customer_clusters",
     "Cluster of every customer for each chosen model (algorithm, k) at each as_of.",
     (
-        column("customer_key", STRING, "pseudonymised customer", False),
-        column("as_of", DATE, "RFM reference date the features come from", False),
+        column(CUSTOMER_KEY, STRING, "pseudonymised customer", False),
+        column(AS_OF, DATE, "RFM reference date the features come from", False),
         column("algorithm", STRING, "kmeans or bisecting_kmeans", False),
         column("k", INT, "number of clusters of the model", False),
         column("cluster_id", INT, "stable cluster id (matched to the previous run)", False),
@@ -65,8 +67,8 @@ CUSTOMER_CLUSTERS = TableSpec(
             "true for the rows of the run's recommended model, the one to use for campaigns (one model per as_of); null for runs before custseg flagged one",
         ),
     ),
-    partition_by=("as_of",),
-    sorted_by=("customer_key",),
+    partition_by=(AS_OF,),
+    sorted_by=(CUSTOMER_KEY,),
 )
 
 
@@ -74,7 +76,7 @@ MODEL_SELECTION = TableSpec(
     "model_selection",
     "The k sweep: quality metrics for each algorithm and k.",
     (
-        column("as_of", DATE, "RFM reference date of the features", False),
+        column(AS_OF, DATE, "RFM reference date of the features", False),
         column("algorithm", STRING, "kmeans or bisecting_kmeans", False),
         column("k", INT, "number of clusters", False),
         column(
@@ -112,14 +114,14 @@ MODEL_SELECTION = TableSpec(
             "the run's recommended model (clustering.primary, by default the best Davies-Bouldin of the chosen models); exactly one row per as_of; null for runs before custseg flagged one",
         ),
     ),
-    partition_by=("as_of",),
+    partition_by=(AS_OF,),
 )
 
 MODEL_COMPARISON = TableSpec(
     "model_comparison",
     "KMeans and BisectingKMeans side by side for each chosen k, with their agreement.",
     (
-        column("as_of", DATE, "RFM reference date", False),
+        column(AS_OF, DATE, "RFM reference date", False),
         column("k", INT, "number of clusters", False),
         column("kmeans_inertia", DOUBLE, "KMeans inertia"),
         column("bisecting_inertia", DOUBLE, "BisectingKMeans inertia"),
@@ -131,7 +133,7 @@ MODEL_COMPARISON = TableSpec(
         column("bisecting_calinski_harabasz", DOUBLE, "BisectingKMeans Calinski-Harabasz"),
         column("adjusted_rand_index", DOUBLE, "agreement of the two assignments (1 = identical)"),
     ),
-    partition_by=("as_of",),
+    partition_by=(AS_OF,),
 )
 
 CLUSTER_PROFILES = TableSpec(
@@ -140,7 +142,7 @@ CLUSTER_PROFILES = TableSpec(
     "profile feature's mean, median, centre and z-score are in cluster_features. Flat: no "
     "nested columns.",
     (
-        column("as_of", DATE, "RFM reference date", False),
+        column(AS_OF, DATE, "RFM reference date", False),
         column("algorithm", STRING, "kmeans or bisecting_kmeans", False),
         column("k", INT, "number of clusters", False),
         column("cluster_id", INT, "stable cluster id", False),
@@ -177,7 +179,7 @@ CLUSTER_PROFILES = TableSpec(
             "true for the clusters of the run's recommended model (one model per as_of); null for runs before custseg flagged one",
         ),
     ),
-    partition_by=("as_of",),
+    partition_by=(AS_OF,),
 )
 
 CLUSTER_FEATURES = TableSpec(
@@ -186,7 +188,7 @@ CLUSTER_FEATURES = TableSpec(
     "median, model centre and z-score; join to cluster_profiles on as_of, algorithm, k and "
     "cluster_id.",
     (
-        column("as_of", DATE, "RFM reference date", False),
+        column(AS_OF, DATE, "RFM reference date", False),
         column("algorithm", STRING, "kmeans or bisecting_kmeans", False),
         column("k", INT, "number of clusters", False),
         column("cluster_id", INT, "stable cluster id (as in cluster_profiles)", False),
@@ -213,14 +215,14 @@ CLUSTER_FEATURES = TableSpec(
             "cluster mean of log1p(feature) minus the population mean, in population standard deviations; the naming rules read recency_days, frequency, monetary",
         ),
     ),
-    partition_by=("as_of",),
+    partition_by=(AS_OF,),
 )
 
 SEGMENT_CLUSTER_CROSSTAB = TableSpec(
     "segment_cluster_crosstab",
     "RFM segment x cluster customer counts for each chosen model.",
     (
-        column("as_of", DATE, "RFM reference date", False),
+        column(AS_OF, DATE, "RFM reference date", False),
         column("algorithm", STRING, "kmeans or bisecting_kmeans", False),
         column("k", INT, "number of clusters", False),
         column("segment", STRING, "RFM segment", False),
@@ -228,5 +230,5 @@ SEGMENT_CLUSTER_CROSSTAB = TableSpec(
         column("cluster_name", STRING, "cluster name", False),
         column("customers", BIGINT, "customers in both", False),
     ),
-    partition_by=("as_of",),
+    partition_by=(AS_OF,),
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from custseg.layer1_core.tables.spec import (
     BIGINT,
     BOOLEAN,
+    CUSTOMER_KEY,
     DATE,
     DOUBLE,
     MONEY,
@@ -21,7 +22,7 @@ TRANSACTIONS = TableSpec(
     "transactions",
     "Clean, typed purchase lines; customer ids replaced by a keyed hash (HMAC-SHA256).",
     (
-        column("customer_key", STRING, "HMAC-SHA256 (hex) of the canonical customer id", False),
+        column(CUSTOMER_KEY, STRING, "HMAC-SHA256 (hex) of the canonical customer id", False),
         column("order_id", STRING, "order / invoice id as in the source; null when not mapped"),
         column("item_id", STRING, "product id as in the source"),
         column("item_name", STRING, "product name as in the source"),
@@ -61,7 +62,7 @@ CUSTOMER_PROFILES = TableSpec(
     "transactions; every ingest run replaces it whole.",
     (
         column(
-            "customer_key",
+            CUSTOMER_KEY,
             STRING,
             "HMAC-SHA256 (hex) of the canonical customer id, equal to its transactions key",
             False,
@@ -104,7 +105,7 @@ QUARANTINE = TableSpec(
             "a Delta table source",
         ),
         column("reasons", array_of(STRING, False), "every rule the row broke", False),
-        column("customer_key", STRING, "key of the customer when the id was valid"),
+        column(CUSTOMER_KEY, STRING, "key of the customer when the id was valid"),
         column("ingest_run_id", STRING, "ingest run that quarantined the row", False),
         column(
             "target_table",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from custseg.layer1_core.tables.spec import (
+    AS_OF,
     BIGINT,
+    CUSTOMER_KEY,
     DATE,
     DISPLAY_MONEY,
     INT,
@@ -17,8 +19,8 @@ SEGMENTS_CURRENT = TableSpec(
     "One row per customer at the latest as_of: RFM segment with its meaning and first action, "
     "R/F/M, purchase dates and the primary cluster model's cluster. Flat: no nested columns.",
     (
-        column("customer_key", STRING, "pseudonymised customer", False),
-        column("as_of", DATE, "RFM reference date of this snapshot", False),
+        column(CUSTOMER_KEY, STRING, "pseudonymised customer", False),
+        column(AS_OF, DATE, "RFM reference date of this snapshot", False),
         column("segment", STRING, "RFM segment", False),
         column("segment_description", STRING, "what the segment means (segment map)"),
         column("segment_action", STRING, "first recommended action of the segment"),
@@ -49,7 +51,7 @@ SEGMENTS_CURRENT = TableSpec(
         column("cluster_name", STRING, "name of that cluster"),
         column("cluster_action", STRING, "first recommended action of that cluster"),
     ),
-    sorted_by=("customer_key",),
+    sorted_by=(CUSTOMER_KEY,),
 )
 
 # Tables compacted by the report stage: appended in many small per-file batches, scanned by

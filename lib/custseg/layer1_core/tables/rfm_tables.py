@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from custseg.layer1_core.tables.spec import (
+    AS_OF,
     BIGINT,
+    CUSTOMER_KEY,
     DATE,
     DISPLAY_MONEY,
     DOUBLE,
@@ -18,8 +20,8 @@ CUSTOMER_RFM = TableSpec(
     "customer_rfm",
     "Recency, frequency, monetary, scores and segment per customer at each as_of date.",
     (
-        column("customer_key", STRING, "pseudonymised customer", False),
-        column("as_of", DATE, "reference date; only purchases before it count", False),
+        column(CUSTOMER_KEY, STRING, "pseudonymised customer", False),
+        column(AS_OF, DATE, "reference date; only purchases before it count", False),
         column("recency_days", INT, "whole days from the last purchase to as_of", False),
         column(
             "frequency",
@@ -71,8 +73,8 @@ CUSTOMER_RFM = TableSpec(
             "quantity column",
         ),
     ),
-    partition_by=("as_of",),
-    sorted_by=("customer_key",),
+    partition_by=(AS_OF,),
+    sorted_by=(CUSTOMER_KEY,),
 )
 
 
@@ -80,7 +82,7 @@ SEGMENT_SUMMARY = TableSpec(
     "segment_summary",
     "Per as_of and RFM segment: size, revenue and the typical R, F, M.",
     (
-        column("as_of", DATE, "RFM reference date", False),
+        column(AS_OF, DATE, "RFM reference date", False),
         column("segment", STRING, "segment name", False),
         column("segment_order", INT, "position of the segment in the map (for display order)"),
         column("r_scores", STRING, "recency scores of the segment, e.g. 4-5"),
@@ -110,14 +112,14 @@ SEGMENT_SUMMARY = TableSpec(
             "recommended actions, one per line; null when none (the segment map: packaged custseg/defaults/segments.yaml or rfm.segments_file)",
         ),
     ),
-    partition_by=("as_of",),
+    partition_by=(AS_OF,),
 )
 
 SCORE_EDGES = TableSpec(
     "score_edges",
     "Cut points used for the R, F and M scores (pandas qcut semantics, right-closed bins).",
     (
-        column("as_of", DATE, "RFM reference date", False),
+        column(AS_OF, DATE, "RFM reference date", False),
         column("metric", STRING, "recency_days, frequency_rank or monetary", False),
         column("bins", INT, "requested number of bins", False),
         column("edge_index", INT, "0..number of unique edges - 1", False),
@@ -128,18 +130,18 @@ SCORE_EDGES = TableSpec(
             False,
         ),
     ),
-    partition_by=("as_of",),
+    partition_by=(AS_OF,),
 )
 
 SEGMENT_TRANSITIONS = TableSpec(
     "segment_transitions",
     "Customers moving between segments from the previous as_of to this one.",
     (
-        column("as_of", DATE, "RFM reference date", False),
+        column(AS_OF, DATE, "RFM reference date", False),
         column("previous_as_of", DATE, "the earlier as_of compared with", False),
         column("from_segment", STRING, "segment at previous_as_of; null for new customers"),
         column("to_segment", STRING, "segment at as_of; null for customers gone from the window"),
         column("customers", BIGINT, "customers making this move", False),
     ),
-    partition_by=("as_of",),
+    partition_by=(AS_OF,),
 )

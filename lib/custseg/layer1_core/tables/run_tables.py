@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from custseg.layer1_core.tables.spec import DATE, DOUBLE, STRING, TIMESTAMP, TableSpec, column
+from custseg.layer1_core.tables.spec import (
+    AS_OF,
+    DATE,
+    DOUBLE,
+    STRING,
+    TIMESTAMP,
+    TableSpec,
+    column,
+)
 
 # The stages timed in a run record, each its own column: BI tables stay flat (no maps).
 TIMED_STAGES = ("ingest", "rfm", "cluster", "report", "score")
@@ -18,7 +26,7 @@ RUNS = TableSpec(
         column(
             "command", STRING, "the custseg command: ingest, rfm, cluster, report, run, ...", False
         ),
-        column("as_of", DATE, "RFM reference date the run worked at; null when not resolved"),
+        column(AS_OF, DATE, "RFM reference date the run worked at; null when not resolved"),
         column("started_at", TIMESTAMP, "when the command started (UTC)", False),
         column(
             "seconds_total",

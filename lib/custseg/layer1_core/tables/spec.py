@@ -14,6 +14,12 @@ from collections.abc import Sequence
 # SQL users find the tables in this catalog database (see delta_io.register_in_catalog).
 DATABASE = "custseg"
 
+# The columns most tables share: the pseudonymised customer every customer-level table is
+# keyed and sorted by, and the RFM reference date the history tables are partitioned by
+# (a stage replaces and reads one as_of's rows: ``delta_io.AsOfSlice``).
+CUSTOMER_KEY = "customer_key"
+AS_OF = "as_of"
+
 
 @dataclasses.dataclass(frozen=True)
 class SqlType:

@@ -22,7 +22,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from custseg.layer1_core.config.feature_names import (
-    CUSTOMER_KEY,
     DAYS_SINCE_SIGNUP,
     FREQUENCY,
     HAS_PROFILE,
@@ -40,12 +39,12 @@ from custseg.layer1_core.config.feature_names import (
     parse_features,
     profile_columns,
 )
+from custseg.layer1_core.tables import CUSTOMER_KEY
 
 # The names and parsing live where the config check can import them without pyspark.
 from custseg.layer2_io.table_views import feature_expression
 
 __all__ = [
-    "CUSTOMER_KEY",
     "DAYS_SINCE_SIGNUP",
     "FREQUENCY",
     "HAS_PROFILE",

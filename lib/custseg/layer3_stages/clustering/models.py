@@ -30,8 +30,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from custseg.layer1_core.config.model import ClusteringConfigError
+from custseg.layer1_core.tables import CUSTOMER_KEY
 from custseg.layer1_core.tables.cluster_tables import ALGORITHMS
-from custseg.layer3_stages.clustering.features import CUSTOMER_KEY, Feature, ScalerStatistics
+from custseg.layer3_stages.clustering.features import Feature, ScalerStatistics
 
 RAW_VECTOR = "features_raw"
 VECTOR = "features"

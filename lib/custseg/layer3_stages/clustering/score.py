@@ -17,11 +17,11 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from custseg.layer1_core.config import Settings
-from custseg.layer1_core.tables import CLUSTER_PROFILES, CUSTOMER_CLUSTERS
+from custseg.layer1_core.tables import AS_OF, CLUSTER_PROFILES, CUSTOMER_CLUSTERS
 from custseg.layer1_core.tables.cluster_tables import IS_PRIMARY
 from custseg.layer2_io import delta_io
 from custseg.layer2_io.run_context import RunContext
-from custseg.layer2_io.spark import ROW_CACHE
+from custseg.layer2_io.spark import ROW_CACHE, cached
 from custseg.layer3_stages.clustering import features as cluster_features
 from custseg.layer3_stages.clustering import models as cluster_models
 from custseg.layer3_stages.clustering import profiles as cluster_profiles
@@ -38,15 +38,15 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     started = time.perf_counter()
     as_of, root = context.as_of, settings.warehouse_root
     saved = delta_io.read_table(spark, root, CLUSTER_PROFILES.name).filter(
-        F.col("as_of") <= F.lit(as_of)
+        F.col(AS_OF) <= F.lit(as_of)
     )
-    model_as_of = saved.agg(F.max("as_of")).first()[0]
+    model_as_of = saved.agg(F.max(AS_OF)).first()[0]
     if model_as_of is None:
         raise NoSavedModelError(
             f"no saved clustering model at or before {as_of}: run the cluster stage first"
         )
     clusters = (  # k rows per saved model
-        saved.filter(F.col("as_of") == F.lit(model_as_of))
+        saved.filter(delta_io.AsOfSlice(model_as_of).filter)
         .select(
             "algorithm", "k", "model_cluster", "cluster_id", "cluster_name", _primary_flag(saved)
         )
@@ -69,7 +69,7 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     ]
     customer_clusters = (
         reduce(DataFrame.unionByName, scored)
-        .withColumn("as_of", F.lit(as_of))
+        .withColumn(AS_OF, F.lit(as_of))
         .withColumn("model_as_of", F.lit(model_as_of))
     )
     _write_assignments(spark, root, customer_clusters, as_of)
@@ -91,12 +91,9 @@ def _write_assignments(
     """Cached on disk for the write: customer_clusters is written in key order, and the range
     partitioning samples its whole input in a job of its own, which would otherwise run
     every saved model over every customer a second time."""
-    cached = customer_clusters.persist(ROW_CACHE)
-    try:
-        where = f"as_of = {delta_io.sql_string(as_of.isoformat())}"
-        delta_io.write_table(spark, root, CUSTOMER_CLUSTERS, cached, replace_where=where)
-    finally:
-        cached.unpersist()
+    with cached(customer_clusters, ROW_CACHE) as assignments:
+        where = delta_io.AsOfSlice(as_of).predicate
+        delta_io.write_table(spark, root, CUSTOMER_CLUSTERS, assignments, replace_where=where)
 
 
 def _load_saved_models(settings: Settings, model_as_of: dt.date, clusters: list) -> dict:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from custseg.layer1_core.tables import AS_OF
 from custseg.layer3_stages.clustering.models import ModelKey
 
 
@@ -148,10 +149,10 @@ def previous_clusters(profiles: DataFrame | None, as_of) -> dict[ModelKey, list[
     """
     if profiles is None:
         return {}
-    earlier = profiles.filter(F.col("as_of") < F.lit(as_of))
-    latest = earlier.groupBy("algorithm", "k").agg(F.max("as_of").alias("as_of"))
+    earlier = profiles.filter(F.col(AS_OF) < F.lit(as_of))
+    latest = earlier.groupBy("algorithm", "k").agg(F.max(AS_OF).alias(AS_OF))
     rows = (
-        earlier.join(latest, on=["algorithm", "k", "as_of"], how="inner")
+        earlier.join(latest, on=["algorithm", "k", AS_OF], how="inner")
         .select("algorithm", "k", "cluster_id", "cluster_name", "centre")
         .orderBy("algorithm", "k", "cluster_id")
         .collect()

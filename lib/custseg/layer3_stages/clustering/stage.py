@@ -23,6 +23,7 @@ from pyspark.sql.types import DecimalType, DoubleType, StructField, StructType
 
 from custseg.layer1_core.config import ClusteringSettings, Settings
 from custseg.layer1_core.tables import (
+    AS_OF,
     CLUSTER_FEATURES,
     CLUSTER_PROFILES,
     CUSTOMER_CLUSTERS,
@@ -36,7 +37,7 @@ from custseg.layer1_core.tables import (
 from custseg.layer2_io import delta_io
 from custseg.layer2_io.run_context import RunContext
 from custseg.layer2_io.schemas import table_schema
-from custseg.layer2_io.spark import ROW_CACHE
+from custseg.layer2_io.spark import ROW_CACHE, cached
 from custseg.layer2_io.table_views import with_feature_maps, with_profile_columns
 from custseg.layer3_stages.clustering import features as cluster_features
 from custseg.layer3_stages.clustering import metrics as cluster_metrics
@@ -81,14 +82,11 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     scaler = cluster_models.scaler_pipeline(feature_list).fit(
         cluster_models.hash_sample(frame, fraction, config.seed)
     )
-    scaled = cluster_models.scaled_frame(scaler, frame).persist(ROW_CACHE)
-    train = cluster_models.training_frame(scaled, fraction, config.seed)
-    try:
+    with cached(cluster_models.scaled_frame(scaler, frame), ROW_CACHE) as scaled:
+        train = cluster_models.training_frame(scaled, fraction, config.seed)
         training_customers = train.count()
         fitted = _fit(train, scaled, scaler, config, training_customers=training_customers)
         _write_outputs(spark, settings, as_of, scaled, feature_list=feature_list, fitted=fitted)
-    finally:
-        scaled.unpersist()
     summary = {
         "as_of": as_of.isoformat(),
         "customers": customers,
@@ -105,7 +103,7 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
 
 def customers_at(spark: SparkSession, warehouse_root: str, as_of: dt.date) -> DataFrame:
     rfm_df = delta_io.read_table(spark, warehouse_root, CUSTOMER_RFM.name)
-    return rfm_df.filter(F.col("as_of") == F.lit(as_of))
+    return rfm_df.filter(delta_io.AsOfSlice(as_of).filter)
 
 
 def customers_with_features(
@@ -275,9 +273,8 @@ def _write_outputs(
 ) -> None:
     """The kept models' assignments are cached once: profiles, agreement, customer_clusters
     and the crosstab all read them."""
-    assigned, columns = _kept_assignments(scaled, fitted)
-    assigned = assigned.persist(ROW_CACHE)
-    try:
+    assignments, columns = _kept_assignments(scaled, fitted)
+    with cached(assignments, ROW_CACHE) as assigned:
         _write_kept(
             spark,
             settings,
@@ -287,8 +284,6 @@ def _write_outputs(
             feature_list=feature_list,
             fitted=fitted,
         )
-    finally:
-        assigned.unpersist()
 
 
 def _summary_tables(described: dict, comparison: list, fitted: _Fitted) -> tuple:
@@ -328,7 +323,7 @@ def _write_kept(
         spark, settings, as_of, assigned, columns=columns, feature_list=feature_list, fitted=fitted
     )
     comparison = _comparison_rows(assigned, columns, fitted)
-    where = f"as_of = {delta_io.sql_string(as_of.isoformat())}"
+    where = delta_io.AsOfSlice(as_of).predicate
     for key in fitted.kept:
         saved = cluster_models.pipeline_model(fitted.scaler, fitted.models[key].model)
         saved.write().overwrite().save(
@@ -339,11 +334,9 @@ def _write_kept(
         delta_io.write_table(spark, root, spec, frame, replace_where=where)
     customer_clusters = (
         reduce(DataFrame.unionByName, labelled)
-        .withColumn("as_of", F.lit(as_of))
+        .withColumn(AS_OF, F.lit(as_of))
         .withColumn("model_as_of", F.lit(as_of))
     )
     delta_io.write_table(spark, root, CUSTOMER_CLUSTERS, customer_clusters, replace_where=where)
-    crosstab = cluster_profiles.segment_crosstab(customer_clusters).withColumn(
-        "as_of", F.lit(as_of)
-    )
+    crosstab = cluster_profiles.segment_crosstab(customer_clusters).withColumn(AS_OF, F.lit(as_of))
     delta_io.write_table(spark, root, SEGMENT_CLUSTER_CROSSTAB, crosstab, replace_where=where)

@@ -12,7 +12,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from custseg.layer1_core.config import CANONICAL_COLUMNS
-from custseg.layer1_core.tables import MONEY
+from custseg.layer1_core.tables import CUSTOMER_KEY, MONEY
 from custseg.layer2_io.schemas import spark_type
 from custseg.layer3_stages.ingest.rules import (
     HAS_REPLACEMENT,
@@ -181,7 +181,7 @@ def raw_record_json(id_key: Column, raw_columns: tuple[str, ...]) -> Column:
 def transactions_columns(run_id: str) -> list[Column]:
     """Clean rows in the ``transactions`` shape (before tables.conform)."""
     return [
-        F.col("customer_key"),
+        F.col(CUSTOMER_KEY),
         F.trim(F.col("order_id")).alias("order_id"),
         F.trim(F.col("item_id")).alias("item_id"),
         F.trim(F.col("item_name")).alias("item_name"),
@@ -207,7 +207,7 @@ def quarantine_columns(
         F.col(SOURCE_FILE),
         F.col("source_row"),
         F.col("reasons"),
-        F.col("customer_key"),
+        F.col(CUSTOMER_KEY),
         F.lit(run_id).alias("ingest_run_id"),
         F.lit(target_table).alias("target_table"),
     ]

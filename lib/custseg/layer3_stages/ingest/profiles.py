@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, MapType, StringType
 
 from custseg.layer1_core.config import CleaningSettings, ProfileSettings
+from custseg.layer1_core.tables import CUSTOMER_KEY
 from custseg.layer3_stages.ingest.clean import canonical_customer_id, parse_purchase_time
 from custseg.layer3_stages.ingest.rules import CONFLICTING_PROFILES, profile_reasons_column
 from custseg.layer3_stages.ingest.sources import (
@@ -79,7 +80,7 @@ def with_conflicts(keyed: DataFrame) -> DataFrame:
     ``conflicting_profiles``; values are compared as JSON, so 1.0 and 1.00 agree."""
     clean = F.size("reasons") == 0
     values = F.to_json(F.struct("signup_date_parsed", "attributes_parsed"))
-    per_customer = Window.partitionBy("customer_key")
+    per_customer = Window.partitionBy(CUSTOMER_KEY)
     disagree = F.min(F.when(clean, values)).over(per_customer) != F.max(F.when(clean, values)).over(
         per_customer
     )
@@ -98,10 +99,10 @@ def profile_rows(keyed: DataFrame, run_id: str) -> DataFrame:
     )
     return (
         keyed.where(F.size("reasons") == 0)
-        .groupBy("customer_key")
+        .groupBy(CUSTOMER_KEY)
         .agg(first.alias("first"))
         .select(
-            "customer_key",
+            CUSTOMER_KEY,
             F.col("first.signup_date_parsed").alias("signup_date"),
             F.col("first.attributes_parsed").alias("attributes"),
             F.col(f"first.{SOURCE_FILE}").alias(SOURCE_FILE),

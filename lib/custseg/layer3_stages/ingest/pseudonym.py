@@ -18,6 +18,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import BinaryType, StructField, StructType
 
+from custseg.layer1_core.tables import CUSTOMER_KEY
+
 # Loading the key needs no Spark: the checks before Spark starts load it from there.
 from custseg.layer3_stages.ingest.hash_key import MIN_KEY_BYTES, HashKeyError, load_hash_key
 
@@ -87,7 +89,7 @@ def _pads_frame(spark: SparkSession, key: bytes) -> DataFrame:
 
 
 def with_customer_key(
-    frame: DataFrame, ids: Column, key: bytes, output: str = "customer_key"
+    frame: DataFrame, ids: Column, key: bytes, output: str = CUSTOMER_KEY
 ) -> DataFrame:
     """``frame`` with ``output``, the HMAC-SHA256 hex of each id's UTF-8 bytes (null for a
     null id), equal to ``hmac_hex``."""
@@ -112,10 +114,10 @@ def check_no_collisions(keyed: DataFrame, id_column: str = "canonical_id") -> in
 
     Each id has one key, so the distinct (id, key) pairs number the distinct ids; they are
     few next to the rows, and the second count runs over them only."""
-    pairs = keyed.select(id_column, "customer_key").where(F.col(id_column).isNotNull())
+    pairs = keyed.select(id_column, CUSTOMER_KEY).where(F.col(id_column).isNotNull())
     row = (
         pairs.distinct()
-        .agg(F.count(F.lit(1)).alias("ids"), F.countDistinct("customer_key").alias("keys"))
+        .agg(F.count(F.lit(1)).alias("ids"), F.countDistinct(CUSTOMER_KEY).alias("keys"))
         .first()
     )
     if row["ids"] != row["keys"]:

@@ -7,6 +7,7 @@ import dataclasses
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from custseg.layer1_core.tables import CUSTOMER_KEY
 from custseg.layer3_stages.ingest.rules import HAS_REPLACEMENT
 
 
@@ -70,7 +71,7 @@ def count_classified(
         F.sum(F.col(HAS_REPLACEMENT).cast("long")).alias("replacement"),
         F.min(F.when(clean, F.col("purchase_time_parsed"))).alias("first"),
         F.max(F.when(clean, F.col("purchase_time_parsed"))).alias("last"),
-        F.countDistinct(F.when(clean, F.col("customer_key"))).alias("customers"),
+        F.countDistinct(F.when(clean, F.col(CUSTOMER_KEY))).alias("customers"),
     ).first()
     counts = IngestCounts(
         rows_read=int(rows_read),
@@ -111,7 +112,7 @@ def count_profiles(keyed: DataFrame, *, rows_read: int) -> IngestCounts:
         F.count(F.lit(1)).alias("classified"),
         F.sum((~clean).cast("long")).alias("quarantined"),
         F.sum(clean.cast("long")).alias("clean"),
-        F.countDistinct(F.when(clean, F.col("customer_key"))).alias("customers"),
+        F.countDistinct(F.when(clean, F.col(CUSTOMER_KEY))).alias("customers"),
     ).first()
     if int(totals["classified"]) != rows_read:
         raise ReconciliationError(

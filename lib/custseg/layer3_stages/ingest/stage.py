@@ -11,6 +11,7 @@ customer_profiles, quarantine, ingest_files, ingest_runs.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -22,6 +23,7 @@ from pyspark.sql import functions as F
 
 from custseg.layer1_core.config import Settings
 from custseg.layer1_core.tables import (
+    CUSTOMER_KEY,
     CUSTOMER_PROFILES,
     INGEST_FILES,
     INGEST_RUNS,
@@ -33,7 +35,7 @@ from custseg.layer2_io import delta_io
 from custseg.layer2_io.console import step
 from custseg.layer2_io.run_context import RunContext
 from custseg.layer2_io.schemas import table_schema
-from custseg.layer2_io.spark import ROW_CACHE, task_failures_unlogged
+from custseg.layer2_io.spark import ROW_CACHE, cached, task_failures_unlogged
 from custseg.layer3_stages.ingest import clean, profiles, pseudonym, sources
 from custseg.layer3_stages.ingest.reconcile import (
     IngestCounts,
@@ -162,21 +164,22 @@ def _ingest_files(
     key_recorded: bool,
 ) -> IngestCounts:
     raw = sources.read_sources(spark, to_read, settings.input)
-    lines = _keyed_lines(clean.classify(raw, cleaning_rules(settings)), key)
-    cached = [lines]
-    try:
+    with contextlib.ExitStack() as caches:  # released in reverse order, on every path
+        lines = caches.enter_context(
+            cached(_keyed_lines(clean.classify(raw, cleaning_rules(settings)), key), ROW_CACHE)
+        )
         step(log, f"read, check and key {len(to_read)} file(s)")
         _first_read(spark, lambda: pseudonym.check_no_collisions(lines))
         rows_by_file, blocks = _file_blocks(spark, lines)
-        repeated = clean.repeated_lines(lines).persist()
-        cached.append(repeated)
+        repeated = caches.enter_context(cached(clean.repeated_lines(lines)))
         repeats = repeated.agg(
             F.count(F.lit(1)).alias("distinct"), F.sum(F.col("occurrences") - 1).alias("copies")
         ).first()
         identical = int(repeats["copies"] or 0)
         dropping = settings.cleaning.duplicate_lines == "drop"
-        keyed = _without_repeats(lines, repeated, repeats["distinct"]) if dropping else lines
-        cached.append(keyed)
+        keyed = (
+            _without_repeats(caches, lines, repeated, repeats["distinct"]) if dropping else lines
+        )
         step(log, "count and reconcile the lines")
         counts = count_classified(
             keyed,
@@ -191,16 +194,13 @@ def _ingest_files(
         batch = _Batch(to_read, keyed, blocks, rows_by_file, counts, key, key_recorded)
         step(log, "write transactions and quarantine")
         _write_batch(spark, settings, context, batch)
-    finally:
-        for frame in reversed(cached):
-            frame.unpersist()
     return counts
 
 
 def _keyed_lines(classified: DataFrame, key: bytes) -> DataFrame:
-    """The one cached copy of the lines, keyed as they are read (see ``pseudonym``): every
-    later pass, the collision check included, reads it."""
-    return pseudonym.with_customer_key(classified, F.col("canonical_id"), key).persist(ROW_CACHE)
+    """The lines keyed as they are read (see ``pseudonym``), to be cached once (ROW_CACHE):
+    every later pass, the collision check included, reads that copy."""
+    return pseudonym.with_customer_key(classified, F.col("canonical_id"), key)
 
 
 # Repeated lines up to this many (distinct) are broadcast into the join that drops their
@@ -208,15 +208,17 @@ def _keyed_lines(classified: DataFrame, key: bytes) -> DataFrame:
 BROADCAST_REPEATED_LINES = 1_000_000
 
 
-def _without_repeats(lines: DataFrame, repeated: DataFrame, distinct_repeated: int) -> DataFrame:
+def _without_repeats(
+    caches: contextlib.ExitStack, lines: DataFrame, repeated: DataFrame, distinct_repeated: int
+) -> DataFrame:
     """``lines`` without the copies of repeated lines. The lines are read four more times
     (counts, reasons, both writes): with the repeated lines broadcast, each read redoes a
     hash lookup per line; more of them than a broadcast holds would mean a shuffle of every
-    line on each read, so that join is cached once instead."""
+    line on each read, so that join is cached once instead (released with ``caches``)."""
     firsts = repeated.select(*clean.LINE_HASH_COLUMNS, "first_occurrence")
     if distinct_repeated <= BROADCAST_REPEATED_LINES:
         return clean.drop_repeated_lines(lines, F.broadcast(firsts))
-    return clean.drop_repeated_lines(lines, firsts).persist(ROW_CACHE)
+    return caches.enter_context(cached(clean.drop_repeated_lines(lines, firsts), ROW_CACHE))
 
 
 def _first_read(spark: SparkSession, action):
@@ -280,7 +282,7 @@ def _quarantine_rows(keyed: DataFrame, blocks: DataFrame, key: bytes) -> DataFra
     )
     with_keys = pseudonym.with_customer_key(
         quarantined, F.col("id_text"), key, output="text_key"
-    ).withColumn("id_key", F.coalesce("customer_key", "text_key"))
+    ).withColumn("id_key", F.coalesce(CUSTOMER_KEY, "text_key"))
     return clean.with_source_row(with_keys, blocks)
 
 
@@ -351,13 +353,12 @@ def _ingest_profiles(
     profile rows, then customer_profiles, are replaced whole (a refused snapshot leaves
     customer_profiles as it was)."""
     root, configured = settings.warehouse_root, settings.input.profiles
-    lines = _keyed_lines(profiles.classify_profiles(raw, configured, settings.cleaning), key)
-    cached = [lines]
-    try:
+    classified = profiles.classify_profiles(raw, configured, settings.cleaning)
+    with contextlib.ExitStack() as caches:  # released in reverse order, on every path
+        lines = caches.enter_context(cached(_keyed_lines(classified, key), ROW_CACHE))
         _first_read(spark, lambda: pseudonym.check_no_collisions(lines))
         rows_by_file, blocks = _file_blocks(spark, lines)
-        keyed = profiles.with_conflicts(lines).persist()
-        cached.append(keyed)
+        keyed = caches.enter_context(cached(profiles.with_conflicts(lines)))
         counts = count_profiles(keyed, rows_read=sum(rows_by_file.values()))
         check_reconciliation(counts)
         if not key_recorded:
@@ -374,9 +375,6 @@ def _ingest_profiles(
         )
         rows = profiles.profile_rows(keyed, context.run_id)
         delta_io.write_table(spark, root, CUSTOMER_PROFILES, rows, mode="overwrite")
-    finally:
-        for frame in reversed(cached):
-            frame.unpersist()
     log.info("ingest: %d customer profile(s) written", counts.rows_written)
     return counts
 

@@ -17,6 +17,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from custseg.layer1_core.config.feature_names import parse_features
+from custseg.layer1_core.tables import AS_OF, CUSTOMER_KEY
+from custseg.layer2_io import delta_io
 from custseg.layer2_io.table_views import feature_expression
 from custseg.layer3_stages.report.errors import ReportError
 
@@ -26,7 +28,7 @@ HISTOGRAM_METRICS = (("recency_days", False), ("frequency", True), ("monetary", 
 
 
 def at_as_of(df: DataFrame, as_of: dt.date) -> DataFrame:
-    return df.where(F.col("as_of") == F.lit(as_of))
+    return df.where(delta_io.AsOfSlice(as_of).filter)
 
 
 def rf_grid_counts(rfm: DataFrame) -> DataFrame:
@@ -144,7 +146,7 @@ def projection_sample(
     if len(features) < 2:
         raise ReportError("a 2-D projection needs at least two clustering features")
     parsed = parse_features(features)  # the models' own definitions: same transforms, aliases
-    featured = rfm.select("customer_key", *[feature_expression(f) for f in parsed])
+    featured = rfm.select(CUSTOMER_KEY, *[feature_expression(f) for f in parsed])
     model = Pipeline(
         stages=[
             VectorAssembler(inputCols=[f.frame_column for f in parsed], outputCol="raw_features"),
@@ -156,15 +158,15 @@ def projection_sample(
     ).fit(featured)
     explained = [float(v) for v in model.stages[-1].explainedVariance.toArray()]
     components = vector_to_array(F.col("components"))
-    chosen = featured.orderBy(F.xxhash64("customer_key"), "customer_key").limit(sample_size)
+    chosen = featured.orderBy(F.xxhash64(CUSTOMER_KEY), CUSTOMER_KEY).limit(sample_size)
     sample = model.transform(chosen).select(
-        "customer_key", components[0].alias("pc1"), components[1].alias("pc2")
+        CUSTOMER_KEY, components[0].alias("pc1"), components[1].alias("pc2")
     )
     labelled = (  # the sample is small: broadcast it rather than shuffle every assignment
         F.broadcast(sample)
         .join(
-            clusters.select("customer_key", "algorithm", "k", "cluster_id", "cluster_name"),
-            "customer_key",
+            clusters.select(CUSTOMER_KEY, "algorithm", "k", "cluster_id", "cluster_name"),
+            CUSTOMER_KEY,
             how="inner",
         )
         .select("algorithm", "k", "cluster_id", "cluster_name", "pc1", "pc2")
@@ -175,7 +177,7 @@ def projection_sample(
 
 def segment_history(summary: DataFrame) -> DataFrame:
     """Customers per segment at every as_of (one row per run and segment)."""
-    return summary.select("as_of", "segment", "customers").orderBy("as_of", "segment")
+    return summary.select(AS_OF, "segment", "customers").orderBy(AS_OF, "segment")
 
 
 def cluster_split(clusters: DataFrame, algorithm: str, fewer: int, more: int) -> DataFrame:
@@ -184,14 +186,14 @@ def cluster_split(clusters: DataFrame, algorithm: str, fewer: int, more: int) ->
 
     def side(k: int, prefix: str) -> DataFrame:
         return clusters.where((F.col("algorithm") == algorithm) & (F.col("k") == k)).select(
-            "customer_key",
+            CUSTOMER_KEY,
             F.col("cluster_id").alias(f"{prefix}_cluster_id"),
             F.col("cluster_name").alias(f"{prefix}_cluster_name"),
         )
 
     return (
         side(fewer, "from")
-        .join(side(more, "to"), on="customer_key")
+        .join(side(more, "to"), on=CUSTOMER_KEY)
         .groupBy("from_cluster_id", "from_cluster_name", "to_cluster_id", "to_cluster_name")
         .agg(F.count(F.lit(1)).alias("customers"))
         .select(F.lit(algorithm).alias("algorithm"), "*")

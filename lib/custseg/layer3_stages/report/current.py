@@ -13,6 +13,7 @@ import datetime as dt
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from custseg.layer1_core.tables import AS_OF, CUSTOMER_KEY
 from custseg.layer1_core.tables.spec import ACTION_SEPARATOR, DISPLAY_MONEY
 from custseg.layer3_stages.report.aggregates import at_as_of
 
@@ -35,22 +36,22 @@ def segment_since(rfm: DataFrame, as_of: dt.date) -> DataFrame:
     A run is broken by an earlier as_of at which the customer was in another segment;
     as_ofs at which the customer was not scored at all do not break it.
     """
-    current = at_as_of(rfm, as_of).select("customer_key", F.col("segment").alias("_current"))
+    current = at_as_of(rfm, as_of).select(CUSTOMER_KEY, F.col("segment").alias("_current"))
     history = (
-        rfm.where(F.col("as_of") <= F.lit(as_of))
-        .select("customer_key", "as_of", "segment")
-        .join(current, "customer_key")
+        rfm.where(F.col(AS_OF) <= F.lit(as_of))
+        .select(CUSTOMER_KEY, AS_OF, "segment")
+        .join(current, CUSTOMER_KEY)
     )
     left_it = (
         history.where(F.col("segment") != F.col("_current"))
-        .groupBy("customer_key")
-        .agg(F.max("as_of").alias("_left"))
+        .groupBy(CUSTOMER_KEY)
+        .agg(F.max(AS_OF).alias("_left"))
     )
     return (
-        history.join(left_it, "customer_key", how="left")
-        .where(F.col("_left").isNull() | (F.col("as_of") > F.col("_left")))
-        .groupBy("customer_key")
-        .agg(F.min("as_of").alias("segment_since"))
+        history.join(left_it, CUSTOMER_KEY, how="left")
+        .where(F.col("_left").isNull() | (F.col(AS_OF) > F.col("_left")))
+        .groupBy(CUSTOMER_KEY)
+        .agg(F.min(AS_OF).alias("segment_since"))
     )
 
 
@@ -63,7 +64,7 @@ def primary_clusters(
     algorithm, k = primary
     is_model = (F.col("algorithm") == F.lit(algorithm)) & (F.col("k") == F.lit(k))
     actions = profiles.where(is_model).select(
-        F.col("as_of").alias("model_as_of"),
+        F.col(AS_OF).alias("model_as_of"),
         "cluster_id",
         _first_action("actions").alias("cluster_action"),
     )
@@ -72,7 +73,7 @@ def primary_clusters(
         .where(is_model)
         .join(actions, ["model_as_of", "cluster_id"], how="left")
         .select(
-            "customer_key",
+            CUSTOMER_KEY,
             F.lit(f"{algorithm}_k{k}").alias("cluster_model"),
             "cluster_id",
             "cluster_name",
@@ -101,10 +102,10 @@ def segments_current(
     customers = (
         at_as_of(rfm, as_of)
         .join(F.broadcast(meanings), "segment", how="left")
-        .join(segment_since(rfm, as_of), "customer_key")
+        .join(segment_since(rfm, as_of), CUSTOMER_KEY)
         .select(
-            "customer_key",
-            "as_of",
+            CUSTOMER_KEY,
+            AS_OF,
             "segment",
             "segment_description",
             "segment_action",
@@ -123,4 +124,4 @@ def segments_current(
     )
     if cluster_rows is None:
         return customers.select("*", *[F.lit(None).alias(name) for name in _CLUSTER_COLUMNS])
-    return customers.join(cluster_rows, "customer_key", how="left")
+    return customers.join(cluster_rows, CUSTOMER_KEY, how="left")

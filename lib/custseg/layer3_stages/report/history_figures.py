@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
+from custseg.layer1_core.tables import AS_OF
 from custseg.layer3_stages.report.plotting import annotated_heatmap, row_shares, segment_colours
 
 NEW_CUSTOMERS_LABEL = "(new)"
@@ -23,7 +24,7 @@ def segment_sizes_over_time(history: pd.DataFrame) -> Figure:
     """
     colours = segment_colours(history["segment"])
     table = history.pivot_table(
-        index="as_of", columns="segment", values="customers", aggfunc="sum", fill_value=0
+        index=AS_OF, columns="segment", values="customers", aggfunc="sum", fill_value=0
     ).sort_index()
     figure = Figure(figsize=(11, 5), layout="constrained")
     axes = figure.subplots()

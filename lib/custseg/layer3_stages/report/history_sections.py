@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from custseg.layer1_core.tables import AS_OF
 from custseg.layer3_stages.report.contents import (
     SECTION_HEADINGS,
     SIZES_OVER_TIME_FILE,
@@ -27,7 +28,7 @@ from custseg.layer3_stages.report.section_parts import figure_image
 def over_time_section(inputs: ReportInputs) -> Section:
     heading = SECTION_HEADINGS["over-time"]
     history = inputs.segment_history
-    if history.empty or history["as_of"].nunique() < 2:
+    if history.empty or history[AS_OF].nunique() < 2:
         return Section(
             "over-time",
             heading,
@@ -40,7 +41,7 @@ def over_time_section(inputs: ReportInputs) -> Section:
         "over-time",
         heading,
         paragraphs=(
-            f"Customers per segment at each of the {history['as_of'].nunique()} "
+            f"Customers per segment at each of the {history[AS_OF].nunique()} "
             "as_of dates the pipeline has scored.",
         ),
         images=(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from custseg.layer1_core.tables import AS_OF
 from custseg.layer3_stages.report.contents import (
     DISTRIBUTIONS_FILE,
     RF_GRID_FILE,
@@ -49,7 +50,7 @@ def overview_section(inputs: ReportInputs) -> Section:
         tiles.append(
             ("recommended clusters", model_label(inputs.primary.algorithm, inputs.primary.k))
         )
-    runs = inputs.segment_history["as_of"].nunique() if not inputs.segment_history.empty else 1
+    runs = inputs.segment_history[AS_OF].nunique() if not inputs.segment_history.empty else 1
     tiles.append(("runs so far", as_count(runs)))
     return Section(
         "overview",

@@ -14,6 +14,8 @@ import datetime as dt
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from custseg.layer1_core.tables import CUSTOMER_KEY
+
 MICROS_PER_DAY = 86_400_000_000
 FEATURE_WINDOWS_DAYS = (30, 90, 365)
 
@@ -89,7 +91,7 @@ def customer_orders(lines: DataFrame, as_of: dt.date, returns: str) -> DataFrame
         for days in FEATURE_WINDOWS_DAYS
     ]
     return lines.groupBy(
-        "customer_key",
+        CUSTOMER_KEY,
         _order_reference().alias("order_ref"),
         (~F.col("is_return")).alias(_IS_PURCHASE),
     ).agg(
@@ -107,7 +109,7 @@ def _with_gap_days(orders: DataFrame) -> DataFrame:
     Purchases sort before returns inside each customer, so a purchase's predecessor is
     always a purchase; gaps on return rows are discarded.
     """
-    by_customer = Window.partitionBy("customer_key").orderBy(
+    by_customer = Window.partitionBy(CUSTOMER_KEY).orderBy(
         F.col(_IS_PURCHASE).desc(), _ORDER_MICROS, "order_ref"
     )
     previous = F.lag(_ORDER_MICROS).over(by_customer)
@@ -175,7 +177,7 @@ def _totals() -> list[Column]:
 
 def _per_customer(orders: DataFrame, as_of: dt.date) -> DataFrame:
     """One aggregation pass over the orders: every total the metrics are derived from."""
-    return orders.groupBy("customer_key").agg(
+    return orders.groupBy(CUSTOMER_KEY).agg(
         *_purchase_span(),
         *_totals(),
         *_recent_spend(),
@@ -186,7 +188,7 @@ def _per_customer(orders: DataFrame, as_of: dt.date) -> DataFrame:
 def _metric_columns(as_of: dt.date) -> list[Column | str]:
     """The ``customer_rfm`` metrics, in table order, from the per-customer totals."""
     return [
-        "customer_key",
+        CUSTOMER_KEY,
         _whole_days_before(as_of, "_last_micros").alias("recency_days"),
         "frequency",
         "monetary",
@@ -229,7 +231,7 @@ def _by_customer(lines: DataFrame) -> DataFrame:
     once. Left to itself, Spark partitions by (customer, order, kind) for the first grouping
     and shuffles every order again for the window. Spark prunes the lines to the columns the
     metrics read before this shuffle."""
-    return lines.repartition("customer_key")
+    return lines.repartition(CUSTOMER_KEY)
 
 
 def scoreable_customers(metrics: DataFrame, include_non_positive_monetary: bool) -> DataFrame:

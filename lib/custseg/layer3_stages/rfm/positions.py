@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from custseg.layer2_io.spark import cached
 from custseg.layer3_stages.rfm.quantiles import (
     interpolate,
     plan_linear_quantiles,
@@ -78,8 +79,8 @@ def order_statistics(
     pass see the same partitions.
     """
     columns = list(wanted)
-    sorted_values = _with_row_ids(_stacked_values(df, columns).orderBy(_COLUMN, _VALUE)).persist()
-    try:
+    stacked = _with_row_ids(_stacked_values(df, columns).orderBy(_COLUMN, _VALUE))
+    with cached(stacked) as sorted_values:
         counts = _partition_counts(sorted_values)
         rows_per_column = sum(counts.values()) // len(columns)
         global_positions = sorted(
@@ -94,8 +95,6 @@ def order_statistics(
             .where(F.col(_POSITION).isin(global_positions))
             .collect()
         )
-    finally:
-        sorted_values.unpersist()
     found: dict[str, dict[int, float]] = {column: {} for column in columns}
     for position, number, value in rows:
         found[columns[number]][position - number * rows_per_column] = float(value)

@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from custseg.layer1_core.tables import CUSTOMER_KEY
 from custseg.layer3_stages.rfm.positions import Ranked, quantile_edges, with_rank
 from custseg.layer3_stages.rfm.quantiles import rank_quantile_edges
 
@@ -77,7 +78,7 @@ def score_customers(customers: DataFrame, bins: int) -> Scored:
     monetary values for their order statistics. Recency, whole days, takes few distinct
     values: its order statistics come from its value counts, without a sort.
     """
-    ranked = with_rank(customers, ["frequency", "customer_key"], FREQUENCY_RANK)
+    ranked = with_rank(customers, ["frequency", CUSTOMER_KEY], FREQUENCY_RANK)
     n = ranked.count
     if n == 0:
         edges = {RECENCY: (), FREQUENCY_RANK: (), MONETARY: ()}

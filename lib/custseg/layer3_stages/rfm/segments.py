@@ -12,6 +12,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from custseg.layer1_core.segment_map import SegmentMap, format_scores, load_segment_map
+from custseg.layer1_core.tables import AS_OF, CUSTOMER_KEY
 from custseg.layer1_core.tables.spec import DISPLAY_MONEY, actions_text
 
 __all__ = [
@@ -59,22 +60,22 @@ def with_previous_segment(current: DataFrame, previous: DataFrame | None) -> Dat
     """Adds each customer's segment at the previous as_of (null when new or no previous)."""
     if previous is None:
         return current.withColumn("previous_segment", F.lit(None).cast("string"))
-    earlier = previous.select("customer_key", F.col("segment").alias("previous_segment"))
-    return current.join(earlier, on="customer_key", how="left")
+    earlier = previous.select(CUSTOMER_KEY, F.col("segment").alias("previous_segment"))
+    return current.join(earlier, on=CUSTOMER_KEY, how="left")
 
 
 def segment_transitions(
     current: DataFrame, previous: DataFrame, as_of: dt.date, previous_as_of: dt.date
 ) -> DataFrame:
     """Customers per (from_segment, to_segment); null from = new, null to = gone."""
-    before = previous.select("customer_key", F.col("segment").alias("from_segment"))
-    after = current.select("customer_key", F.col("segment").alias("to_segment"))
+    before = previous.select(CUSTOMER_KEY, F.col("segment").alias("from_segment"))
+    after = current.select(CUSTOMER_KEY, F.col("segment").alias("to_segment"))
     return (
-        before.join(after, on="customer_key", how="full_outer")
+        before.join(after, on=CUSTOMER_KEY, how="full_outer")
         .groupBy("from_segment", "to_segment")
         .agg(F.count(F.lit(1)).alias("customers"))
         .select(
-            F.lit(as_of).alias("as_of"),
+            F.lit(as_of).alias(AS_OF),
             F.lit(previous_as_of).alias("previous_as_of"),
             "from_segment",
             "to_segment",
@@ -132,7 +133,7 @@ def segment_summary(customers: DataFrame, segment_map: SegmentMap, as_of: dt.dat
         .crossJoin(F.broadcast(totals))
         .join(F.broadcast(definitions), on="segment", how="left")
         .select(
-            F.lit(as_of).alias("as_of"),
+            F.lit(as_of).alias(AS_OF),
             "segment",
             "segment_order",
             "r_scores",

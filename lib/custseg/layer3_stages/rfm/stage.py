@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 
 from custseg.layer1_core.config import Settings
 from custseg.layer1_core.tables import (
+    AS_OF,
     CUSTOMER_RFM,
     SCORE_EDGES,
     SEGMENT_SUMMARY,
@@ -27,6 +28,7 @@ from custseg.layer2_io import delta_io
 from custseg.layer2_io.console import step
 from custseg.layer2_io.run_context import RunContext
 from custseg.layer2_io.schemas import table_schema
+from custseg.layer2_io.spark import cached
 from custseg.layer3_stages.rfm import metrics as rfm_metrics
 from custseg.layer3_stages.rfm import scoring, segments
 
@@ -46,8 +48,7 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     segment_map = segments.load_segment_map(settings.rfm.segments_file, bins)  # fail fast
     transactions = delta_io.read_table(spark, root, TRANSACTIONS.name)
     lines = rfm_metrics.transactions_in_window(transactions, as_of, settings.rfm.window_days)
-    metrics = rfm_metrics.customer_metrics(lines, as_of, settings.cleaning.returns).persist()
-    try:
+    with cached(rfm_metrics.customer_metrics(lines, as_of, settings.cleaning.returns)) as metrics:
         step(log, "aggregate per customer")
         population = rfm_metrics.population_counts(metrics).first()
         scoreable = rfm_metrics.scoreable_customers(
@@ -55,29 +56,23 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
         )
         step(log, "score R, F and M")
         scored = scoring.score_customers(scoreable, bins)  # materialised: metrics no longer read
-    finally:
-        metrics.unpersist()
     previous = _previous_slice(spark, root, as_of)
-    current = (
-        segments.with_previous_segment(
-            segments.assign_segments(scored.customers, segment_map), previous.customers
-        )
-        .withColumn("as_of", F.lit(as_of))
-        .persist()
-    )
+    segmented = segments.with_previous_segment(
+        segments.assign_segments(scored.customers, segment_map), previous.customers
+    ).withColumn(AS_OF, F.lit(as_of))
     try:
-        _write_slice(
-            spark,
-            settings,
-            as_of,
-            current,
-            scored=scored,
-            segment_map=segment_map,
-            previous=previous,
-        )
-        segment_counts = dict(current.groupBy("segment").count().collect())  # one row a segment
+        with cached(segmented) as current:
+            _write_slice(
+                spark,
+                settings,
+                as_of,
+                current,
+                scored=scored,
+                segment_map=segment_map,
+                previous=previous,
+            )
+            segment_counts = dict(current.groupBy("segment").count().collect())  # one row a segment
     finally:
-        current.unpersist()
         scored.release()
     summary = _summary(settings, as_of, previous.as_of, population=population, scored=scored)
     summary["segments"] = {name: segment_counts.get(name, 0) for name in segment_map.names}
@@ -94,10 +89,10 @@ def _previous_slice(spark: SparkSession, warehouse_root: str, as_of: dt.date) ->
     history = delta_io.maybe_read_table(spark, warehouse_root, CUSTOMER_RFM.name)
     if history is None:
         return _Previous(None, None)
-    previous_as_of = history.where(F.col("as_of") < F.lit(as_of)).agg(F.max("as_of")).first()[0]
+    previous_as_of = history.where(F.col(AS_OF) < F.lit(as_of)).agg(F.max(AS_OF)).first()[0]
     if previous_as_of is None:
         return _Previous(None, None)
-    return _Previous(previous_as_of, history.where(F.col("as_of") == F.lit(previous_as_of)))
+    return _Previous(previous_as_of, history.where(delta_io.AsOfSlice(previous_as_of).filter))
 
 
 def transitions_to_write(
@@ -128,7 +123,7 @@ def _write_slice(
     previous: _Previous,
 ) -> None:
     root, bins = settings.warehouse_root, settings.rfm.bins
-    this_slice = f"as_of = {delta_io.sql_string(as_of.isoformat())}"
+    this_slice = delta_io.AsOfSlice(as_of).predicate
     summary = segments.segment_summary(current, segment_map, as_of)
     edges = scoring.edges_frame(spark, scored.edges, bins, as_of)
     for spec, frame in ((CUSTOMER_RFM, current), (SEGMENT_SUMMARY, summary), (SCORE_EDGES, edges)):
