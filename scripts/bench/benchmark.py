@@ -1,4 +1,4 @@
-"""Benchmarks custseg against pandas + scikit-learn and DuckDB on seed-shaped data.
+"""Benchmarks custseg against plain PySpark, pandas + scikit-learn and DuckDB on seed-shaped data.
 
     .venv/bin/pip install -e '.[dev,bench]'
     .venv/bin/python scripts/bench/benchmark.py                       # 1M, 4M, 16M rows, fixed k
@@ -9,10 +9,12 @@
 For each size: seed-shaped CSV files are generated under ``--data-root/<size>`` (reused when
 their marker records the same shape), then, one after the other and never side by side (the
 reference machine has two cores), custseg runs stage by stage in one process
-(``bench_custseg.py``), then the pandas reference and the DuckDB reference
-(``bench_references.py``), each in its own process so that each peak memory is its own.
-Prints one table and writes every number to ``--json`` (rewritten after each size, so a long
-run that is stopped keeps what it measured).
+(``bench_custseg.py``), then the references, each in its own process so that each peak
+memory is its own: plain PySpark first (``bench_plain_spark.py``: the same session settings
+and Delta jars as custseg, phase for phase), then pandas and DuckDB (``bench_references.py``).
+Prints one table, each custseg stage beside the plain Spark phase and their ratio, and writes
+every number to ``--json`` (rewritten after each size, so a long run that is stopped keeps
+what it measured).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from seed_data import SeedShape, count_label, finished_counts, parse_count
 
 SCRIPTS = Path(__file__).resolve().parent
 REPO = SCRIPTS.parents[1]
-REFERENCES = ("pandas", "duckdb")
+# The order they run in: plain Spark first, so the two Spark programs run back to back.
+REFERENCES = ("plain_spark", "pandas", "duckdb")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -51,8 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--references",
-        default="pandas,duckdb",
-        help="which references to run: pandas,duckdb (default), one of them, or none",
+        default=",".join(REFERENCES),
+        help=f"which references to run: {','.join(REFERENCES)} (default), some of them, or none",
     )
     parser.add_argument(
         "--pandas-max-rows",
@@ -67,17 +70,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="custseg config override for the custseg run, e.g. spark.shuffle_partitions=4",
+        help="custseg config override, e.g. spark.shuffle_partitions=4 (plain Spark's session too)",
     )
     parser.add_argument(
         "--keep-work", action="store_true", help="keep each size's warehouse and reports"
     )
     args = parser.parse_args(argv)
     args.sizes = [parse_count(size) for size in args.sizes.split(",") if size.strip()]
-    args.references = [r for r in args.references.split(",") if r.strip() not in ("", "none")]
-    unknown = set(args.references) - set(REFERENCES)
+    chosen = {r.strip() for r in args.references.split(",")} - {"", "none"}
+    unknown = chosen - set(REFERENCES)
     if unknown:
         parser.error(f"--references: unknown {sorted(unknown)}; choose from {REFERENCES}")
+    args.references = [r for r in REFERENCES if r in chosen]  # always in REFERENCES' order
     return args
 
 
@@ -125,6 +129,38 @@ def run_measured(name: str, command: list[str], result_file: Path, cwd: Path = R
     return result
 
 
+def reference_command(
+    reference: str, data_dir: Path, plain_work: Path, args: argparse.Namespace
+) -> list[str]:
+    """The child that runs one reference on ``data_dir``; plain Spark also gets a work
+    folder for its Delta tables and custseg's ``--set`` overrides, so its session is
+    built from the same settings as custseg's."""
+    if reference != "plain_spark":
+        script = [sys.executable, str(SCRIPTS / "bench_references.py"), reference]
+        return [*script, "--data", str(data_dir)]
+    command = [sys.executable, str(SCRIPTS / "bench_plain_spark.py"), "--data", str(data_dir)]
+    command += ["--work", str(plain_work)]
+    for override in args.overrides:
+        command += ["--set", override]
+    return command
+
+
+def run_references(rows: int, data_dir: Path, results_dir: Path, args: argparse.Namespace) -> dict:
+    """Each chosen reference in turn, in ``REFERENCES``' order: plain Spark first."""
+    outcomes = {}
+    plain_work = (args.work_root / f"{count_label(rows)}-plain").resolve()
+    for reference in args.references:
+        if reference == "pandas" and rows > args.pandas_max_rows:
+            progress(f"pandas: skipped above {args.pandas_max_rows:,} rows (--pandas-max-rows)")
+            outcomes[reference] = {"skipped": f"more than {args.pandas_max_rows:,} rows"}
+            continue
+        command = reference_command(reference, data_dir, plain_work, args)
+        outcomes[reference] = run_measured(reference, command, results_dir / f"{reference}.json")
+    if not args.keep_work:
+        shutil.rmtree(plain_work, ignore_errors=True)
+    return outcomes
+
+
 def benchmark_size(rows: int, args: argparse.Namespace) -> dict:
     label = count_label(rows)
     data_dir = (args.data_root / label).resolve()
@@ -146,15 +182,7 @@ def benchmark_size(rows: int, args: argparse.Namespace) -> dict:
     }
     if not args.keep_work:
         shutil.rmtree(work_dir, ignore_errors=True)
-    for reference in args.references:
-        if reference == "pandas" and rows > args.pandas_max_rows:
-            progress(f"pandas: skipped above {args.pandas_max_rows:,} rows (--pandas-max-rows)")
-            outcome[reference] = {"skipped": f"more than {args.pandas_max_rows:,} rows"}
-            continue
-        command = [sys.executable, str(SCRIPTS / "bench_references.py"), reference]
-        outcome[reference] = run_measured(
-            reference, [*command, "--data", str(data_dir)], results_dir / f"{reference}.json"
-        )
+    outcome.update(run_references(rows, data_dir, results_dir, args))
     return outcome
 
 
@@ -171,6 +199,30 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or not denominator:
         return None
     return round(numerator / denominator, 3)
+
+
+def plain_columns(custseg: dict, plain: dict | None, mode: str) -> dict:
+    """Plain Spark's phases and custseg / plain for each stage and for i+r+c. Plain Spark
+    always fits k = 4 and 5 on every customer, custseg's ``fixed`` mode: in the ``sweep``
+    mode its cluster phase and total are shown but not divided into."""
+    plain = plain or {}
+    custseg_seconds = {
+        "ingest": _seconds(custseg, "ingest"),
+        "rfm": _seconds(custseg, "rfm"),
+        "cluster": _seconds(custseg, f"cluster_{mode}"),
+    }
+    comparable = {"ingest": True, "rfm": True, "cluster": mode == "fixed"}
+    columns = {}
+    for phase, seconds in custseg_seconds.items():
+        columns[f"plain_{phase}_s"] = _seconds(plain, phase)
+        columns[f"{phase}_per_plain"] = (
+            _ratio(seconds, _seconds(plain, phase)) if comparable[phase] else None
+        )
+    total = _seconds(custseg, f"total_{mode}")
+    columns["plain_s"] = _total(plain)
+    columns["custseg_per_plain"] = _ratio(total, _total(plain)) if mode == "fixed" else None
+    columns["plain_jvm_mib"] = plain.get("jvm_peak_mib")
+    return columns
 
 
 def table_rows(outcome: dict) -> list[dict]:
@@ -196,6 +248,7 @@ def table_rows(outcome: dict) -> list[dict]:
                 "cluster_s": _seconds(custseg, f"cluster_{mode}"),
                 "report_s": _seconds(custseg, f"report_{mode}"),
                 "custseg_s": total,
+                **plain_columns(custseg, outcome.get("plain_spark"), mode),
                 "pandas_s": _total(pandas),
                 "duckdb_s": _total(duckdb),
                 "custseg_per_pandas": _ratio(total, _total(pandas)),
@@ -222,16 +275,25 @@ def customer_disagreements(outcome: dict) -> list[str]:
     return [f"{outcome['size']}: customers differ: {found}"]
 
 
+# Each custseg stage is followed by plain Spark's matching phase and custseg / plain.
 COLUMNS = (
     ("size", "size", "{}"),
     ("mode", "cluster", "{}"),
     ("rows", "rows", "{:,}"),
     ("customers", "customers", "{:,}"),
     ("ingest_s", "ingest s", "{:.1f}"),
+    ("plain_ingest_s", "plain i s", "{:.1f}"),
+    ("ingest_per_plain", "i x plain", "{:.2f}"),
     ("rfm_s", "rfm s", "{:.1f}"),
+    ("plain_rfm_s", "plain r s", "{:.1f}"),
+    ("rfm_per_plain", "r x plain", "{:.2f}"),
     ("cluster_s", "cluster s", "{:.1f}"),
+    ("plain_cluster_s", "plain c s", "{:.1f}"),
+    ("cluster_per_plain", "c x plain", "{:.2f}"),
     ("report_s", "report s", "{:.1f}"),
     ("custseg_s", "i+r+c s", "{:.1f}"),
+    ("plain_s", "plain s", "{:.1f}"),
+    ("custseg_per_plain", "x plain", "{:.2f}"),
     ("pandas_s", "pandas s", "{:.1f}"),
     ("duckdb_s", "duckdb s", "{:.1f}"),
     ("custseg_per_pandas", "x pandas", "{:.2f}"),
@@ -239,6 +301,7 @@ COLUMNS = (
     ("rows_per_s", "rows/s", "{:,}"),
     ("driver_mib", "driver MiB", "{:.0f}"),
     ("jvm_mib", "JVM MiB", "{:.0f}"),
+    ("plain_jvm_mib", "plain JVM MiB", "{:.0f}"),
     ("pandas_mib", "pandas MiB", "{:.0f}"),
     ("duckdb_mib", "duckdb MiB", "{:.0f}"),
 )
@@ -317,6 +380,10 @@ def main(argv: list[str] | None = None) -> int:
         progress(f"{count_label(rows)} done; results so far in {args.json}")
     print()
     print(format_table(report["table"]))
+    print(
+        "plain: plain PySpark in custseg's session settings (bench_plain_spark.py); "
+        "x plain: custseg / plain, per stage and for i+r+c (cluster and total: fixed mode only)"
+    )
     for warning in report["warnings"]:
         print(f"WARNING {warning}")
     print(f"\nJSON: {args.json}")
