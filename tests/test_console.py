@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import os
@@ -10,11 +11,13 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 from custseg.layer1_core.config import ConfigError, Settings, replace
 from custseg.layer2_io import console
+from custseg.layer2_io.stage_summary import StageSummary, duration, largest, plural
 
 LIB = Path(__file__).resolve().parents[1] / "lib"
 
@@ -48,17 +51,71 @@ def test_log_dir_on_a_cluster_file_system_is_a_config_error():
         replace(Settings(), **{"logging.dir": "hdfs://nn/logs"})
 
 
+@dataclasses.dataclass(frozen=True)
+class _Scored(StageSummary):
+    """A stage summary as the stages write theirs."""
+
+    STAGE: ClassVar[str] = "rfm"
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("note",)
+
+    customers: int
+    segments: dict
+    note: str | None = None
+
+    def parts(self) -> list[str]:
+        return [plural(self.customers, "customer"), f"{len(self.segments)} segments"]
+
+
+SCORED = _Scored(customers=12345, segments={"Champions": 2, "Lost": 10})
+
+
 def test_without_a_terminal_only_start_and_done_lines_are_printed():
     out = io.StringIO()
     shown = console.Console(console.NORMAL, out)
     assert not shown.draws_bars
     shown.stage_started("rfm")
     logging.getLogger("custseg").info("fit 1/2 kmeans k=2", extra={"progress": "fit 1/2"})
-    shown.stage_done("rfm", {"customers": 3})
+    shown.stage_done("rfm", SCORED, 46.8)
     lines = out.getvalue().splitlines()
-    assert lines[0] == "[custseg] rfm started"
-    assert lines[1].startswith("[custseg] rfm done in ") and lines[1].endswith('{"customers": 3}')
-    assert len(lines) == 2
+    assert lines == ["[custseg] rfm started", "[custseg] rfm: 12,345 customers, 2 segments, 47 s"]
+
+
+def test_the_readable_line_goes_to_the_console_and_the_whole_summary_to_the_log_file(
+    tmp_path, root_logging
+):
+    out = io.StringIO()
+    console.configure_logging(console.NORMAL, out)
+    shown = console.Console(console.NORMAL, out)
+    shown.open_log(str(tmp_path), "run0")
+    shown.stage_started("rfm")
+    shown.stage_done("rfm", SCORED, 125.2)
+    shown.close()
+    assert (
+        out.getvalue().splitlines()[-1] == "[custseg] rfm: 12,345 customers, 2 segments, 2 min 5 s"
+    )
+    assert "Champions" not in out.getvalue()
+    logged = (tmp_path / "custseg-run0.log").read_text()
+    assert (
+        'rfm done in 125.2 s: {"customers": 12345, "segments": {"Champions": 2, "Lost": 10}}'
+        in logged
+    )
+
+
+def test_a_summary_as_a_dict_keeps_every_field_and_drops_optional_ones_left_none():
+    assert SCORED.as_dict() == {"customers": 12345, "segments": {"Champions": 2, "Lost": 10}}
+    noted = dataclasses.replace(SCORED, note="first run")
+    assert noted.as_dict()["note"] == "first run"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        SCORED.customers = 1
+    assert [duration(s) for s in (0.04, 9.96, 10.4, 59.4, 60, 3725)] == [
+        "0.0 s",
+        "10 s",
+        "10 s",
+        "59 s",
+        "1 min 0 s",
+        "62 min 5 s",
+    ]
+    assert largest({"b": 2, "a": 2, "c": 9, "d": 1}, shown=3) == "c 9, a 2, b 2, ..."
 
 
 def test_quiet_prints_only_the_failure_and_where_the_log_is(tmp_path, root_logging):
@@ -68,7 +125,7 @@ def test_quiet_prints_only_the_failure_and_where_the_log_is(tmp_path, root_loggi
     shown.open_log(str(tmp_path), "run1")
     shown.stage_started("ingest")
     logging.getLogger("custseg").warning("a warning for the log file only")
-    shown.stage_done("ingest", {})
+    shown.stage_done("ingest", SCORED)
     shown.failed("custseg ingest failed: boom")
     assert out.getvalue().splitlines() == [
         "custseg ingest failed: boom",
@@ -113,10 +170,10 @@ def test_on_a_terminal_the_bar_shows_tasks_and_the_stage_steps(root_logging):
     drawn = out.getvalue()
     console.step(logging.getLogger("custseg"), "write customer_clusters")
     stepped = out.getvalue()
-    shown.stage_done("cluster", {"models": 2})
+    shown.stage_done("cluster", SCORED, 3.0)
     assert "cluster: " in drawn and "3/8 tasks" in drawn and "fit 7/18 kmeans k=8" in drawn
     assert "write customer_clusters" in stepped[len(drawn) :]
-    assert out.getvalue().rstrip().splitlines()[-1].startswith("[custseg] cluster done in ")
+    assert out.getvalue().rstrip().splitlines()[-1] == "[custseg] " + SCORED.line(3.0)
     assert not shown._live
 
 

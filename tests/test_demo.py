@@ -4,6 +4,7 @@ there, then the very run ``custseg run`` does writes one as_of into every table.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from custseg.layer1_core import tables
 pytestmark = pytest.mark.slow
 
 CUSTSEG = Path(sys.executable).with_name("custseg")
+STAGE_LINE = tuple(f"[custseg] {stage}: " for stage in ("ingest", "rfm", "cluster", "report"))
 
 
 @pytest.fixture(scope="module")
@@ -39,11 +41,11 @@ def demo_folder(tmp_path_factory):
         timeout=1200,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return folder, done.stdout
+    return folder, done.stdout, done.stderr
 
 
 def test_demo_prepares_its_inputs_in_the_working_directory(demo_folder):
-    folder, stdout = demo_folder
+    folder, stdout, _ = demo_folder
     assert (folder / ".secrets" / "hash.key").stat().st_mode & 0o077 == 0
     assert len(list((folder / "data" / "demo").glob("transactions_*.csv"))) == 12
     assert f"Delta tables: {folder / 'warehouse'}" in stdout.splitlines()
@@ -51,8 +53,27 @@ def test_demo_prepares_its_inputs_in_the_working_directory(demo_folder):
     assert report.is_file() and report.is_relative_to(folder / "reports")
 
 
+def test_the_console_shows_one_readable_line_per_stage_and_the_log_file_the_rest(demo_folder):
+    folder, _, stderr = demo_folder
+    stages = ("ingest", "rfm", "cluster", "report")
+    done = [line for line in stderr.splitlines() if line.startswith(STAGE_LINE)]
+    assert [line.split(":")[0] for line in done] == [f"[custseg] {s}" for s in stages], stderr
+    assert "{" not in "".join(done) and "done in" not in stderr
+    assert re.fullmatch(
+        r"\[custseg\] ingest: [\d,]+ lines read, [\d,]+ kept, [\d,]+ quarantined \(.+\)"
+        r"(, [\d,]+ repeated lines? dropped)?, 12 files, (\d+ min )?[\d.]+ s",
+        done[0],
+    ), done[0]
+    assert re.match(r"\[custseg\] rfm: as_of 2022-01-01, [\d,]+ customers scored", done[1])
+    (log_file,) = (folder / "logs").glob("custseg-*.log")
+    logged = log_file.read_text()
+    for stage in stages:
+        assert re.search(rf"custseg INFO {stage} done in [\d.]+ s: {{", logged), stage
+    assert '"quarantined_by_reason": {' in logged and '"score_edges": {' in logged
+
+
 def test_one_run_writes_one_as_of_into_every_table(spark, demo_folder):
-    folder, _ = demo_folder
+    folder, _, _ = demo_folder
     found = {}
     for name, spec in tables.ALL_TABLES.items():
         if "as_of" not in spec.column_names:

@@ -59,11 +59,11 @@ def test_stages_write_and_register_tables_under_a_file_uri_warehouse(spark, sett
         **{"warehouse": f"file://{tmp_path}/uri-wh", "input.path": str(tmp_path / "raw")},
     )
     summary = pipeline.run_stage(spark, uri_settings, RunContext.start(), "ingest")
-    assert summary["rows_written"] > 0
+    assert summary.rows_written > 0
     registered = delta_io.register_in_catalog(spark, f"file:{tmp_path}/uri-wh", ["transactions"])
     assert registered == ["transactions"]
     rows = spark.table("custseg.transactions").count()
-    assert rows == summary["rows_written"]
+    assert rows == summary.rows_written
 
 
 def test_publish_copies_a_folder_and_removes_stale_figures_only(spark, tmp_path):

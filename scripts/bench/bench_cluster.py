@@ -138,7 +138,7 @@ def main() -> None:
         summary = pipeline.run_stage(spark, settings, context, "cluster")
         staged = time.perf_counter() - started
         print(f"cluster stage: {staged:.1f}s")
-        print(f"summary: {summary}")
+        print(f"summary: {summary.as_dict()}")
         (
             delta_io.read_table(spark, settings.warehouse_root, tables.MODEL_SELECTION.name)
             .select(

@@ -26,6 +26,7 @@ from pathlib import Path
 from custseg.layer1_core.config import load_packaged_settings
 from custseg.layer2_io.run_context import RunContext
 from custseg.layer2_io.spark import get_spark
+from custseg.layer2_io.stage_summary import StageSummary
 from custseg.layer4_commands import pipeline
 
 # "fixed": the two models the seed study compared, k = 4 and 5 only, on every customer.
@@ -121,8 +122,9 @@ class StageClock:
         return outcome
 
 
-def kept(stage: str, summary: dict) -> dict:
-    return {key: summary.get(key) for key in KEPT_SUMMARY_FIELDS.get(stage, ())}
+def kept(stage: str, summary: StageSummary) -> dict:
+    fields = summary.as_dict()
+    return {key: fields.get(key) for key in KEPT_SUMMARY_FIELDS.get(stage, ())}
 
 
 def run_stages(spark, settings_by_mode: dict, clock: StageClock, summaries: dict) -> None:

@@ -70,7 +70,7 @@ def clustered(spark, tmp_path_factory):
         **{"clustering.k_range": [2, 4], "clustering.k": [4], "rfm.as_of": str(AS_OF)},
     )
     write_rfm(spark, settings, rfm_rows(GROUP_SIZES), AS_OF)
-    return settings, pipeline.run_stage(spark, settings, RUN, "cluster")
+    return settings, pipeline.run_stage(spark, settings, RUN, "cluster").as_dict()
 
 
 def test_summary_names_the_run(clustered):
@@ -212,8 +212,9 @@ def test_a_saved_model_scores_new_customers(spark, clustered):
 
     summary = pipeline.run_stage(spark, settings, RUN, "score")
 
-    assert summary["as_of"] == "2022-01-31" and summary["model_as_of"] == "2021-12-31"
-    assert sorted(summary["models"]) == ["bisecting_kmeans_k4", "kmeans_k4"]
+    assert summary.as_of == "2022-01-31" and summary.model_as_of == "2021-12-31"
+    assert sorted(summary.models) == ["bisecting_kmeans_k4", "kmeans_k4"]
+    assert "customers_without_profile" not in summary.as_dict()  # no profile features
     scored = read(spark, settings, tables.CUSTOMER_CLUSTERS, NEXT_MONTH)
     before = read(spark, settings, tables.CUSTOMER_CLUSTERS).select(
         F.concat(F.lit("new_"), "customer_key").alias("customer_key"),
@@ -271,7 +272,7 @@ def test_clusters_on_recency_frequency_monetary_and_days_since_signup(spark, tmp
 
     summary = pipeline.run_stage(spark, settings, RUN, "cluster")
 
-    assert (summary["customers"], summary["customers_without_profile"]) == (300, 10)
+    assert (summary.customers, summary.customers_without_profile) == (300, 10)
     groups = (
         read(spark, settings, tables.CUSTOMER_CLUSTERS)
         .withColumn("group", F.regexp_extract("customer_key", r"^c(.*)_\d+$", 1))
@@ -292,7 +293,7 @@ def test_clusters_on_recency_frequency_monetary_and_days_since_signup(spark, tmp
     next_month = replace(settings, **{"rfm.as_of": str(NEXT_MONTH)})
     write_rfm(spark, next_month, rows, NEXT_MONTH)
     scored = pipeline.run_stage(spark, next_month, RUN, "score")
-    assert (scored["customers"], scored["customers_without_profile"]) == (300, 10)
+    assert (scored.customers, scored.customers_without_profile) == (300, 10)
 
 
 @pytest.fixture(scope="module")

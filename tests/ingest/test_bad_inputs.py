@@ -237,9 +237,10 @@ def _file_name(source_file: str) -> str:
 
 
 def _run(spark, settings: Settings, run_id: str = "run-1") -> dict:
+    """The ingest stage's summary as the log file records it (``as_dict``)."""
     return pipeline.run_stage(
         spark, settings, RunContext(run_id, dt.datetime(2026, 1, 1)), "ingest"
-    )
+    ).as_dict()
 
 
 def _table(spark, settings: Settings, name: str):

@@ -81,9 +81,10 @@ def _messy_settings(settings, data_dir: Path):
 
 
 def _run(spark, settings, run_id="run-1"):
+    """The ingest stage's summary as the log file records it (``as_dict``)."""
     return pipeline.run_stage(
         spark, settings, RunContext(run_id, dt.datetime(2026, 1, 1)), "ingest"
-    )
+    ).as_dict()
 
 
 @pytest.fixture

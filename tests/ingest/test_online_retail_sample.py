@@ -42,7 +42,7 @@ def test_uci_online_retail_ingests_with_example_mapping(spark, tmp_path, monkeyp
 
     summary = pipeline.run_stage(
         spark, settings, RunContext("uci", dt.datetime(2026, 1, 1)), "ingest"
-    )
+    ).as_dict()
     assert summary["rows_read"] == 20000
     assert (
         summary["rows_read"]

@@ -44,7 +44,7 @@ def stage(spark, tmp_path_factory):
         spark.sql(f"DROP TABLE IF EXISTS {tables.DATABASE}.{name}")
     summary = pipeline.run_stage(
         spark, settings, RunContext("run-7", dt.datetime(2024, 1, 2)), "report"
-    )
+    ).as_dict()
     return settings, written, summary
 
 

@@ -103,10 +103,11 @@ def _segments_by_name(spark, settings, as_of, column="segment"):
 
 
 def _run(spark, settings, as_of, **changes):
-    """One stage run; ``as_of=None`` leaves rfm.as_of to its default."""
+    """One stage run's summary, as the log file records it; ``as_of=None`` leaves rfm.as_of
+    to its default."""
     return pipeline.run_stage(
         spark, replace(settings, **{"rfm.as_of": as_of, **changes}), RUN, "rfm"
-    )
+    ).as_dict()
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlparse
 
+from custseg.layer2_io.stage_summary import StageSummary
+
 QUIET = "quiet"
 NORMAL = "normal"
 VERBOSE = "verbose"
@@ -230,15 +232,18 @@ class Console:
         if tracker is not None:
             self._live.insert(0, TaskPoller(tracker, bar.tasks).start())
 
-    def stage_done(self, name: str, summary: dict) -> None:
-        """The stage's one-line summary, as ``[custseg] <stage> done in 46.8s: {...}``."""
+    def stage_done(self, name: str, summary: StageSummary, seconds: float | None = None) -> None:
+        """The stage's readable line, ``[custseg] ingest: 235,616 lines read, ..., 50 s``;
+        the whole summary goes to the log (the log file, when the run has one). ``seconds``
+        is the stage's wall time as the caller measured it (default: since its start line)."""
         self.stop_progress()
         started = self._stage[1] if self._stage else time.monotonic()
         self._stage = None
-        compact = json.dumps(summary, default=str, sort_keys=True)
-        if len(compact) > 600:
-            compact = compact[:600] + "..."
-        self.say(f"{name} done in {time.monotonic() - started:.1f}s: {compact}")
+        if seconds is None:
+            seconds = time.monotonic() - started
+        self.say(summary.line(seconds))
+        full = json.dumps(summary.as_dict(), default=str, sort_keys=True)
+        logging.getLogger("custseg").info("%s done in %.1f s: %s", name, seconds, full)
 
     def failed(self, line: str) -> None:
         """The failure's one line, always printed (quiet too), and where the details are."""

@@ -1,7 +1,8 @@
 """The stages, their order, and how one run hands its as_of to each of them.
 
 Each stage lives in its own package (``<stage>/stage.py``), is the only code that writes its
-tables, and returns a small summary dict (counts, paths) that the CLI prints and tests read.
+tables, and returns its typed summary (``<stage>/summary.py``: counts, paths), whose
+readable line the console prints and whose ``as_dict`` goes to the log file.
 Locations are qualified here before any stage sees them (idempotent: the CLI has usually
 qualified them already, to print them).
 """
@@ -17,6 +18,7 @@ from custseg.layer1_core.config import Settings
 from custseg.layer1_core.tables import CLUSTER_PROFILES, SEGMENT_SUMMARY
 from custseg.layer2_io.locations import qualified_settings
 from custseg.layer2_io.run_context import RunContext
+from custseg.layer2_io.stage_summary import StageSummary
 from custseg.layer2_io.table_upgrades import upgrade_tables
 from custseg.layer3_stages.clustering import score as score_stage
 from custseg.layer3_stages.clustering import stage as cluster_stage
@@ -25,7 +27,7 @@ from custseg.layer3_stages.report import stage as report_stage
 from custseg.layer3_stages.rfm import stage as rfm_stage
 from custseg.layer4_commands.as_of import resolve_as_of
 
-StageFunction = Callable[[SparkSession, Settings, RunContext], dict]
+StageFunction = Callable[[SparkSession, Settings, RunContext], StageSummary]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,13 +81,17 @@ def command_context(
     return _context_for(COMMANDS[name], spark, settings, context)
 
 
-def _start(stage: Stage, spark: SparkSession, settings: Settings, context: RunContext) -> dict:
+def _start(
+    stage: Stage, spark: SparkSession, settings: Settings, context: RunContext
+) -> StageSummary:
     """The stage, after the older tables it names are upgraded (a schema check when current)."""
     upgrade_tables(spark, settings.warehouse_root, stage.upgrades)
     return stage.run(spark, settings, context)
 
 
-def run_stage(spark: SparkSession, settings: Settings, context: RunContext, name: str) -> dict:
+def run_stage(
+    spark: SparkSession, settings: Settings, context: RunContext, name: str
+) -> StageSummary:
     """One stage, as a single-stage command runs it (the as_of resolved as ``run`` does)."""
     settings = qualified_settings(spark, settings)
     stage = COMMANDS[name]
@@ -96,9 +102,9 @@ def run_all(
     spark: SparkSession,
     settings: Settings,
     context: RunContext,
-    on_stage: Callable[[str, dict], None] | None = None,
+    on_stage: Callable[[str, StageSummary], None] | None = None,
     on_start: Callable[[str], None] | None = None,
-) -> dict:
+) -> dict[str, StageSummary]:
     """Every stage in order; the as_of is resolved once, after ingest (so that a default
     as_of sees the files just ingested), and the same value goes to every later stage.
     ``on_start`` hears a stage's name before it starts (resolving the as_of included),

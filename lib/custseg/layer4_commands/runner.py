@@ -22,6 +22,7 @@ from custseg.layer2_io import console
 from custseg.layer2_io.locations import display_location, qualified_settings
 from custseg.layer2_io.run_context import RunContext
 from custseg.layer2_io.spark import get_spark, starts_jvm
+from custseg.layer2_io.stage_summary import StageSummary
 from custseg.layer4_commands import pipeline, run_log
 from custseg.layer4_commands.export import export_segments
 from custseg.layer4_commands.keys import key_file
@@ -109,9 +110,10 @@ def recorded(run: Invocation, work: Callable[[], object]) -> object:
     return result
 
 
-def _stage_done(run: Invocation, stage: str, seconds: float, summary: dict) -> None:
-    run.times.stage_done(stage, seconds, summary)
-    run.shown.stage_done(stage, summary)
+def _stage_done(run: Invocation, stage: str, seconds: float, summary: StageSummary) -> None:
+    """The stage's time and as_of for the ``runs`` row, its line on the console."""
+    run.times.stage_done(stage, seconds, summary.as_dict())
+    run.shown.stage_done(stage, summary, seconds)
 
 
 def one_stage(run: Invocation, args: argparse.Namespace) -> None:
@@ -134,14 +136,14 @@ def all_stages(run: Invocation, args: argparse.Namespace) -> None:
         started = time.monotonic()
         run.shown.stage_started(stage, tracker)
 
-    def finished(stage: str, summary: dict) -> None:
+    def finished(stage: str, summary: StageSummary) -> None:
         _stage_done(run, stage, time.monotonic() - started, summary)
 
     summaries = pipeline.run_all(
         run.spark, run.settings, run.context, on_start=starting, on_stage=finished
     )
     print(f"Delta tables: {display_location(run.settings.warehouse_root)}")
-    print(f"Report: {summaries['report'].get('report_path')}")
+    print(f"Report: {summaries['report'].report_path}")
 
 
 def keys(run: Invocation, args: argparse.Namespace) -> None:

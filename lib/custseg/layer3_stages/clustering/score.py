@@ -28,13 +28,14 @@ from custseg.layer3_stages.clustering import profiles as cluster_profiles
 from custseg.layer3_stages.clustering.assignments import ClusterLabels
 from custseg.layer3_stages.clustering.models import ModelKey
 from custseg.layer3_stages.clustering.stage import count_customers, customers_with_features
+from custseg.layer3_stages.clustering.summary import ScoreSummary
 
 
 class NoSavedModelError(FileNotFoundError):
     """No model was fitted at or before the as_of: the cluster stage has to run first."""
 
 
-def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
+def run(spark: SparkSession, settings: Settings, context: RunContext) -> ScoreSummary:
     started = time.perf_counter()
     as_of, root = context.as_of, settings.warehouse_root
     saved = delta_io.read_table(spark, root, CLUSTER_PROFILES.name).filter(
@@ -73,16 +74,14 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
         .withColumn("model_as_of", F.lit(model_as_of))
     )
     _write_assignments(spark, root, customer_clusters, as_of)
-    summary = {
-        "as_of": as_of.isoformat(),
-        "model_as_of": model_as_of.isoformat(),
-        "models": [key.name for key in saved_models],
-        "customers": customers,
-        "seconds": round(time.perf_counter() - started, 1),
-    }
-    if without_profile is not None:
-        summary["customers_without_profile"] = without_profile
-    return summary
+    return ScoreSummary(
+        as_of=as_of.isoformat(),
+        model_as_of=model_as_of.isoformat(),
+        models=[key.name for key in saved_models],
+        customers=customers,
+        seconds=round(time.perf_counter() - started, 1),
+        customers_without_profile=without_profile,
+    )
 
 
 def _write_assignments(

@@ -46,6 +46,7 @@ from custseg.layer3_stages.clustering import profiles as cluster_profiles
 from custseg.layer3_stages.clustering import selection as cluster_selection
 from custseg.layer3_stages.clustering import stability as cluster_stability
 from custseg.layer3_stages.clustering.models import ModelKey
+from custseg.layer3_stages.clustering.summary import ClusterSummary
 
 
 class NoCustomersError(ValueError):
@@ -64,7 +65,7 @@ class _Fitted:
     primary: ModelKey | None
 
 
-def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
+def run(spark: SparkSession, settings: Settings, context: RunContext) -> ClusterSummary:
     started = time.perf_counter()
     config, as_of = settings.clustering, context.as_of
     feature_list = cluster_features.parse_features(config.features)
@@ -87,18 +88,16 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
         training_customers = train.count()
         fitted = _fit(train, scaled, scaler, config, training_customers=training_customers)
         _write_outputs(spark, settings, as_of, scaled, feature_list=feature_list, fitted=fitted)
-    summary = {
-        "as_of": as_of.isoformat(),
-        "customers": customers,
-        "training_customers": training_customers,
-        "chosen_k": fitted.chosen,
-        "primary": fitted.primary.name if fitted.primary else None,
-        "models": [key.name for key in fitted.kept],
-        "seconds": round(time.perf_counter() - started, 1),
-    }
-    if without_profile is not None:
-        summary["customers_without_profile"] = without_profile
-    return summary
+    return ClusterSummary(
+        as_of=as_of.isoformat(),
+        customers=customers,
+        training_customers=training_customers,
+        chosen_k=fitted.chosen,
+        primary=fitted.primary.name if fitted.primary else None,
+        models=[key.name for key in fitted.kept],
+        seconds=round(time.perf_counter() - started, 1),
+        customers_without_profile=without_profile,
+    )
 
 
 def customers_at(spark: SparkSession, warehouse_root: str, as_of: dt.date) -> DataFrame:

@@ -43,6 +43,7 @@ from custseg.layer3_stages.ingest.reconcile import (
     count_classified,
     count_profiles,
 )
+from custseg.layer3_stages.ingest.summary import IngestSummary
 
 log = logging.getLogger("custseg")
 
@@ -69,7 +70,7 @@ class _Batch:
     key_recorded: bool  # the warehouse's key check value is already in KEY_CHECK
 
 
-def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
+def run(spark: SparkSession, settings: Settings, context: RunContext) -> IngestSummary:
     key = pseudonym.load_hash_key(settings.pseudonym.key_env, settings.pseudonym.key_file)
     root = settings.warehouse_root
     recorded_check = recorded_key_check(spark, root)
@@ -104,14 +105,12 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     )
     if refused is not None:
         raise refused
-    summary = {
-        "files_read": len(to_read),
-        "files_skipped": len(files) - len(to_read),
-        **counts.as_summary(),
-    }
-    if profile_counts is not None:
-        summary["profiles"] = _profile_summary(profile_counts)
-    return summary
+    return IngestSummary.of(
+        files_read=len(to_read),
+        files_skipped=len(files) - len(to_read),
+        counts=counts,
+        profile_counts=profile_counts,
+    )
 
 
 def cleaning_rules(settings: Settings) -> clean.CleaningRules:
@@ -377,16 +376,6 @@ def _ingest_profiles(
         delta_io.write_table(spark, root, CUSTOMER_PROFILES, rows, mode="overwrite")
     log.info("ingest: %d customer profile(s) written", counts.rows_written)
     return counts
-
-
-def _profile_summary(counts: IngestCounts) -> dict:
-    return {
-        "rows_read": counts.rows_read,
-        "rows_written": counts.rows_written,
-        "rows_quarantined": counts.rows_quarantined,
-        "duplicates_removed": counts.duplicates_removed,
-        "quarantined_by_reason": dict(counts.by_reason),
-    }
 
 
 def recorded_key_check(spark: SparkSession, warehouse_root: str) -> str | None:

@@ -49,6 +49,7 @@ from custseg.layer3_stages.report.inputs import (
     primary_model,
     selection_at,
 )
+from custseg.layer3_stages.report.summary import ReportSummary
 
 log = logging.getLogger("custseg")
 
@@ -66,7 +67,7 @@ REPORT_SOURCES = (
 )
 
 
-def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
+def run(spark: SparkSession, settings: Settings, context: RunContext) -> ReportSummary:
     as_of, root = context.as_of, settings.warehouse_root
     frames = {
         spec.name: delta_io.maybe_read_table(spark, root, spec.name) for spec in REPORT_SOURCES
@@ -96,14 +97,14 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
     page = display_location(next(uri for uri in published if uri.endswith(written.page.name)))
     registered = delta_io.register_in_catalog(spark, root)
     log.info("report for as_of %s written to %s", as_of, page)
-    return {
-        "as_of": as_of.isoformat(),
-        "report_path": page,
-        "figures": [display_location(uri) for uri in published if uri.endswith(".png")],
-        "segments_current_rows": current_rows,
-        "optimize": optimize_stats,
-        "registered_tables": registered,
-    }
+    return ReportSummary(
+        as_of=as_of.isoformat(),
+        report_path=page,
+        figures=[display_location(uri) for uri in published if uri.endswith(".png")],
+        segments_current_rows=current_rows,
+        optimize=optimize_stats,
+        registered_tables=registered,
+    )
 
 
 def write_segments_current(

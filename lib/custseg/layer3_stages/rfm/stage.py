@@ -31,6 +31,7 @@ from custseg.layer2_io.schemas import table_schema
 from custseg.layer2_io.spark import cached
 from custseg.layer3_stages.rfm import metrics as rfm_metrics
 from custseg.layer3_stages.rfm import scoring, segments
+from custseg.layer3_stages.rfm.summary import RfmSummary
 
 log = logging.getLogger("custseg")
 
@@ -43,7 +44,7 @@ class _Previous:
     customers: DataFrame | None
 
 
-def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
+def run(spark: SparkSession, settings: Settings, context: RunContext) -> RfmSummary:
     as_of, root, bins = context.as_of, settings.warehouse_root, settings.rfm.bins
     segment_map = segments.load_segment_map(settings.rfm.segments_file, bins)  # fail fast
     transactions = delta_io.read_table(spark, root, TRANSACTIONS.name)
@@ -74,13 +75,19 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> dict:
             segment_counts = dict(current.groupBy("segment").count().collect())  # one row a segment
     finally:
         scored.release()
-    summary = _summary(settings, as_of, previous.as_of, population=population, scored=scored)
-    summary["segments"] = {name: segment_counts.get(name, 0) for name in segment_map.names}
+    summary = _summary(
+        settings,
+        as_of,
+        previous.as_of,
+        population=population,
+        scored=scored,
+        per_segment={name: segment_counts.get(name, 0) for name in segment_map.names},
+    )
     log.info(
         "rfm: as_of %s, %d customers scored, %d excluded (monetary <= 0)",
-        summary["as_of"],
-        summary["customers_scored"],
-        summary["customers_excluded_non_positive_monetary"],
+        summary.as_of,
+        summary.customers_scored,
+        summary.customers_excluded_non_positive_monetary,
     )
     return summary
 
@@ -142,20 +149,27 @@ def _write_slice(
 
 
 def _summary(
-    settings: Settings, as_of: dt.date, previous_as_of: dt.date | None, *, population, scored
-) -> dict:
+    settings: Settings,
+    as_of: dt.date,
+    previous_as_of: dt.date | None,
+    *,
+    population,
+    scored,
+    per_segment: dict[str, int],
+) -> RfmSummary:
     include_non_positive = settings.rfm.include_non_positive_monetary
-    return {
-        "as_of": as_of.isoformat(),
-        "previous_as_of": previous_as_of.isoformat() if previous_as_of else None,
-        "window_days": settings.rfm.window_days,
-        "bins": settings.rfm.bins,
-        "transactions_in_window": int(population["transaction_lines"]),
-        "customers_in_window": int(population["customers"]),
-        "customers_non_positive_monetary": int(population["non_positive_monetary"]),
-        "customers_excluded_non_positive_monetary": 0
+    return RfmSummary(
+        as_of=as_of.isoformat(),
+        previous_as_of=previous_as_of.isoformat() if previous_as_of else None,
+        window_days=settings.rfm.window_days,
+        bins=settings.rfm.bins,
+        transactions_in_window=int(population["transaction_lines"]),
+        customers_in_window=int(population["customers"]),
+        customers_non_positive_monetary=int(population["non_positive_monetary"]),
+        customers_excluded_non_positive_monetary=0
         if include_non_positive
         else int(population["non_positive_monetary"]),
-        "customers_scored": scored.count,
-        "score_edges": {metric: list(edges) for metric, edges in scored.edges.items()},
-    }
+        customers_scored=scored.count,
+        score_edges={metric: list(edges) for metric, edges in scored.edges.items()},
+        segments=per_segment,
+    )
