@@ -13,11 +13,14 @@ from pyspark.sql import functions as F
 from custseg.layer1_core.config import Settings, replace
 from custseg.layer2_io import delta_io
 from custseg.layer2_io.run_context import RunContext
+from custseg.layer3_stages.ingest import clean, sources
+from custseg.layer3_stages.ingest import stage as ingest_stage
 from custseg.layer3_stages.ingest.pseudonym import HashKeyError, hmac_hex
 from custseg.layer3_stages.ingest.sources import SourceError
 from custseg.layer3_stages.ingest.stage import IngestRejected
 from custseg.layer4_commands import pipeline
 from tests.conftest import TEST_HASH_KEY
+from tests.spark_settings import spark_settings
 
 HEADER = "customer_id,order_id,item_id,item_name,unit_price,item_count,purchase_time\n"
 MESSY_ROWS = """\
@@ -504,3 +507,80 @@ def test_delta_table_input(spark, tmp_path, settings):
     assert row["customer_key"] == hmac_hex(TEST_HASH_KEY.encode(), "00042")
     assert row["source_file"] == str(tmp_path / "delta_source") and float(row["amount"]) == 5.0
     assert _run(spark, configured)["files_read"] == 0  # same table version: nothing new
+
+
+def _monthly_files(data: Path) -> None:
+    """Three monthly exports of a few lines each, one of them quarantined (no id)."""
+    data.mkdir()
+    for month, day_lines in (("2010-12", 3), ("2011-01", 2), ("2011-02", 4)):
+        rows = "".join(
+            f"{100 + day},{month}{day},A{day},ITEM,1.25,{day},{month}-{day + 1:02d} 10:00:00\n"
+            for day in range(day_lines)
+        )
+        (data / f"{month}.csv").write_text(
+            HEADER + rows + f",9,Z,NO ID,1.00,1,{month}-01 09:00:00\n"
+        )
+
+
+def _scan_splits(spark, configured):
+    files = sources.list_source_files(spark, configured.input)
+    classified = clean.classify(
+        sources.read_sources(spark, files, configured.input),
+        ingest_stage.cleaning_rules(configured),
+    )
+    return ingest_stage._file_splits(spark, classified, clean.purchase_month())
+
+
+# Every file in a scan task of its own: Spark packs small files into one task unless opening
+# a file costs more than a task holds.
+ONE_FILE_PER_TASK = {"spark.sql.files.openCostInBytes": str(1 << 30)}
+
+
+def test_monthly_files_read_by_their_own_tasks_are_written_without_a_month_shuffle(
+    spark, tmp_path, settings
+):
+    """Monthly files each read by their own tasks need no shuffle by month; files packed
+    into one task do. Either way the tables written are the same."""
+    _monthly_files(tmp_path / "raw")
+    packed = _messy_settings(settings, tmp_path / "raw")
+    alone = replace(packed, warehouse=str(tmp_path / "alone"))
+
+    assert not _scan_splits(spark, packed).one_month_per_task
+    with spark_settings(spark, ONE_FILE_PER_TASK):
+        splits = _scan_splits(spark, alone)
+        assert splits.one_month_per_task
+        assert sorted(splits.rows_by_file.values()) == [3, 4, 5]
+        _run(spark, alone, "alone")
+    _run(spark, packed, "packed")
+
+    for table in ("transactions", "quarantine", "ingest_files"):
+        assert_df_equality(
+            delta_io.read_table(spark, alone.warehouse_root, table).drop("ingest_run_id", "run_id"),
+            delta_io.read_table(spark, packed.warehouse_root, table).drop(
+                "ingest_run_id", "run_id"
+            ),
+            ignore_row_order=True,
+            ignore_column_order=True,
+        )
+    files_per_month = (
+        delta_io.read_table(spark, alone.warehouse_root, "transactions")
+        .select("purchase_month", F.input_file_name().alias("file"))
+        .distinct()
+        .groupBy("purchase_month")
+        .count()
+        .collect()
+    )
+    assert sorted(row["count"] for row in files_per_month) == [1, 1, 1]
+
+
+def test_one_month_per_task_needs_every_task_within_one_month():
+    split = lambda task, first, last: {"task": task, "first_month": first, "last_month": last}  # noqa: E731
+    assert ingest_stage.one_month_per_task(
+        [split(0, "2010-12", "2010-12"), split(1, "2011-01", "2011-01")]
+    )
+    assert ingest_stage.one_month_per_task([split(0, "2010-12", "2010-12"), split(1, None, None)])
+    assert not ingest_stage.one_month_per_task([split(0, "2010-12", "2011-01")])
+    assert not ingest_stage.one_month_per_task(
+        [split(0, "2010-12", "2010-12"), split(0, "2011-01", "2011-01")]
+    )
+    assert not ingest_stage.one_month_per_task([split(0, None, None)])  # nothing kept

@@ -229,7 +229,12 @@ def in_write_order(frame: DataFrame, spec: TableSpec) -> DataFrame:
     disjoint key ranges. The partition columns lead the sort because the writer needs its
     rows grouped by them; with that order already in place it adds no sort of its own.
     The range partitioning first samples the whole input in a job of its own, so an
-    expensive input should be cached by the caller."""
+    expensive input should be cached by the caller.
+
+    A ``single_file`` table's rows go to one task (``coalesce(1)``, no shuffle): one file
+    per partition value written, the same rows."""
+    if spec.single_file:
+        return frame.coalesce(1)
     if not spec.sorted_by:
         return frame
     return frame.repartitionByRange(*spec.sorted_by).sortWithinPartitions(
@@ -246,6 +251,7 @@ def write_table(
     mode: str = "overwrite",
     replace_where: str | None = None,
     replace_schema: bool = False,
+    optimize_write: bool | None = None,
 ) -> None:
     """The one way stages write: declared schema, then append, overwrite or replaceWhere.
 
@@ -256,6 +262,8 @@ def write_table(
     ``replace_schema`` is for tables rewritten in full (snapshots, ``layer2_io.table_upgrades``): when
     a table written by an older custseg has other columns or types, the overwrite also
     replaces its schema (with the column comments), in the same single commit.
+    ``optimize_write`` overrides the spec's for this write (a writer that knows its tasks
+    already hold one partition value each needs no shuffle by it).
     """
     path = table_location(warehouse_root, spec.name)
     for attempt in range(1, WRITE_ATTEMPTS + 1):
@@ -274,7 +282,7 @@ def write_table(
                 writer = in_write_order(conform(df, spec), spec).write.format("delta").mode(mode)
             if replace_where is not None:
                 writer = writer.option("replaceWhere", replace_where)
-            if spec.optimize_write:
+            if spec.optimize_write if optimize_write is None else optimize_write:
                 writer = writer.option("optimizeWrite", "true")
             writer.save(path)
             return

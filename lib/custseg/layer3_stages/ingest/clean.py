@@ -178,6 +178,11 @@ def raw_record_json(id_key: Column, raw_columns: tuple[str, ...]) -> Column:
     return F.to_json(F.struct(*fields), {"ignoreNullFields": "false"})
 
 
+def purchase_month() -> Column:
+    """The month partition of a kept line (``yyyy-MM``), null for a line to be quarantined."""
+    return F.when(F.size("reasons") == 0, F.date_format(F.col("purchase_time_parsed"), "yyyy-MM"))
+
+
 def transactions_columns(run_id: str) -> list[Column]:
     """Clean rows in the ``transactions`` shape (before tables.conform)."""
     return [
@@ -191,7 +196,7 @@ def transactions_columns(run_id: str) -> list[Column]:
         F.col("is_return"),
         F.col("purchase_time_parsed").alias("purchase_time"),
         F.to_date(F.col("purchase_time_parsed")).alias("purchase_date"),
-        F.date_format(F.col("purchase_time_parsed"), "yyyy-MM").alias("purchase_month"),
+        purchase_month().alias("purchase_month"),
         F.col(SOURCE_FILE),
         F.lit(run_id).alias("ingest_run_id"),
     ]

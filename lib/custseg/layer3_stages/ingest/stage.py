@@ -18,7 +18,7 @@ import hashlib
 import json
 import logging
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from custseg.layer1_core.config import Settings
@@ -57,14 +57,25 @@ class IngestRejected(RuntimeError):
 
 
 @dataclasses.dataclass(frozen=True)
+class _Splits:
+    """What one aggregate over the cached lines says about the scan's splits: the rows per
+    file, per file split its first scan order and the rows of the file's earlier splits
+    (one row per split: a summary, not customer rows), and whether each scan task holds
+    kept lines of at most one purchase month."""
+
+    rows_by_file: dict
+    blocks: DataFrame
+    one_month_per_task: bool
+
+
+@dataclasses.dataclass(frozen=True)
 class _Batch:
     """The classified, keyed rows of the files read in this run, read from a cache while
     they are written."""
 
     files: list
     keyed: DataFrame
-    blocks: DataFrame
-    rows_by_file: dict
+    splits: _Splits
     counts: IngestCounts
     key: bytes
     key_recorded: bool  # the warehouse's key check value is already in KEY_CHECK
@@ -169,7 +180,7 @@ def _ingest_files(
         )
         step(log, f"read, check and key {len(to_read)} file(s)")
         _first_read(spark, lambda: pseudonym.check_no_collisions(lines))
-        rows_by_file, blocks = _file_blocks(spark, lines)
+        splits = _file_splits(spark, lines, clean.purchase_month())
         repeated = caches.enter_context(cached(clean.repeated_lines(lines)))
         repeats = repeated.agg(
             F.count(F.lit(1)).alias("distinct"), F.sum(F.col("occurrences") - 1).alias("copies")
@@ -179,10 +190,12 @@ def _ingest_files(
         keyed = (
             _without_repeats(caches, lines, repeated, repeats["distinct"]) if dropping else lines
         )
+        if keyed.is_cached and keyed is not lines:  # rows moved by the shuffle join
+            splits = dataclasses.replace(splits, one_month_per_task=False)
         step(log, "count and reconcile the lines")
         counts = count_classified(
             keyed,
-            rows_read=sum(rows_by_file.values()),
+            rows_read=sum(splits.rows_by_file.values()),
             identical_lines=identical,
             duplicates_removed=identical if dropping else 0,
         )
@@ -190,7 +203,7 @@ def _ingest_files(
             lines.unpersist()  # keyed holds every row it needs from here on
         check_reconciliation(counts)
         _warn_about_replacement_characters(settings, counts)
-        batch = _Batch(to_read, keyed, blocks, rows_by_file, counts, key, key_recorded)
+        batch = _Batch(to_read, keyed, splits, counts, key, key_recorded)
         step(log, "write transactions and quarantine")
         _write_batch(spark, settings, context, batch)
     return counts
@@ -234,12 +247,23 @@ def _first_read(spark: SparkSession, action):
         raise failure from None
 
 
-def _file_blocks(spark: SparkSession, classified: DataFrame) -> tuple[dict, DataFrame]:
-    """Rows per file, and per file split its first scan order and the rows of the file's
-    earlier splits (one row per split: a summary, not customer rows)."""
+def _file_splits(
+    spark: SparkSession, classified: DataFrame, month: Column | None = None
+) -> _Splits:
+    """The scan's splits (see ``_Splits``), from one small grouped pass over the cached
+    lines. ``month`` is a kept line's purchase month; without it no task counts as holding
+    one month. A split is read by one task, so grouping by the task too adds no rows."""
+    month = month if month is not None else F.lit(None).cast("string")
     splits = (
-        classified.groupBy(sources.SOURCE_FILE, sources.BLOCK_START)
-        .agg(F.count(F.lit(1)).alias("rows"), F.min(sources.SCAN_ORDER).alias("first"))
+        classified.groupBy(
+            sources.SOURCE_FILE, sources.BLOCK_START, F.spark_partition_id().alias("task")
+        )
+        .agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.min(sources.SCAN_ORDER).alias("first"),
+            F.min(month).alias("first_month"),
+            F.max(month).alias("last_month"),
+        )
         .collect()
     )
     rows_by_file: dict[str, int] = {}
@@ -255,7 +279,18 @@ def _file_blocks(spark: SparkSession, classified: DataFrame) -> tuple[dict, Data
         f"{sources.SOURCE_FILE} string, {sources.BLOCK_START} long, "
         "first_scan_order long, rows_before long"
     )
-    return rows_by_file, spark.createDataFrame(blocks, schema)
+    return _Splits(rows_by_file, spark.createDataFrame(blocks, schema), one_month_per_task(splits))
+
+
+def one_month_per_task(splits: list) -> bool:
+    """Whether every task's kept lines fall in one month (a task without kept lines counts
+    as one). Then the transactions write needs no shuffle by month: each task writes one
+    file into one month, as monthly export files give when each is read by its own tasks."""
+    months: dict[int, set] = {}
+    for split in splits:
+        seen = months.setdefault(split["task"], set())
+        seen.update(m for m in (split["first_month"], split["last_month"]) if m is not None)
+    return any(months.values()) and all(len(seen) <= 1 for seen in months.values())
 
 
 def _warn_about_replacement_characters(settings: Settings, counts: IngestCounts) -> None:
@@ -298,7 +333,7 @@ def _write_batch(spark: SparkSession, settings: Settings, context: RunContext, b
         spark,
         root,
         QUARANTINE,
-        _quarantine_rows(batch.keyed, batch.blocks, batch.key).select(
+        _quarantine_rows(batch.keyed, batch.splits.blocks, batch.key).select(
             clean.quarantine_columns(context.run_id, TRANSACTIONS.name)
         ),
         replace_where=only_these_files,
@@ -312,6 +347,8 @@ def _write_batch(spark: SparkSession, settings: Settings, context: RunContext, b
             clean.transactions_columns(context.run_id)
         ),
         replace_where=only_these_files,
+        # files that are months, each read by its own tasks, are written without a shuffle
+        optimize_write=not batch.splits.one_month_per_task,
     )
     fingerprint = rules_fingerprint(settings)
     registry = spark.createDataFrame(
@@ -320,7 +357,7 @@ def _write_batch(spark: SparkSession, settings: Settings, context: RunContext, b
                 f.path,
                 f.fingerprint,
                 context.run_id,
-                int(batch.rows_by_file.get(f.path, 0)),
+                int(batch.splits.rows_by_file.get(f.path, 0)),
                 fingerprint,
             )
             for f in batch.files
@@ -356,13 +393,13 @@ def _ingest_profiles(
     with contextlib.ExitStack() as caches:  # released in reverse order, on every path
         lines = caches.enter_context(cached(_keyed_lines(classified, key), ROW_CACHE))
         _first_read(spark, lambda: pseudonym.check_no_collisions(lines))
-        rows_by_file, blocks = _file_blocks(spark, lines)
+        splits = _file_splits(spark, lines)
         keyed = caches.enter_context(cached(profiles.with_conflicts(lines)))
-        counts = count_profiles(keyed, rows_read=sum(rows_by_file.values()))
+        counts = count_profiles(keyed, rows_read=sum(splits.rows_by_file.values()))
         check_reconciliation(counts)
         if not key_recorded:
             _record_key_check(spark, root, context, key)
-        quarantined = _quarantine_rows(keyed, blocks, key).select(
+        quarantined = _quarantine_rows(keyed, splits.blocks, key).select(
             clean.quarantine_columns(
                 context.run_id, CUSTOMER_PROFILES.name, sources.canonical_names(configured)
             )
