@@ -115,6 +115,7 @@ MODEL_SELECTION = TableSpec(
         ),
     ),
     partition_by=(AS_OF,),
+    single_file=True,
 )
 
 MODEL_COMPARISON = TableSpec(
@@ -180,6 +181,7 @@ CLUSTER_PROFILES = TableSpec(
         ),
     ),
     partition_by=(AS_OF,),
+    single_file=True,
 )
 
 CLUSTER_FEATURES = TableSpec(

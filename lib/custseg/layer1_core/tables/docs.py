@@ -58,6 +58,9 @@ def _table_section(spec: TableSpec) -> str:
     if spec.sorted_by:
         keys = ", ".join(f"`{c}`" for c in spec.sorted_by)
         partitioning += f" Each write is sorted by {keys}: its files cover disjoint ranges of it."
+    if spec.single_file:
+        per_value = " per partition value" if spec.partition_by else ""
+        partitioning += f" Each write makes one file{per_value} (its rows are few)."
     lines = [f"## {spec.name}", "", spec.comment, "", partitioning, ""]
     lines += ["| column | type | nullable | description |", "| --- | --- | --- | --- |"]
     lines += [

@@ -137,6 +137,7 @@ INGEST_FILES = TableSpec(
             "ingested with; a change re-ingests the file",
         ),
     ),
+    single_file=True,
 )
 
 INGEST_RUNS = TableSpec(

@@ -131,6 +131,7 @@ SCORE_EDGES = TableSpec(
         ),
     ),
     partition_by=(AS_OF,),
+    single_file=True,
 )
 
 SEGMENT_TRANSITIONS = TableSpec(

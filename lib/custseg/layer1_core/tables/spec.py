@@ -108,6 +108,15 @@ class TableSpec:
     # For one column that is the layout OPTIMIZE ZORDER BY would give, made while writing
     # instead of by reading and rewriting the slice afterwards.
     sorted_by: tuple[str, ...] = ()
+    # Each write makes one data file (per partition value it writes): for tables whose
+    # writes hold a few rows, where a file per task would be files of a few hundred bytes
+    # each. Only the file layout changes, never the rows. Not with ``sorted_by``, whose
+    # point is several files over disjoint key ranges.
+    single_file: bool = False
+
+    def __post_init__(self) -> None:
+        if self.single_file and self.sorted_by:
+            raise ValueError(f"table {self.name}: single_file and sorted_by exclude each other")
 
     @property
     def column_names(self) -> list[str]:
