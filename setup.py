@@ -39,6 +39,9 @@ setup(
         "pyarrow>=15",
         "matplotlib>=3.8",
         "tqdm>=4.66",  # progress bars on a terminal (custseg.layer2_io.console)
+        # delta-rs: custseg status reads a local warehouse's tables without a JVM
+        # (custseg.layer2_io.delta_log); BI readers use it too (README)
+        "deltalake>=1.0,<2",
     ],
     extras_require={
         "dev": [
@@ -46,7 +49,6 @@ setup(
             "chispa==0.12.0",
             "hypothesis>=6.100",
             "scikit-learn>=1.5",
-            "deltalake>=1.0,<2",
             "polars>=1.0",
             "ruff==0.17.6",  # pinned: a new ruff release must not turn CI red on its own
             "import-linter==2.17",  # the layer contracts in pyproject.toml, run by .ci/run

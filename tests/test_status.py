@@ -1,12 +1,19 @@
 """``custseg status`` on small warehouses, and the ``runs`` record each CLI run appends:
-stage times, outcome, the first error line, and a config text without secrets."""
+stage times, outcome, the first error line, and a config text without secrets.
+
+status reads a local warehouse with delta-rs (``DeltaLogReader``) and any other through
+Spark (``SparkTableReader``); the tests hold the two to the same text.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
+import subprocess
+import sys
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +21,10 @@ from custseg.layer1_core import tables
 from custseg.layer1_core.config import Settings, replace
 from custseg.layer2_io import delta_io
 from custseg.layer2_io.console import Console
+from custseg.layer2_io.delta_log import DeltaLogReader
+from custseg.layer2_io.locations import qualify
 from custseg.layer2_io.run_context import RunContext
+from custseg.layer2_io.spark_reader import SparkTableReader
 from custseg.layer4_commands import cli, runner
 from custseg.layer4_commands.run_log import REDACTED, RunRecord, RunTimes, config_text, record_run
 from custseg.layer4_commands.status import NOT_WRITTEN, readable_size, status_text
@@ -63,7 +73,8 @@ def _segments_per_as_of(rows):
 
 def test_status_counts_customers_per_as_of_and_lists_every_table(spark, built):
     settings, written = built
-    text = status_text(spark, settings.warehouse_root)
+    text = status_text(DeltaLogReader(settings.warehouse_root))
+    assert text == status_text(SparkTableReader(spark, settings.warehouse_root))
     lines = text.splitlines()
     segments = _segments_per_as_of(written["customer_rfm"])
     customers = {d: sum(r["as_of"] == d for r in written["customer_rfm"]) for d in segments}
@@ -78,6 +89,60 @@ def test_status_counts_customers_per_as_of_and_lists_every_table(spark, built):
     # version 0 is the table's creation, 1 the first write; model_selection was written twice
     assert re.fullmatch(r"customer_rfm +1 +\d+ +[\d.]+ (B|KB|MB)", table_lines["customer_rfm"])
     assert re.fullmatch(r"model_selection +2 +\d+ +.*", table_lines["model_selection"])
+
+
+LIB = Path(__file__).resolve().parents[1] / "lib"
+
+# ``custseg status`` in a fresh interpreter where importing pyspark, py4j or delta-spark
+# fails: the JVM can only be started through them. Prints the blocked imports on stderr.
+STATUS_WITHOUT_PYSPARK = """
+import importlib.abc
+import sys
+
+
+class NoPyspark(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("pyspark", "py4j", "delta"):
+            print(f"blocked import: {name}", file=sys.stderr)
+            raise ImportError(f"pyspark is blocked here: {name}")
+        return None
+
+
+sys.meta_path.insert(0, NoPyspark())
+sys.path.insert(0, sys.argv[1])
+from custseg.layer4_commands.cli import main
+
+sys.exit(main(["status", "--set", "warehouse=" + sys.argv[2]]))
+"""
+
+
+def _status_without_pyspark(warehouse: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", STATUS_WITHOUT_PYSPARK, str(LIB), warehouse],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_status_of_a_local_warehouse_starts_no_jvm(spark, built):
+    """The whole command, as a user runs it, on a plain path and on a file: URI: it never
+    imports pyspark (so never starts a JVM) and prints what Spark reads."""
+    settings, _ = built
+    expected = status_text(SparkTableReader(spark, settings.warehouse_root))
+    for warehouse in (settings.warehouse_root, f"file://{settings.warehouse_root}"):
+        result = _status_without_pyspark(warehouse)
+        assert result.returncode == 0, result.stderr
+        assert "blocked import" not in result.stderr
+        assert result.stdout == expected
+
+
+def test_status_of_a_warehouse_only_spark_reaches_goes_through_spark():
+    """The check above can fail: a warehouse delta-rs is not given (s3a://) takes the
+    Spark path, which the blocker stops at its first pyspark import."""
+    result = _status_without_pyspark("s3a://custseg-test-bucket/warehouse")
+    assert result.returncode == cli.EXIT_FAILED
+    assert "blocked import: pyspark" in result.stderr, result.stderr
 
 
 def test_readable_size():
@@ -161,6 +226,9 @@ def test_cli_runs_append_one_record_each(spark, purchases, tmp_path, monkeypatch
     assert re.search(r"rfm +2011-12-01 +succeeded +[\d.]+ +" + rfm["run_id"], out), out
     assert re.search(r"ingest +- +succeeded", out), out
     assert "2011-12-01  12 " in out
+    # read with delta-rs, the same text as through Spark (status before delta-rs)
+    spark_root = qualify(spark, settings.warehouse_root)
+    assert out == status_text(SparkTableReader(spark, spark_root))
 
 
 def test_a_failed_run_records_its_error_line(spark, built, monkeypatch, capsys):

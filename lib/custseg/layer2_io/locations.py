@@ -6,16 +6,22 @@ differently. Qualifying each configured location once, on the driver, before any
 runs, gives every table, model and report one spelling: plain paths (relative ones against
 the working directory), ``file://``, ``hdfs://``, ``s3a://``, ``abfss://``, ``gs://``.
 Anything in these locations is then read and written through Spark or the Hadoop
-FileSystem API, never with Python file calls.
+FileSystem API, never with Python file calls. The one exception is reading without a JVM
+(``local_path``, ``custseg.layer2_io.delta_log``): so that it can, this module imports no
+pyspark (the session is only passed in).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
 
-from pyspark.sql import SparkSession
+from custseg.layer1_core.config import Settings, SparkSettings
+from custseg.layer1_core.config.model import has_scheme
 
-from custseg.layer1_core.config import Settings
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 PARTIAL = ".partial"
 
@@ -120,3 +126,22 @@ def display_location(uri: str) -> str:
     return (
         uri[len("file:") :] if uri.startswith("file:/") and not uri.startswith("file://") else uri
     )
+
+
+def plain_paths_are_local(spark: SparkSettings) -> bool:
+    """Whether a path without a scheme is on the local disk: Hadoop resolves it against
+    its default file system, which is local in local mode unless ``spark.conf`` sets
+    another (on a cluster it is usually HDFS, reachable only through Spark)."""
+    default_fs = str(spark.conf.get("spark.hadoop.fs.defaultFS", "file:///"))
+    return spark.master.startswith("local") and default_fs.startswith("file:")
+
+
+def local_path(location: str, plain_is_local: bool = True) -> str | None:
+    """The local file system path of ``location``; None for other schemes (hdfs://, s3a://),
+    which only Hadoop inside Spark can reach."""
+    if not has_scheme(location):
+        return location if plain_is_local else None
+    parsed = urlparse(location)
+    if parsed.scheme.lower() != "file" or parsed.netloc not in ("", "localhost"):
+        return None
+    return parsed.path

@@ -11,7 +11,8 @@ whether it succeeded or failed (all but ``status``, which writes nothing). Failu
 clear line on stderr and a non-zero exit (the Java stack trace only with ``--verbose``).
 
 Everything up to the Spark side stays free of pyspark imports, so ``--help``, ``validate`` and
-a problem the checks find are answered within a second or two.
+a problem the checks find are answered within a second or two; so is ``status`` on a
+warehouse on the local disk, which reads the Delta logs with delta-rs and starts no JVM.
 """
 
 from __future__ import annotations
@@ -257,11 +258,12 @@ def validate_command(conf: str | None, overrides: Sequence[str]) -> int:
 
 def run_command(args: argparse.Namespace, shown: console.Console) -> None:
     """The one runner of every command but ``validate``: settings, the checks before Spark,
-    then the Spark side (session, the command's work, its ``runs`` row).
+    then the Spark side (session, the command's work, its ``runs`` row). ``status`` of a
+    warehouse on the local disk is answered here, without Spark.
 
-    The only imports not at the top of a module are the two below: the demo data generator
-    (pandas) and the Spark side (pyspark) take seconds to import, and ``custseg --help``,
-    ``validate`` and a command its checks refuse answer without them.
+    The only imports not at the top of a module are the three below: the demo data
+    generator (pandas), delta-rs and the Spark side (pyspark) take a while to import, and
+    ``custseg --help``, ``validate`` and a command its checks refuse answer without them.
     """
     settings = load_command_settings(args.command, args.conf, args.overrides)
     if args.command == "demo":
@@ -269,6 +271,11 @@ def run_command(args: argparse.Namespace, shown: console.Console) -> None:
 
         prepare_demo(settings)
     preflight(settings, args.command)
+    if args.command == "status":
+        from custseg.layer4_commands.status import status_without_spark
+
+        if status_without_spark(settings, shown):
+            return
     from custseg.layer4_commands import runner
 
     runner.run(args, settings, shown)

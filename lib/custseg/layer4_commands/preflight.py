@@ -13,7 +13,6 @@ from __future__ import annotations
 import glob
 import os
 from typing import NamedTuple
-from urllib.parse import urlparse
 
 from custseg.layer1_core.cluster_texts import load_cluster_texts
 from custseg.layer1_core.config import (
@@ -22,10 +21,9 @@ from custseg.layer1_core.config import (
     PseudonymSettings,
     RfmSettings,
     Settings,
-    SparkSettings,
 )
-from custseg.layer1_core.config.model import has_scheme
 from custseg.layer1_core.segment_map import load_segment_map
+from custseg.layer2_io.locations import local_path, plain_paths_are_local
 from custseg.layer3_stages.ingest.hash_key import HashKeyError, load_hash_key
 
 # Which commands need what; ``demo`` is checked as ``run`` once it has made its key and data.
@@ -55,25 +53,6 @@ def key_problems(pseudonym: PseudonymSettings) -> list[str]:
     except HashKeyError as error:
         return [str(error)]
     return []
-
-
-def plain_paths_are_local(spark: SparkSettings) -> bool:
-    """Whether a path without a scheme is on the local disk: Hadoop resolves it against
-    its default file system, which is local in local mode unless ``spark.conf`` sets
-    another (on a cluster it is usually HDFS, reachable only through Spark)."""
-    default_fs = str(spark.conf.get("spark.hadoop.fs.defaultFS", "file:///"))
-    return spark.master.startswith("local") and default_fs.startswith("file:")
-
-
-def local_path(location: str, plain_is_local: bool = True) -> str | None:
-    """The local file system path of ``location``; None for other schemes (hdfs://, s3a://),
-    which only Hadoop inside Spark can reach."""
-    if not has_scheme(location):
-        return location if plain_is_local else None
-    parsed = urlparse(location)
-    if parsed.scheme.lower() != "file" or parsed.netloc not in ("", "localhost"):
-        return None
-    return parsed.path
 
 
 def _glob_matches(pattern: str) -> bool:

@@ -4,8 +4,9 @@
 announces the warehouse, does the command's work and appends one row to the ``runs`` table
 when the work ends: succeeded, failed with its error line, or interrupted with Ctrl-C. Only
 ``status`` is not recorded: it only reads, and a row per look would push the real runs out
-of its own "last runs" list. The CLI reaches this module once the checks before Spark have
-passed (``cli.run_command``).
+of its own "last runs" list. It comes here only for a warehouse delta-rs is not given (not
+on the local disk, ``custseg.layer2_io.delta_log``); a local one is answered without Spark.
+The CLI reaches this module once the checks before Spark have passed (``cli.run_command``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from custseg.layer2_io import console
 from custseg.layer2_io.locations import display_location, qualified_settings
 from custseg.layer2_io.run_context import RunContext
 from custseg.layer2_io.spark import get_spark, starts_jvm
+from custseg.layer2_io.spark_reader import SparkTableReader
 from custseg.layer2_io.stage_summary import StageSummary
 from custseg.layer4_commands import pipeline, run_log
 from custseg.layer4_commands.export import export_segments
@@ -170,9 +172,11 @@ def export(run: Invocation, args: argparse.Namespace) -> None:
 
 
 def status(run: Invocation, args: argparse.Namespace) -> None:
-    """``status``: reads small aggregates of the tables (never customer rows), needs no
-    key and writes nothing, so it is safe next to a running job."""
-    print(status_text(run.spark, run.settings.warehouse_root), end="")
+    """``status`` of a warehouse only Spark reaches: reads small aggregates of the tables
+    (never customer rows), needs no key and writes nothing, so it is safe next to a
+    running job."""
+    tables = SparkTableReader(run.spark, run.settings.warehouse_root)
+    print(status_text(tables), end="")
 
 
 # What each command does once its session is up (``demo`` runs as ``run``).

@@ -1,18 +1,21 @@
 """``custseg status``: what a warehouse holds, as plain aligned text for a terminal.
 
-Everything shown is an aggregate computed by Spark (counts per as_of, the last few run
-records) or read from the Delta log (versions, file counts, sizes): no customer row ever
-reaches the driver, so it stays quick on a warehouse of any size.
+Everything shown comes from a ``TableReader`` (``custseg.layer2_io.delta_log``): versions,
+file counts and sizes from the Delta logs, counts per as_of, and the last few rows of the
+small run tables; no customer row ever reaches the driver, so it stays quick on a warehouse
+of any size. On a warehouse on the local disk the tables are read with delta-rs and no JVM
+starts, so the answer takes a second or so even on a busy machine (``status_without_spark``);
+elsewhere the runner reads them through Spark (``SparkTableReader``), with the same text.
+This module imports no pyspark.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
 from collections.abc import Sequence
 
-from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-
+from custseg.layer1_core.config import Settings
 from custseg.layer1_core.tables import (
     ALL_TABLES,
     AS_OF,
@@ -21,8 +24,8 @@ from custseg.layer1_core.tables import (
     MODEL_SELECTION,
     RUNS,
 )
-from custseg.layer1_core.tables.spec import table_location
-from custseg.layer2_io import delta_io
+from custseg.layer2_io.console import Console
+from custseg.layer2_io.delta_log import DeltaLogReader, TableReader, local_warehouse
 from custseg.layer2_io.locations import display_location
 
 NOT_WRITTEN = "not written yet"
@@ -30,13 +33,24 @@ LAST_RUNS = 5
 ERROR_WIDTH = 80
 
 
-def status_text(spark: SparkSession, warehouse_root: str) -> str:
+def status_without_spark(settings: Settings, shown: Console) -> bool:
+    """Prints the status of a warehouse on the local disk, read with delta-rs; False (and
+    nothing printed) for a warehouse only Spark reaches."""
+    root = local_warehouse(settings)
+    if root is None:
+        return False
+    shown.say(f"status: warehouse {display_location(root)}")
+    print(status_text(DeltaLogReader(root)), end="")
+    return True
+
+
+def status_text(tables: TableReader) -> str:
     sections = [
-        [f"Warehouse: {display_location(warehouse_root)}"],
-        _section("as_of dates", CUSTOMER_RFM.name, _as_of_rows(spark, warehouse_root)),
-        _section("Last ingest runs", INGEST_RUNS.name, _ingest_rows(spark, warehouse_root)),
-        _section("Last runs", RUNS.name, _run_rows(spark, warehouse_root)),
-        ["Tables", *aligned(_table_rows(spark, warehouse_root))],
+        [f"Warehouse: {display_location(tables.root)}"],
+        _section("as_of dates", CUSTOMER_RFM.name, _as_of_rows(tables)),
+        _section("Last ingest runs", INGEST_RUNS.name, _ingest_rows(tables)),
+        _section("Last runs", RUNS.name, _run_rows(tables)),
+        ["Tables", *aligned(_table_rows(tables))],
     ]
     return "\n\n".join("\n".join(lines) for lines in sections) + "\n"
 
@@ -57,58 +71,69 @@ def aligned(rows: Sequence[Sequence[object]]) -> list[str]:
     ]
 
 
-def _as_of_rows(spark: SparkSession, root: str) -> list[tuple] | None:
+def _nulls_first(value: object) -> tuple:
+    """A sort key ordering as Spark's ascending sort does: nulls first."""
+    return (value is not None, value)
+
+
+def _as_of_rows(tables: TableReader) -> list[tuple] | None:
     """Customers and segments per as_of, with the primary model where clustering flagged
     one ('-' before clustering, or for sweeps written before custseg flagged one)."""
-    rfm = delta_io.maybe_read_table(spark, root, CUSTOMER_RFM.name)
-    if rfm is None:
+    if not tables.exists(CUSTOMER_RFM.name):
         return None
-    counts = (
-        rfm.groupBy(AS_OF)
-        .agg(F.count(F.lit(1)).alias("customers"), F.countDistinct("segment").alias("segments"))
-        .orderBy(AS_OF)
-        .collect()
-    )
-    primary = _primary_models(spark, root)
+    customers: dict = defaultdict(int)
+    segments: dict = defaultdict(set)
+    for (as_of, segment), count in tables.counts(CUSTOMER_RFM.name, [AS_OF, "segment"]).items():
+        customers[as_of] += count
+        if segment is not None:
+            segments[as_of].add(segment)
+    primary = _primary_models(tables)
     header = ("as_of", "customers", "segments", "primary model")
     return [header] + [
-        (r[AS_OF].isoformat(), r["customers"], r["segments"], primary.get(r[AS_OF], "-"))
-        for r in counts
+        (_iso(as_of), customers[as_of], len(segments[as_of]), primary.get(as_of, "-"))
+        for as_of in sorted(customers, key=_nulls_first)
     ]
 
 
-def _primary_models(spark: SparkSession, root: str) -> dict:
-    selection = delta_io.maybe_read_table(spark, root, MODEL_SELECTION.name)
-    if selection is None:
+def _iso(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _primary_models(tables: TableReader) -> dict:
+    if not tables.exists(MODEL_SELECTION.name):
         return {}
-    rows = selection.where(F.col("is_primary")).select(AS_OF, "algorithm", "k").collect()
-    return {r[AS_OF]: f"{r['algorithm']}_k{r['k']}" for r in rows}
+    rows = tables.rows(MODEL_SELECTION.name, [AS_OF, "algorithm", "k", "is_primary"])
+    return {r[AS_OF]: f"{r['algorithm']}_k{r['k']}" for r in rows if r["is_primary"]}
 
 
-def _last(frame: DataFrame, columns: list) -> list:
-    """The newest rows by started_at, shown in UTC as the session's time zone makes it."""
-    started = F.date_format("started_at", "yyyy-MM-dd HH:mm:ss").alias("started_at (UTC)")
-    return (
-        frame.orderBy(F.col("started_at").desc())
-        .limit(LAST_RUNS)
-        .select(started, *columns)
-        .collect()
-    )
-
-
-def _ingest_rows(spark: SparkSession, root: str) -> list[tuple] | None:
-    runs = delta_io.maybe_read_table(spark, root, INGEST_RUNS.name)
-    if runs is None:
+def _last(tables: TableReader, name: str, columns: list[str]) -> list[dict] | None:
+    """The newest rows by started_at, with started_at as text in UTC; None without the
+    table."""
+    if not tables.exists(name):
         return None
+    rows = tables.rows(name, ["started_at", *columns])
+    newest = sorted(rows, key=lambda r: _nulls_first(r["started_at"]), reverse=True)[:LAST_RUNS]
+    return [{**row, "started_at": _utc_text(row["started_at"])} for row in newest]
+
+
+def _utc_text(moment: dt.datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _ingest_rows(tables: TableReader) -> list[tuple] | None:
     columns = [
         "ingest_run_id",
-        F.size("files_read").alias("files read"),
-        F.col("files_skipped").alias("skipped"),
-        F.col("rows_read").alias("rows read"),
-        F.col("rows_written").alias("written"),
-        F.col("rows_quarantined").alias("quarantined"),
+        "files_read",
+        "files_skipped",
+        "rows_read",
+        "rows_written",
+        "rows_quarantined",
     ]
-    rows = _last(runs, columns)
+    rows = _last(tables, INGEST_RUNS.name, columns)
+    if rows is None:
+        return None
     header = (
         "started_at (UTC)",
         "run_id",
@@ -118,20 +143,29 @@ def _ingest_rows(spark: SparkSession, root: str) -> list[tuple] | None:
         "written",
         "quarantined",
     )
-    return [header] + [tuple(r) for r in rows]
+    return [header] + [
+        (
+            r["started_at"],
+            r["ingest_run_id"],
+            None if r["files_read"] is None else len(r["files_read"]),
+            *(r[c] for c in columns[2:]),
+        )
+        for r in rows
+    ]
 
 
-def _run_rows(spark: SparkSession, root: str) -> list[tuple] | None:
-    runs = delta_io.maybe_read_table(spark, root, RUNS.name)
-    if runs is None:
+def _run_rows(tables: TableReader) -> list[tuple] | None:
+    rows = _last(
+        tables, RUNS.name, ["command", AS_OF, "outcome", "seconds_total", "run_id", "error"]
+    )
+    if rows is None:
         return None
-    rows = _last(runs, ["command", AS_OF, "outcome", "seconds_total", "run_id", "error"])
     header = ("started_at (UTC)", "command", "as_of", "outcome", "seconds", "run_id", "error")
     return [header] + [
         (
-            r[0],
+            r["started_at"],
             r["command"],
-            r[AS_OF],
+            _iso(r[AS_OF]),
             r["outcome"],
             f"{r['seconds_total']:.1f}",
             r["run_id"],
@@ -147,18 +181,15 @@ def _short(error: str | None) -> str | None:
     return error[: ERROR_WIDTH - 3] + "..."
 
 
-def _table_rows(spark: SparkSession, root: str) -> list[tuple]:
+def _table_rows(tables: TableReader) -> list[tuple]:
     """Each declared table's current version, data files and size, from its Delta log."""
     rows: list[tuple] = [("table", "version", "files", "size")]
     for name in ALL_TABLES:
-        path = table_location(root, name)
-        if not delta_io.table_exists(spark, path):
+        if not tables.exists(name):
             rows.append((name, NOT_WRITTEN))
             continue
-        table = DeltaTable.forPath(spark, path)
-        detail = table.detail().select("numFiles", "sizeInBytes").first()
-        version = table.history(1).select("version").first()[0]
-        rows.append((name, version, detail["numFiles"], readable_size(detail["sizeInBytes"])))
+        log = tables.log(name)
+        rows.append((name, log.version, log.files, readable_size(log.size_bytes)))
     return rows
 
 
