@@ -53,52 +53,63 @@ class IngestCounts:
 
 
 def count_classified(
-    keyed: DataFrame, *, rows_read: int, identical_lines: int, duplicates_removed: int
+    keyed: DataFrame,
+    *,
+    rows_read: int,
+    identical_lines: int,
+    duplicates_removed: int,
+    distinct_customers: int,
 ) -> IngestCounts:
-    """Counts from the classified, keyed rows; ``rows_read`` is counted per file split on
-    the keyed lines before repeated lines are dropped, ``identical_lines`` on the line
-    hashes.
+    """Counts from the classified, keyed rows in one grouped pass; ``rows_read`` is counted
+    per file split on the keyed lines before repeated lines are dropped, ``identical_lines``
+    on the line hashes, ``distinct_customers`` by the collision check's pairs.
 
     Counting the two sides on different plans is what makes the identity a check: a join
     that duplicated or dropped rows (the one that drops repeated lines) shows up as a
-    mismatch. The key is added by a cross join with exactly one row, built in place.
+    mismatch. Grouping by the whole ``reasons`` array gives the clean rows (the empty
+    array), the quarantined ones and the rows per reason from one small aggregate.
     """
-    clean = F.size("reasons") == 0
-    totals = keyed.agg(
-        F.count(F.lit(1)).alias("classified"),
-        F.sum((~clean).cast("long")).alias("quarantined"),
-        F.sum(clean.cast("long")).alias("written"),
-        F.sum(F.col(HAS_REPLACEMENT).cast("long")).alias("replacement"),
-        F.min(F.when(clean, F.col("purchase_time_parsed"))).alias("first"),
-        F.max(F.when(clean, F.col("purchase_time_parsed"))).alias("last"),
-        F.countDistinct(F.when(clean, F.col(CUSTOMER_KEY))).alias("customers"),
-    ).first()
+    combinations = (
+        keyed.groupBy("reasons")
+        .agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.sum(F.col(HAS_REPLACEMENT).cast("long")).alias("replacement"),
+            F.min("purchase_time_parsed").alias("first"),
+            F.max("purchase_time_parsed").alias("last"),
+        )
+        .collect()
+    )  # one row per combination of reasons that occurs: a few dozen at most
+    clean = [row for row in combinations if not row["reasons"]]
+    classified = sum(int(row["rows"]) for row in combinations)
+    written = sum(int(row["rows"]) for row in clean)
     counts = IngestCounts(
         rows_read=int(rows_read),
-        rows_written=int(totals["written"] or 0),
-        rows_quarantined=int(totals["quarantined"] or 0),
+        rows_written=written,
+        rows_quarantined=classified - written,
         duplicates_removed=int(duplicates_removed),
-        distinct_customers=int(totals["customers"]),
-        by_reason=_rows_by_reason(keyed),
+        distinct_customers=int(distinct_customers),
+        by_reason=_rows_by_reason(combinations),
         identical_lines=int(identical_lines),
-        rows_with_replacement_characters=int(totals["replacement"] or 0),
-        min_purchase_time=totals["first"],
-        max_purchase_time=totals["last"],
+        rows_with_replacement_characters=sum(int(row["replacement"] or 0) for row in combinations),
+        min_purchase_time=clean[0]["first"] if clean else None,
+        max_purchase_time=clean[0]["last"] if clean else None,
     )
-    if int(totals["classified"]) + counts.duplicates_removed != counts.rows_read:
+    if classified + counts.duplicates_removed != counts.rows_read:
         raise ReconciliationError(
-            f"{counts.rows_read} rows read but {totals['classified']} rows after cleaning and "
+            f"{counts.rows_read} rows read but {classified} rows after cleaning and "
             f"keying and {counts.duplicates_removed} identical lines dropped"
         )
     return counts
 
 
-def _rows_by_reason(keyed: DataFrame) -> dict[str, int]:
-    """Quarantined rows per reason (a row with two reasons counts under both)."""
-    reasons = (
-        keyed.select(F.explode("reasons").alias("reason")).groupBy("reason").count().collect()
-    )  # one row per reason
-    return {row["reason"]: int(row["count"]) for row in sorted(reasons, key=lambda r: r["reason"])}
+def _rows_by_reason(combinations: list) -> dict[str, int]:
+    """Quarantined rows per reason, from the rows per combination of reasons (a row with
+    two reasons counts under both)."""
+    by_reason: dict[str, int] = {}
+    for row in combinations:
+        for reason in row["reasons"]:
+            by_reason[reason] = by_reason.get(reason, 0) + int(row["rows"])
+    return dict(sorted(by_reason.items()))
 
 
 def count_profiles(keyed: DataFrame, *, rows_read: int) -> IngestCounts:
@@ -125,7 +136,9 @@ def count_profiles(keyed: DataFrame, *, rows_read: int) -> IngestCounts:
         rows_quarantined=int(totals["quarantined"] or 0),
         duplicates_removed=int(totals["clean"] or 0) - customers,
         distinct_customers=customers,
-        by_reason=_rows_by_reason(keyed),
+        by_reason=_rows_by_reason(
+            keyed.groupBy("reasons").agg(F.count(F.lit(1)).alias("rows")).collect()
+        ),
     )
 
 

@@ -179,7 +179,9 @@ def _ingest_files(
             cached(_keyed_lines(clean.classify(raw, cleaning_rules(settings)), key), ROW_CACHE)
         )
         step(log, f"read, check and key {len(to_read)} file(s)")
-        _first_read(spark, lambda: pseudonym.check_no_collisions(lines))
+        customers = _first_read(
+            spark, lambda: pseudonym.check_no_collisions(lines, counted=F.size("reasons") == 0)
+        )
         splits = _file_splits(spark, lines, clean.purchase_month())
         repeated = caches.enter_context(cached(clean.repeated_lines(lines)))
         repeats = repeated.agg(
@@ -198,6 +200,7 @@ def _ingest_files(
             rows_read=sum(splits.rows_by_file.values()),
             identical_lines=identical,
             duplicates_removed=identical if dropping else 0,
+            distinct_customers=customers,
         )
         if keyed.is_cached:
             lines.unpersist()  # keyed holds every row it needs from here on
