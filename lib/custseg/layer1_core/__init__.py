@@ -2,5 +2,5 @@
 file formats.
 
 Plain Python that imports no pyspark, so the config is checked before Spark starts and
-anything above may import it. Import-linter keeps it that way (see .importlinter).
+anything above may import it. Import-linter keeps it that way (the contracts in pyproject.toml).
 """

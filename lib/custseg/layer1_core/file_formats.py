@@ -1,7 +1,7 @@
 """Which file format a name asks for, by its extension.
 
-Kept apart from the Spark code that reads and writes these files (``single_file``,
-``crm_keys``): the CLI checks ``--in`` and ``--out`` before Spark starts, and importing
+Kept apart from the Spark code that reads and writes these files (``layer2_io.single_file``,
+``layer4_commands.keys``): the CLI checks ``--in`` and ``--out`` before Spark starts, and importing
 this module never imports pyspark, so a wrong extension is refused at once.
 """
 

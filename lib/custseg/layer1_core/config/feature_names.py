@@ -2,8 +2,9 @@
 checked without pyspark.
 
 The config is checked against these rules when it is loaded, before Spark starts, so this
-module imports no pyspark (``Feature.expression`` imports it when a frame is built); the
-Spark side of the features lives in ``custseg.layer3_stages.clustering.features``.
+module imports no pyspark. The Spark side of the features lives in
+``custseg.layer2_io.table_views`` (``feature_expression``, the model input column) and
+``custseg.layer3_stages.clustering.features``.
 """
 
 from __future__ import annotations

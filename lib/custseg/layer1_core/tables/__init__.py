@@ -1,6 +1,7 @@
 """Every Delta table the project writes, declared once: the specs of each stage's tables.
 
-Column names live in these declarations and nowhere else. Reading and writing tables is
+Every column is declared here; the key columns all stages share (``CUSTOMER_KEY``,
+``AS_OF``) are named in code only through these constants. Reading and writing tables is
 ``custseg.layer2_io.delta_io``'s job; this package only says what the tables are.
 """
 

@@ -142,7 +142,7 @@ def stable_ids(matches: Sequence[Match | None], priority: Sequence[int]) -> list
 def previous_clusters(profiles: DataFrame | None, as_of) -> dict[ModelKey, list[PreviousCluster]]:
     """{(algorithm, k): clusters} of the latest as_of before ``as_of`` that has that model;
     ``profiles`` are cluster_profiles rows with their ``centre`` map
-    (``feature_maps.with_feature_maps``).
+    (``custseg.layer2_io.table_views.with_feature_maps``).
 
     Reading per model (not just the latest earlier run) lets a k that was not kept last
     month still find the run that last had it. Only profile rows reach the driver.
