@@ -64,10 +64,8 @@ def test_scores_equal_pandas_qcut_on_random_customers(spark, columns, bins):
         scored = scoring.score_customers(
             _customers_frame(spark, recency, frequency, monetary), bins
         )
-        try:
+        with scored:
             ours = scored.customers.toPandas().sort_values("customer_key").reset_index(drop=True)
-        finally:
-            scored.release()
     expected = _pandas_scores(
         pd.DataFrame(
             {
@@ -139,10 +137,8 @@ def test_heavy_ties_drop_edges_like_pandas(spark):
     values = [1, 1, 1, 1, 1, 1, 2, 3, 4, 5]
     df = _customers_frame(spark, values, [1] * 10, values)
     scored = scoring.score_customers(df, 5)
-    try:
+    with scored:
         rows = sorted(scored.customers.select("monetary", "m_score", "r_score").collect())
-    finally:
-        scored.release()
     # quantiles 1, 1, 1, 1.4, 3.2, 5 -> unique edges 1, 1.4, 3.2, 5: three bins are left.
     assert scored.edges[scoring.MONETARY] == pytest.approx((1.0, 1.4, 3.2, 5.0))
     _, pandas_bins = pd.qcut(pd.Series(values), 5, labels=False, retbins=True, duplicates="drop")
@@ -167,10 +163,8 @@ def test_heavy_ties_drop_edges_like_pandas(spark):
 def test_all_equal_values_get_the_lowest_ascending_score(spark):
     df = _customers_frame(spark, [4, 4, 4], [2, 2, 2], [10.0, 10.0, 10.0])
     scored = scoring.score_customers(df, 5)
-    try:
+    with scored:
         rows = scored.customers.select("r_score", "f_score", "m_score").collect()
-    finally:
-        scored.release()
     assert pd.qcut(pd.Series([10.0] * 3), 5, labels=False, duplicates="drop").isna().all()
     assert sorted(tuple(r) for r in rows) == [(5, 1, 1), (5, 3, 1), (5, 5, 1)]
 
@@ -178,12 +172,10 @@ def test_all_equal_values_get_the_lowest_ascending_score(spark):
 def test_no_customers_give_no_edges(spark):
     df = _customers_frame(spark, [], [], [])
     scored = scoring.score_customers(df, 5)
-    try:
+    with scored:
         assert scored.count == 0
         assert scored.customers.count() == 0
         assert scored.edges == {"recency_days": (), "frequency_rank": (), "monetary": ()}
-    finally:
-        scored.release()
 
 
 def test_edges_frame_rows(spark):

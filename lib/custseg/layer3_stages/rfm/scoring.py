@@ -58,7 +58,8 @@ def descending_score(column: str, edges: Sequence[float], bins: int) -> Column:
 class Scored:
     """Scored customers and the cut points used.
 
-    ``customers`` reads a cached sort: call ``release()`` once it has been written.
+    ``customers`` reads a cached sort: use it as ``with scored:``, which releases the sort
+    on every path once the block (the writes of what derives from it) is done.
     """
 
     customers: DataFrame
@@ -66,7 +67,10 @@ class Scored:
     edges: dict[str, tuple[float, ...]]
     ranked: Ranked
 
-    def release(self) -> None:
+    def __enter__(self) -> Scored:
+        return self
+
+    def __exit__(self, *_exc) -> None:
         self.ranked.release()
 
 

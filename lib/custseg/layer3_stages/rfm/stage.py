@@ -57,11 +57,11 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> RfmSumm
         )
         step(log, "score R, F and M")
         scored = scoring.score_customers(scoreable, bins)  # materialised: metrics no longer read
-    previous = _previous_slice(spark, root, as_of)
-    segmented = segments.with_previous_segment(
-        segments.assign_segments(scored.customers, segment_map), previous.customers
-    ).withColumn(AS_OF, F.lit(as_of))
-    try:
+    with scored:  # the cached sort is released on every path
+        previous = _previous_slice(spark, root, as_of)
+        segmented = segments.with_previous_segment(
+            segments.assign_segments(scored.customers, segment_map), previous.customers
+        ).withColumn(AS_OF, F.lit(as_of))
         with cached(segmented) as current:
             _write_slice(
                 spark,
@@ -73,8 +73,6 @@ def run(spark: SparkSession, settings: Settings, context: RunContext) -> RfmSumm
                 previous=previous,
             )
             segment_counts = dict(current.groupBy("segment").count().collect())  # one row a segment
-    finally:
-        scored.release()
     summary = _summary(
         settings,
         as_of,
