@@ -87,6 +87,28 @@ def test_an_unknown_algorithm_is_a_configuration_error():
         models.clustering_estimator(ModelKey("dbscan", 4), seed=42, max_iter=20)
 
 
+@pytest.mark.parametrize("algorithm", models.ALGORITHMS)
+def test_the_fits_take_mllib_defaults_for_everything_but_k_and_seed(spark, algorithm):
+    """Issue 28: the default fit is MLlib's (maxIter 20, tol, initSteps,
+    minDivisibleClusterSize), measured against maxIter 40 in docs/performance.md."""
+    from pyspark.ml.clustering import BisectingKMeans, KMeans
+
+    from custseg.layer1_core.config import ClusteringSettings
+
+    defaults = ClusteringSettings()
+    estimator = models.clustering_estimator(
+        ModelKey(algorithm, 4), seed=defaults.seed, max_iter=defaults.max_iter
+    )
+    plain = {"kmeans": KMeans, "bisecting_kmeans": BisectingKMeans}[algorithm]()
+
+    def by_name(params):
+        chosen = {"k", "seed", "featuresCol", "predictionCol"}
+        return {p.name: v for p, v in params.extractParamMap().items() if p.name not in chosen}
+
+    assert defaults.max_iter == 20
+    assert by_name(estimator) == by_name(plain)
+
+
 def test_model_key_is_still_the_plain_pair():
     key = ModelKey("kmeans", 4)
 
