@@ -192,7 +192,8 @@ def _ingest_files(
         keyed = (
             _without_repeats(caches, lines, repeated, repeats["distinct"]) if dropping else lines
         )
-        if keyed.is_cached and keyed is not lines:  # rows moved by the shuffle join
+        own_cache = keyed is not lines and keyed.is_cached  # the shuffle join's, rows moved
+        if own_cache:
             splits = dataclasses.replace(splits, one_month_per_task=False)
         step(log, "count and reconcile the lines")
         counts = count_classified(
@@ -202,8 +203,8 @@ def _ingest_files(
             duplicates_removed=identical if dropping else 0,
             distinct_customers=customers,
         )
-        if keyed.is_cached:
-            lines.unpersist()  # keyed holds every row it needs from here on
+        if own_cache:  # keyed holds every row it needs from here on; under ``keep`` keyed
+            lines.unpersist()  # is lines, whose cache the writes still read
         check_reconciliation(counts)
         _warn_about_replacement_characters(settings, counts)
         batch = _Batch(to_read, keyed, splits, counts, key, key_recorded)
