@@ -100,11 +100,11 @@ def _local_defaults(settings: Settings) -> dict[str, str]:
         "spark.ui.enabled": str(spark.ui).lower(),
         "spark.ui.showConsoleProgress": "false",
         "spark.redaction.regex": REDACTION_REGEX,
-        # Delta reads its log with this many partitions (default 50): on a laptop that is
-        # dozens of tiny tasks for every write of a small table. One per local core: a log
-        # of a few hundred actions needs no more (the demo run: 159 -> 151 s against 8).
-        "spark.databricks.delta.snapshotPartitions": str(
-            sizing.local_cores(spark.master) or partitions
+        # Delta rebuilds a table's file list from its log in this many partitions (default
+        # 50) before every replaceWhere: on a laptop that is dozens of tiny tasks for every
+        # write of a small table. A local log of a few thousand actions needs one.
+        "spark.databricks.delta.snapshotPartitions": (
+            "1" if sizing.local_cores(spark.master) else str(partitions)
         ),
     }
     if sizing.local_cores(spark.master) is not None:
@@ -122,6 +122,9 @@ def _always(settings: Settings) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         # Delta: small batch job defaults; nothing in the plan or UI carries the hash key.
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        # Pure cost in open-source Delta 4.4: every commit of a table under 50 files lists
+        # them in its .crc (a job at each creation), and nothing reads that list back.
+        "spark.databricks.delta.allFilesInCrc.enabled": "false",
         "spark.sql.legacy.timeParserPolicy": "CORRECTED",
     }
 

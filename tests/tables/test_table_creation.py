@@ -1,0 +1,93 @@
+"""A table is created with its constraints in the creating commit (no window in which a
+killed run leaves a table without them), and a table made by an older custseg, whose
+constraints came in later commits, gets any it lacks on its next write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from delta.tables import DeltaTable
+from pyspark.sql import functions as F
+
+from custseg.layer1_core import tables
+from custseg.layer2_io import delta_io
+from custseg.layer2_io.schemas import table_schema
+
+WITH_CONSTRAINTS = [spec for spec in tables.ALL_TABLES.values() if spec.constraints]
+
+
+def _operations(path: Path) -> list[str]:
+    commits = sorted((path / "_delta_log").glob("*.json"))
+    return [
+        json.loads(line)["commitInfo"]["operation"]
+        for commit in commits
+        for line in commit.read_text().splitlines()
+        if line.startswith('{"commitInfo"')
+    ]
+
+
+def test_some_tables_declare_constraints():
+    assert {spec.name for spec in WITH_CONSTRAINTS} >= {"transactions", "runs"}
+
+
+@pytest.mark.parametrize("spec", WITH_CONSTRAINTS, ids=lambda spec: spec.name)
+def test_a_new_table_has_its_constraints_from_its_one_creating_commit(spark, tmp_path, spec):
+    path = tmp_path / spec.name
+
+    delta_io.ensure_table(spark, spec, str(path))
+
+    assert _operations(path) == ["CREATE TABLE"]
+    properties = delta_io.table_properties(spark, str(path))
+    assert {
+        key: value for key, value in properties.items() if key.startswith("delta.constraints.")
+    } == {delta_io.constraint_property(name): expression for name, expression in spec.constraints}
+
+
+def _valid_value(column: tables.Column):
+    kind = column.sql_type.name
+    if kind.startswith("decimal"):
+        return Decimal("1.00")
+    return {
+        "string": "x",
+        "bigint": 1,
+        "int": 1,
+        "double": 1.0,
+        "boolean": False,
+        "date": dt.date(2011, 1, 1),
+        "timestamp": dt.datetime(2011, 1, 1, 10),
+    }[kind]
+
+
+def test_a_creating_commit_constraint_refuses_a_violating_row(spark, tmp_path):
+    spec = tables.TRANSACTIONS
+    path = str(tmp_path / spec.name)
+    delta_io.ensure_table(spark, spec, path)
+    values = {column.name: _valid_value(column) for column in spec.columns}
+    values[tables.CUSTOMER_KEY] = "a" * 64
+    row = spark.createDataFrame([tuple(values.values())], table_schema(spec))
+
+    delta_io.write_table(spark, str(tmp_path), spec, row, mode="append")
+    short_key = row.withColumn(tables.CUSTOMER_KEY, F.lit("short"))
+    with pytest.raises(Exception, match="valid_customer_key"):
+        delta_io.write_table(spark, str(tmp_path), spec, short_key, mode="append")
+    assert spark.read.format("delta").load(path).count() == 1
+
+
+def test_an_older_table_without_its_constraints_gets_them_on_the_next_write(spark, tmp_path):
+    spec = tables.RUNS
+    path = str(tmp_path / spec.name)
+    builder = DeltaTable.createIfNotExists(spark).location(path)
+    for column in spec.columns:  # as an older custseg created it: columns only
+        builder = builder.addColumn(column.name, delta_io.column_type(column), column.nullable)
+    builder.execute()
+
+    delta_io.ensure_table(spark, spec, path)
+
+    properties = delta_io.table_properties(spark, path)
+    for name, _ in spec.constraints:  # ADD CONSTRAINT stores the expression re-spaced
+        assert delta_io.constraint_property(name) in properties
+    assert _operations(Path(path))[1:] == ["ADD CONSTRAINT"] * len(spec.constraints)
