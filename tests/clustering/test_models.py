@@ -119,8 +119,8 @@ def test_model_key_is_still_the_plain_pair():
 @pytest.mark.parametrize(
     "rows, partitions, expected", [(8_000, 8, 1), (250_001, 8, 2), (3_000_000, 8, 8), (0, 8, 1)]
 )
-def test_fits_take_one_partition_per_250000_rows(rows, partitions, expected):
-    assert models.fit_partitions(rows, partitions) == expected
+def test_bisecting_fits_take_one_partition_per_250000_rows(rows, partitions, expected):
+    assert models.bisecting_partitions(rows, partitions) == expected
 
 
 def test_bisecting_kmeans_fits_the_same_centres_on_fewer_partitions(make_rfm):
@@ -168,17 +168,3 @@ def test_the_training_frame_is_left_for_mllib_to_cache_and_fits_the_same(make_rf
 
     assert not train.storageLevel.useMemory and not train.storageLevel.useDisk
     assert models.centres(on_training) == models.centres(on_cached)
-
-
-def test_kmeans_fits_on_the_fixed_partitions_merged_one_per_250000_rows(make_rfm):
-    """k-means|| samples per partition, so the partition count is part of the model: a fit
-    given its training rows is the fit of the merged partitions, the same on every call."""
-    frame = models.fixed_partitioning(features.feature_frame(make_rfm(GROUP_SIZES), FEATURES), 2)
-    scaled = models.scaled_frame(models.scaler_pipeline(FEATURES).fit(frame), frame)
-    key = ModelKey("kmeans", 4)
-
-    merged = models.fit_clustering(scaled, key, seed=42, max_iter=20, training_rows=180)
-    again = models.fit_clustering(scaled, key, seed=42, max_iter=20, training_rows=180)
-    by_hand = models.clustering_estimator(key, seed=42, max_iter=20).fit(scaled.coalesce(1))
-
-    assert models.centres(merged) == models.centres(again) == models.centres(by_hand)

@@ -131,38 +131,35 @@ def clustering_estimator(key: ModelKey, *, seed: int, max_iter: int):
     )
 
 
-# Training rows per partition of a fit (see ``fit_clustering``): a fit of a few thousand
-# customers is dozens of Spark jobs, and each job's cost is its tasks, not its arithmetic.
-FIT_ROWS_PER_PARTITION = 250_000
+# BisectingKMeans training rows per partition when it may fit on fewer partitions than the
+# fixed ones (see ``fit_clustering``).
+BISECTING_ROWS_PER_PARTITION = 250_000
 
 
-def fit_partitions(training_rows: int, partitions: int) -> int:
-    """Partitions a fit runs on: one per 250,000 training rows, at most ``partitions``."""
-    return max(1, min(partitions, -(-training_rows // FIT_ROWS_PER_PARTITION)))
+def bisecting_partitions(training_rows: int, partitions: int) -> int:
+    """Partitions for a BisectingKMeans fit: one per 250,000 rows, at most ``partitions``."""
+    return max(1, min(partitions, -(-training_rows // BISECTING_ROWS_PER_PARTITION)))
 
 
 def fit_clustering(
     train: DataFrame, key: ModelKey, *, seed: int, max_iter: int, training_rows: int | None = None
 ) -> ClusterModel:
-    """Fits on one partition per 250,000 training rows (``fit_partitions``) when
-    ``training_rows`` is given, the fixed partitions merged in order without a shuffle.
-
-    KMeans' k-means|| initialisation samples per partition, so its centres depend on that
-    count. The count is a function of the training rows and ``clustering.partitions`` only,
-    so the same data and settings still give the same model; against the fixed partitions
-    the training cost moved by less than the quality rule's 1% (docs/performance.md).
+    """KMeans fits on the fixed partitions as they are: k-means|| samples its initial centres
+    per partition, so fewer partitions would give other centres.
 
     BisectingKMeans sums each cluster with an ``aggregateByKey`` that names no partition
     count, so it reduces into ``spark.default.parallelism`` when that is set, else into as
     many partitions as its input has. The order in which those summaries come back decides
     which split draws which random numbers: with another reduce count the deeper levels of
-    the tree differ (seen at k >= 8 on 176,000 customers). So it is merged only when the
-    default parallelism pins the reduce side to the fixed partitions, as local sessions do
-    (custseg.layer2_io.spark); the sums then differ in float rounding only."""
-    if training_rows is not None:
+    the tree differ (seen at k >= 8 on 176,000 customers). So it fits on fewer input
+    partitions (a task or two per job instead of one per fixed partition, for each of its
+    hundreds of jobs) only when the default parallelism pins the reduce side to the fixed
+    partitions, as local sessions do (custseg.layer2_io.spark); the sums then differ in float
+    rounding only."""
+    if key.algorithm == "bisecting_kmeans" and training_rows is not None:
         partitions = train.rdd.getNumPartitions()
-        if key.algorithm == "kmeans" or _reduce_side_pinned(train.sparkSession, partitions):
-            train = train.coalesce(fit_partitions(training_rows, partitions))
+        if _reduce_side_pinned(train.sparkSession, partitions):
+            train = train.coalesce(bisecting_partitions(training_rows, partitions))
     return clustering_estimator(key, seed=seed, max_iter=max_iter).fit(train)
 
 
