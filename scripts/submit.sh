@@ -120,8 +120,10 @@ conf_given spark.redaction.regex || extra+=(--conf "spark.redaction.regex=$redac
 
 master=$(option_value --master)
 deploy_mode=$(option_value --deploy-mode)
-# Delta reads its log with this many partitions (default 50: thousands of tiny tasks over a
-# run); one per executor core, at least 2, when the cores are known from the options.
+# Delta rebuilds a table's file list from its log in this many partitions (default 50:
+# thousands of tiny tasks over a run). A local master gets 1, as local sessions started by
+# custseg itself (custseg.layer2_io.spark); a cluster one per executor core, at least 2,
+# when the cores are known from the options.
 if ! conf_given spark.databricks.delta.snapshotPartitions; then
   cores=$(option_value --total-executor-cores)
   cores=${cores:-$(conf_value spark.cores.max)}
@@ -132,9 +134,9 @@ if ! conf_given spark.databricks.delta.snapshotPartitions; then
     per_executor=${per_executor:-$(conf_value spark.executor.cores)}
     cores=$((executors * ${per_executor:-1}))
   fi
-  case "$master" in local*|"") cores=${cores:-$(nproc 2>/dev/null || echo 2)} ;; esac
   cores=${cores:-8}
   [ "$cores" -ge 2 ] 2>/dev/null || cores=2
+  case "$master" in local*|"") cores=1 ;; esac
   extra+=(--conf "spark.databricks.delta.snapshotPartitions=$cores")
 fi
 

@@ -212,3 +212,5 @@ def test_racing_runs_of_different_and_equal_as_of_all_land(spark, small_run, tmp
         assert cli.main(small_run.cli("rfm", alone, f"rfm.as_of={as_of}")) == 0
     names = ("customer_rfm", "segment_summary", "score_edges")
     assert_same_tables(spark, raced, alone, names, "previous_segment")
+    # the three runs raced to create the runs table too: the winner's commit holds its check
+    assert "delta.constraints.valid_outcome" in delta_io.table_properties(spark, f"{raced}/runs")

@@ -110,8 +110,10 @@ def _remove_uncommitted_log(spark: SparkSession, path: str) -> None:
         time.sleep(0.5)
 
 
-def _create_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
+def _create_table(spark: SparkSession, spec: TableSpec, path: str) -> bool:
     """Creates the table, or lets a run creating the same table at this moment finish.
+    True when this run's creation made it (with its constraints); False when another run
+    did, which may have been an older custseg that added constraints in later commits.
 
     While another run's creation is under way the log folder exists without a commit and
     Delta refuses to create or load the table there ([DELTA_TABLE_NOT_FOUND]); waiting for
@@ -121,13 +123,14 @@ def _create_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
         _remove_uncommitted_log(spark, path)
         try:
             _table_builder(spark, spec, path).execute()
-            return
+            return True
         except Exception:
             _remove_uncommitted_log(spark, path)
             if table_exists(spark, path):  # another run created it first: fine
-                return
+                return False
             if attempt == 2:
                 raise
+    return False
 
 
 def _table_builder(spark: SparkSession, spec: TableSpec, path: str):
@@ -145,10 +148,15 @@ def _table_builder(spark: SparkSession, spec: TableSpec, path: str):
     return builder
 
 
+def path_identifier(path: str) -> str:
+    """``delta.`<path>` `` for SQL, a backtick in the path doubled as SQL escapes it."""
+    return "delta.`{}`".format(path.replace("`", "``"))
+
+
 def table_properties(spark: SparkSession, path: str) -> dict[str, str]:
     """The table's properties from its metadata alone: no Spark job (``DESCRIBE DETAIL``
     computes the file count and size from the whole log, three jobs)."""
-    rows = spark.sql(f"SHOW TBLPROPERTIES delta.`{path}`").collect()
+    rows = spark.sql(f"SHOW TBLPROPERTIES {path_identifier(path)}").collect()
     return {row["key"]: row["value"] for row in rows}
 
 
@@ -178,7 +186,7 @@ def _add_new_columns(spark: SparkSession, spec: TableSpec, path: str) -> None:
     )
     _alter_unless_done(
         spark,
-        f"ALTER TABLE delta.`{path}` ADD COLUMNS ({added})",
+        f"ALTER TABLE {path_identifier(path)} ADD COLUMNS ({added})",
         lambda: {c.name for c in new} <= set(spark.read.format("delta").load(path).columns),
     )
 
@@ -201,8 +209,7 @@ def ensure_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
     so on an existing table of a spec with constraints the table's properties are read
     (one small log read) and whatever a crash between those commits left out is added.
     """
-    if not table_exists(spark, path):
-        _create_table(spark, spec, path)
+    if not table_exists(spark, path) and _create_table(spark, spec, path):
         return
     _add_new_columns(spark, spec, path)
     if not spec.constraints:
@@ -217,7 +224,7 @@ def ensure_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
         if key not in present:
             _alter_unless_done(
                 spark,
-                f"ALTER TABLE delta.`{path}` ADD CONSTRAINT {name} CHECK ({expression})",
+                f"ALTER TABLE {path_identifier(path)} ADD CONSTRAINT {name} CHECK ({expression})",
                 lambda key=key: key in properties(),
             )
 

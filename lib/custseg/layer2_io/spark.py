@@ -101,8 +101,10 @@ def _local_defaults(settings: Settings) -> dict[str, str]:
         "spark.ui.showConsoleProgress": "false",
         "spark.redaction.regex": REDACTION_REGEX,
         # Delta rebuilds a table's file list from its log in this many partitions (default
-        # 50) before every replaceWhere: on a laptop that is dozens of tiny tasks for every
-        # write of a small table. A local log of a few thousand actions needs one.
+        # 50) for every read, replaceWhere and conflict check of a new table version: on a
+        # laptop that is dozens of tiny tasks for every write of a small table. The local
+        # logs here hold at most a few thousand actions (the 16M benchmark's transactions:
+        # one file per month and write), which one task replays.
         "spark.databricks.delta.snapshotPartitions": (
             "1" if sizing.local_cores(spark.master) else str(partitions)
         ),
