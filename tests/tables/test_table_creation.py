@@ -87,7 +87,9 @@ def test_an_older_table_lacking_a_constraint_gets_it_on_the_next_write(spark, tm
         builder = builder.addColumn(column.name, delta_io.column_type(column), column.nullable)
     builder.execute()
     first, expression = spec.constraints[0]
-    spark.sql(f"ALTER TABLE delta.`{path}` ADD CONSTRAINT {first} CHECK ({expression})")
+    spark.sql(
+        f"ALTER TABLE {delta_io.path_identifier(path)} ADD CONSTRAINT {first} CHECK ({expression})"
+    )
 
     nothing = spark.createDataFrame([], table_schema(spec))
     delta_io.write_table(spark, str(tmp_path), spec, nothing, mode="append")

@@ -130,7 +130,6 @@ def _create_table(spark: SparkSession, spec: TableSpec, path: str) -> bool:
                 return False
             if attempt == 2:
                 raise
-    return False
 
 
 def _table_builder(spark: SparkSession, spec: TableSpec, path: str):
@@ -215,17 +214,14 @@ def ensure_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
     if not spec.constraints:
         return
 
-    def properties() -> dict:
-        return table_properties(spark, path)
-
-    present = properties()
+    present = table_properties(spark, path)
     for name, expression in spec.constraints:
         key = constraint_property(name)
         if key not in present:
             _alter_unless_done(
                 spark,
                 f"ALTER TABLE {path_identifier(path)} ADD CONSTRAINT {name} CHECK ({expression})",
-                lambda key=key: key in properties(),
+                lambda key=key: key in table_properties(spark, path),
             )
 
 
