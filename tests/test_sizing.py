@@ -73,3 +73,25 @@ def test_local_sessions_pin_the_default_parallelism_to_the_fixed_partitions(monk
 def test_the_test_session_reduces_into_the_fixed_partitions(spark):
     pairs = spark.sparkContext.parallelize([(i % 3, 1) for i in range(30)], 1)
     assert pairs.reduceByKey(lambda a, b: a + b).getNumPartitions() == 2
+
+
+def test_caches_are_stored_uncompressed_everywhere_unless_the_config_says_otherwise(
+    monkeypatch, spark
+):
+    """Spark's columnar cache compression cost as much as reading, typing and keying the
+    lines it cached (docs/performance.md): off locally and under spark-submit, and a
+    config's spark.conf can still turn it back on."""
+    from custseg.layer2_io.spark import session_options
+
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
+    setting = "spark.sql.inMemoryColumnarStorage.compressed"
+    local = session_options(replace(Settings(), **{"spark.master": "local[2]"}), "t")
+    chosen = replace(Settings(), **{"spark.conf": {setting: "true"}})
+    monkeypatch.setenv("PYSPARK_GATEWAY_PORT", "1")  # as spark-submit leaves it
+    submitted = session_options(Settings(), "t")
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT")
+
+    assert local[setting] == "false"
+    assert submitted[setting] == "false"
+    assert session_options(chosen, "t")[setting] == "true"
+    assert spark.conf.get(setting) == "false"

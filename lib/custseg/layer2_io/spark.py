@@ -117,7 +117,8 @@ def _local_defaults(settings: Settings) -> dict[str, str]:
 
 
 def _always(settings: Settings) -> dict[str, str]:
-    """Settings the project's results depend on; applied under spark-submit too."""
+    """Settings the project's results depend on, and the cache format every stage's costs
+    depend on; applied under spark-submit too."""
     return {
         "spark.sql.extensions": DELTA_EXTENSION,
         "spark.sql.catalog.spark_catalog": DELTA_CATALOG,
@@ -128,6 +129,12 @@ def _always(settings: Settings) -> dict[str, str]:
         # them in its .crc (a job at each creation), and nothing reads that list back.
         "spark.databricks.delta.allFilesInCrc.enabled": "false",
         "spark.sql.legacy.timeParserPolicy": "CORRECTED",
+        # Cached frames stored as written, not run through Spark's columnar compression,
+        # which tries every encoding on every column of every batch: caching ingest's
+        # lines cost as much as reading, typing and keying them (5.5 million lines: 37 s
+        # against 25 s uncompressed; re-reads take the same time). The caches are larger
+        # on disk and in memory (docs/performance.md, "Changes").
+        "spark.sql.inMemoryColumnarStorage.compressed": "false",
     }
 
 
