@@ -13,7 +13,9 @@ from custseg.layer1_core.tables import INGEST_FILES
 from custseg.layer2_io import delta_io
 from custseg.layer2_io.schemas import table_schema
 from custseg.layer3_stages.ingest.pseudonym import (
+    HashCollisionError,
     HashKeyError,
+    check_no_collisions,
     _pads,
     hmac_hex,
     key_check_value,
@@ -56,6 +58,27 @@ def test_the_key_computed_in_spark_is_pythons_hmac_and_stays_out_of_the_plan(spa
     for secret in (key, *_pads(key)):
         assert secret.hex() not in plan.lower()
         assert secret.decode("latin-1") not in plan
+
+
+def test_a_key_standing_for_two_ids_is_a_collision_and_customers_are_counted_by_key(spark):
+    """No HMAC collision can be produced on purpose, so the keys here are given: "k2"
+    stands for two ids, and the ids that reach "k1" count once however many rows they
+    have; rows without an id are not customers."""
+    rows = [
+        ("17850", "k1", True),
+        ("17850", "k1", False),
+        ("00017", "k3", False),
+        (None, None, True),
+    ]
+    schema = "canonical_id string, customer_key string, clean boolean"
+    clean = F.col("clean")
+    without_clash = spark.createDataFrame(rows, schema)
+    with_clash = spark.createDataFrame([*rows, ("a", "k2", True), ("b", "k2", True)], schema)
+
+    assert check_no_collisions(without_clash) == 2
+    assert check_no_collisions(without_clash, counted=clean) == 1
+    with pytest.raises(HashCollisionError, match="1 key"):
+        check_no_collisions(with_clash, counted=clean)
 
 
 def test_key_from_environment_and_file_read_alike(monkeypatch, tmp_path):
