@@ -15,8 +15,8 @@ from custseg.layer2_io.schemas import table_schema
 from custseg.layer3_stages.ingest.pseudonym import (
     HashCollisionError,
     HashKeyError,
-    check_no_collisions,
     _pads,
+    check_no_collisions,
     hmac_hex,
     key_check_value,
     load_hash_key,
