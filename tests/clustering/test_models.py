@@ -88,9 +88,10 @@ def test_an_unknown_algorithm_is_a_configuration_error():
 
 
 @pytest.mark.parametrize("algorithm", models.ALGORITHMS)
-def test_the_fits_take_mllib_defaults_for_everything_but_k_and_seed(spark, algorithm):
+def test_the_fits_take_mllib_defaults_for_everything_but_k_seed_and_solver(spark, algorithm):
     """Issue 28: the default fit is MLlib's (maxIter 20, tol, initSteps,
-    minDivisibleClusterSize), measured against maxIter 40 in docs/performance.md."""
+    minDivisibleClusterSize), measured against maxIter 40 in docs/performance.md; KMeans
+    takes the block solver (the same centres, faster)."""
     from pyspark.ml.clustering import BisectingKMeans, KMeans
 
     from custseg.layer1_core.config import ClusteringSettings
@@ -105,8 +106,32 @@ def test_the_fits_take_mllib_defaults_for_everything_but_k_and_seed(spark, algor
         chosen = {"k", "seed", "featuresCol", "predictionCol"}
         return {p.name: v for p, v in params.extractParamMap().items() if p.name not in chosen}
 
+    if algorithm == "kmeans":
+        plain.setSolver("block")
     assert defaults.max_iter == 20
     assert by_name(estimator) == by_name(plain)
+
+
+def test_kmeans_block_solver_gives_the_default_solvers_centres(spark):
+    """The block solver computes distances as matrix products; on the same partitions it
+    starts from the same k-means|| centres and ends where MLlib's default ends."""
+    from pyspark.ml.clustering import KMeans
+    from pyspark.ml.feature import VectorAssembler
+
+    points = [
+        (float(i % 7) + i / 1000.0, float((i * 3) % 11), float(i % 5) ** 1.5) for i in range(600)
+    ]
+    frame = VectorAssembler(inputCols=["a", "b", "c"], outputCol=models.VECTOR).transform(
+        spark.createDataFrame(points, "a double, b double, c double").repartition(4, "a")
+    )
+    key = ModelKey("kmeans", 4)
+    ours = models.clustering_estimator(key, seed=7, max_iter=20).fit(frame)
+    default = KMeans(k=4, seed=7, maxIter=20, featuresCol=models.VECTOR).fit(frame)
+
+    assert ours.getSolver() == "block" and default.getSolver() == "auto"
+    for got, expected in zip(models.centres(ours), models.centres(default)):
+        assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    assert ours.summary.trainingCost == pytest.approx(default.summary.trainingCost, rel=1e-12)
 
 
 def test_model_key_is_still_the_plain_pair():
