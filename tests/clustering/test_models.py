@@ -6,6 +6,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from custseg.layer1_core.config.model import ClusteringConfigError
+from custseg.layer2_io.spark import cached
 from custseg.layer3_stages.clustering import features, models
 from custseg.layer3_stages.clustering.models import ModelKey
 
@@ -112,9 +113,10 @@ def test_the_fits_take_mllib_defaults_for_everything_but_k_seed_and_solver(spark
     assert by_name(estimator) == by_name(plain)
 
 
-def test_kmeans_block_solver_gives_the_default_solvers_centres(spark):
+def test_kmeans_block_solver_gives_the_row_solvers_centres(spark):
     """The block solver computes distances as matrix products; on the same partitions it
-    starts from the same k-means|| centres and ends where MLlib's default ends."""
+    starts from the same k-means|| centres and ends where the row solver (what MLlib's
+    ``auto`` takes for custseg's vectors) ends."""
     from pyspark.ml.clustering import KMeans
     from pyspark.ml.feature import VectorAssembler
 
@@ -125,13 +127,16 @@ def test_kmeans_block_solver_gives_the_default_solvers_centres(spark):
         spark.createDataFrame(points, "a double, b double, c double").repartition(4, "a")
     )
     key = ModelKey("kmeans", 4)
-    ours = models.clustering_estimator(key, seed=7, max_iter=20).fit(frame)
-    default = KMeans(k=4, seed=7, maxIter=20, featuresCol=models.VECTOR).fit(frame)
+    with cached(frame) as same_rows:
+        ours = models.clustering_estimator(key, seed=7, max_iter=20).fit(same_rows)
+        row = KMeans(k=4, seed=7, maxIter=20, featuresCol=models.VECTOR, solver="row")
+        reference = row.fit(same_rows)
 
-    assert ours.getSolver() == "block" and default.getSolver() == "auto"
-    for got, expected in zip(models.centres(ours), models.centres(default)):
+    assert ours.getSolver() == "block"
+    assert len(models.centres(ours)) == len(models.centres(reference)) == 4
+    for got, expected in zip(models.centres(ours), models.centres(reference), strict=True):
         assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)
-    assert ours.summary.trainingCost == pytest.approx(default.summary.trainingCost, rel=1e-12)
+    assert ours.summary.trainingCost == pytest.approx(reference.summary.trainingCost, rel=1e-12)
 
 
 def test_model_key_is_still_the_plain_pair():

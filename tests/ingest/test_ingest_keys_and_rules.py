@@ -62,8 +62,8 @@ def test_the_key_computed_in_spark_is_pythons_hmac_and_stays_out_of_the_plan(spa
 
 def test_a_key_standing_for_two_ids_is_a_collision_and_customers_are_counted_by_key(spark):
     """No HMAC collision can be produced on purpose, so the keys here are given: "k2"
-    stands for two ids, and the ids that reach "k1" count once however many rows they
-    have; rows without an id are not customers."""
+    stands for two ids, and the id that reaches "k1" counts once however many rows it has;
+    rows without an id are not customers."""
     rows = [
         ("17850", "k1", True),
         ("17850", "k1", False),

@@ -133,7 +133,8 @@ def _always(settings: Settings) -> dict[str, str]:
         # which tries every encoding on every column of every batch: caching ingest's
         # lines cost as much as reading, typing and keying them (5.5 million lines: 37 s
         # against 25 s uncompressed; re-reads take the same time). The caches are larger
-        # on disk and in memory (docs/performance.md, "Changes").
+        # on disk and in memory (docs/performance.md, "Changes"). Being one of these
+        # settings, it wins over spark-submit's --conf; a config's spark.conf overrides it.
         "spark.sql.inMemoryColumnarStorage.compressed": "false",
     }
 

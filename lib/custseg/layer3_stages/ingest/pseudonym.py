@@ -11,10 +11,8 @@ bytes travel inside tasks, as a UDF's pickled key would.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
-import operator
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -122,7 +120,8 @@ def check_no_collisions(
     values that Spark's hash aggregate combines in place, where a minimum of strings would
     sort every line. A collision goes unseen only if two ids share an HMAC-SHA256 and both
     64-bit hashes. Counting the customers here, on keys grouped anyway, spares a distinct
-    count over every line later."""
+    count over every line later. ``keyed`` comes from ``with_customer_key``, whose key is
+    null exactly when the id is."""
     counted = counted if counted is not None else F.lit(True)
     ids = F.col(id_column)
     hashes = [F.xxhash64(ids), F.xxhash64(F.lit("custseg id identity"), ids)]
@@ -130,9 +129,9 @@ def check_no_collisions(
         keyed.where(ids.isNotNull())
         .groupBy(CUSTOMER_KEY)
         .agg(
-            functools.reduce(
-                operator.or_, [F.min(value) != F.max(value) for value in hashes]
-            ).alias("clash"),
+            ((F.min(hashes[0]) != F.max(hashes[0])) | (F.min(hashes[1]) != F.max(hashes[1]))).alias(
+                "clash"
+            ),
             F.max(counted.cast("int")).alias("counted"),
         )
     )

@@ -62,7 +62,7 @@ def count_classified(
 ) -> IngestCounts:
     """Counts from the classified, keyed rows in one grouped pass; ``rows_read`` is counted
     per file split on the keyed lines before repeated lines are dropped, ``identical_lines``
-    on the line hashes, ``distinct_customers`` by the collision check's pairs.
+    on the line hashes, ``distinct_customers`` by the collision check's grouping by key.
 
     Counting the two sides on different plans is what makes the identity a check: a join
     that duplicated or dropped rows (the one that drops repeated lines) shows up as a
