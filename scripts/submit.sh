@@ -124,7 +124,8 @@ deploy_mode=$(option_value --deploy-mode)
 # thousands of tiny tasks over a run). A local master gets 1, as local sessions started by
 # custseg itself (custseg.layer2_io.spark); a cluster one per executor core, at least 2,
 # when the cores are known from the options.
-if ! conf_given spark.databricks.delta.snapshotPartitions; then
+cluster_cores() {
+  local cores executors per_executor
   cores=$(option_value --total-executor-cores)
   cores=${cores:-$(conf_value spark.cores.max)}
   executors=$(option_value --num-executors)
@@ -136,8 +137,14 @@ if ! conf_given spark.databricks.delta.snapshotPartitions; then
   fi
   cores=${cores:-8}
   [ "$cores" -ge 2 ] 2>/dev/null || cores=2
-  case "$master" in local*|"") cores=1 ;; esac
-  extra+=(--conf "spark.databricks.delta.snapshotPartitions=$cores")
+  echo "$cores"
+}
+if ! conf_given spark.databricks.delta.snapshotPartitions; then
+  case "$master" in
+    local*|"") partitions=1 ;;
+    *) partitions=$(cluster_cores) ;;
+  esac
+  extra+=(--conf "spark.databricks.delta.snapshotPartitions=$partitions")
 fi
 
 # Which python runs custseg: see the header. Local paths only where they exist.
