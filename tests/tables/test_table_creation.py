@@ -111,3 +111,76 @@ def test_a_path_with_spaces_is_named_in_sql_as_it_is(spark, tmp_path):
 
     assert delta_io.constraint_property("valid_outcome") in delta_io.table_properties(spark, path)
     assert delta_io.path_identifier("/a/b`c") == "delta.`/a/b``c`"
+
+
+WITH_STATS_COLUMNS = [spec for spec in tables.ALL_TABLES.values() if spec.stats_columns]
+
+
+def _file_statistics(path: Path) -> list[dict]:
+    """The statistics of every file added, from the commits' add actions."""
+    commits = sorted((path / "_delta_log").glob("*.json"))
+    adds = [
+        json.loads(line)["add"]
+        for commit in commits
+        for line in commit.read_text().splitlines()
+        if line.startswith('{"add"')
+    ]
+    return [json.loads(add["stats"]) for add in adds]
+
+
+def test_the_big_tables_keep_statistics_for_their_layout_columns_only():
+    named = {spec.name: spec.stats_columns for spec in WITH_STATS_COLUMNS}
+    assert named == {
+        "transactions": ("purchase_time", "purchase_date", "source_file"),
+        "customer_rfm": (tables.CUSTOMER_KEY,),
+        "customer_clusters": (tables.CUSTOMER_KEY,),
+        "segments_current": (tables.CUSTOMER_KEY,),
+    }
+
+
+@pytest.mark.parametrize(
+    "stats_columns", [("no_such_column",), (tables.AS_OF,)], ids=["unknown", "partition"]
+)
+def test_a_spec_cannot_name_statistics_delta_would_not_keep(stats_columns):
+    with pytest.raises(ValueError, match="no statistics for column"):
+        tables.TableSpec(
+            "t",
+            "a table",
+            (tables.Column(tables.AS_OF, tables.CUSTOMER_RFM.columns[1].sql_type, "day"),),
+            partition_by=(tables.AS_OF,),
+            stats_columns=stats_columns,
+        )
+
+
+def test_a_write_keeps_minimum_and_maximum_of_the_named_columns_only(spark, tmp_path):
+    spec = tables.TRANSACTIONS
+    values = {column.name: _valid_value(column) for column in spec.columns}
+    values[tables.CUSTOMER_KEY] = "a" * 64
+    row = spark.createDataFrame([tuple(values.values())], table_schema(spec))
+
+    delta_io.write_table(spark, str(tmp_path), spec, row, mode="append")
+
+    (stats,) = _file_statistics(tmp_path / spec.name)
+    assert stats["numRecords"] == 1
+    assert set(stats["minValues"]) == set(stats["maxValues"]) == set(spec.stats_columns)
+    assert stats["minValues"]["source_file"] == "x"
+
+
+def test_an_older_table_gets_its_statistics_columns_on_the_next_write(spark, tmp_path):
+    """A table created before its spec named statistics columns keeps Delta's default
+    until its next write sets the property, in a commit of its own."""
+    spec = tables.CUSTOMER_RFM
+    path = tmp_path / spec.name
+    builder = DeltaTable.createIfNotExists(spark).location(str(path))
+    for column in spec.columns:
+        builder = builder.addColumn(column.name, delta_io.column_type(column), column.nullable)
+    builder.partitionedBy(*spec.partition_by).execute()
+
+    nothing = spark.createDataFrame([], table_schema(spec))
+    delta_io.write_table(spark, str(tmp_path), spec, nothing, mode="append")
+
+    properties = delta_io.table_properties(spark, str(path))
+    assert properties[tables.STATS_COLUMNS_PROPERTY] == tables.CUSTOMER_KEY
+    assert _operations(path).count("SET TBLPROPERTIES") == 1
+    delta_io.write_table(spark, str(tmp_path), spec, nothing, mode="append")
+    assert _operations(path).count("SET TBLPROPERTIES") == 1  # set once

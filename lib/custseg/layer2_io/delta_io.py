@@ -27,7 +27,14 @@ from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from custseg.layer1_core.tables import ALL_TABLES, AS_OF, DATABASE, TableSpec, table_location
+from custseg.layer1_core.tables import (
+    ALL_TABLES,
+    AS_OF,
+    DATABASE,
+    STATS_COLUMNS_PROPERTY,
+    TableSpec,
+    table_location,
+)
 from custseg.layer2_io.locations import file_system, hadoop_path
 from custseg.layer2_io.schemas import column_type
 
@@ -140,7 +147,7 @@ def _table_builder(spark: SparkSession, spec: TableSpec, path: str):
         )
     if spec.partition_by:
         builder = builder.partitionedBy(*spec.partition_by)
-    for key, value in spec.properties:
+    for key, value in spec.delta_properties:
         builder = builder.property(key, value)
     for name, expression in spec.constraints:
         builder = builder.property(constraint_property(name), expression)
@@ -163,6 +170,19 @@ def constraint_property(name: str) -> str:
     """Where Delta keeps a CHECK constraint: a table property, its name in lower case (as
     ADD CONSTRAINT stores it)."""
     return f"delta.constraints.{name.lower()}"
+
+
+def _set_stats_columns(spark: SparkSession, spec: TableSpec, path: str, present: dict) -> None:
+    """A table created before its spec named the columns to keep statistics for gets them
+    (one commit; the files written before keep the statistics they have)."""
+    wanted = dict(spec.delta_properties).get(STATS_COLUMNS_PROPERTY)
+    if wanted is not None and present.get(STATS_COLUMNS_PROPERTY) != wanted:
+        _alter_unless_done(
+            spark,
+            f"ALTER TABLE {path_identifier(path)} SET TBLPROPERTIES "
+            f"({sql_string(STATS_COLUMNS_PROPERTY)} = {sql_string(wanted)})",
+            lambda: table_properties(spark, path).get(STATS_COLUMNS_PROPERTY) == wanted,
+        )
 
 
 def _add_new_columns(spark: SparkSession, spec: TableSpec, path: str) -> None:
@@ -211,10 +231,11 @@ def ensure_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
     if not table_exists(spark, path) and _create_table(spark, spec, path):
         return
     _add_new_columns(spark, spec, path)
-    if not spec.constraints:
+    if not spec.constraints and not spec.stats_columns:
         return
 
     present = table_properties(spark, path)
+    _set_stats_columns(spark, spec, path, present)
     for name, expression in spec.constraints:
         key = constraint_property(name)
         if key not in present:

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from custseg.layer1_core.tables.spec import DATABASE, TABLE_PROPERTIES, TableSpec
+from custseg.layer1_core.tables.spec import (
+    DATABASE,
+    STATS_COLUMNS_PROPERTY,
+    TABLE_PROPERTIES,
+    TableSpec,
+)
 
 # Relative to the repository root; scripts/generate_table_docs.py writes it, the test reads it.
 DOCS_FILE = "docs/tables.md"
@@ -75,6 +80,13 @@ def _table_section(spec: TableSpec) -> str:
         lines.append("")
     if spec.properties != TABLE_PROPERTIES:
         lines += ["Table properties:", "", *_property_lines(spec.properties), ""]
+    if spec.stats_columns:
+        named = ", ".join(f"`{c}`" for c in spec.stats_columns)
+        lines += [
+            f"Delta keeps file statistics (minimum, maximum) only for {named} "
+            f"(`{STATS_COLUMNS_PROPERTY}`): a reader skips files by those columns only.",
+            "",
+        ]
     return "\n".join(lines)
 
 

@@ -50,6 +50,8 @@ TRANSACTIONS = TableSpec(
     ),
     partition_by=("purchase_month",),
     optimize_write=True,
+    # a file holds one month of one source file: its times and its file are what skip it
+    stats_columns=("purchase_time", "purchase_date", "source_file"),
     constraints=(
         ("valid_customer_key", "length(customer_key) = 64"),
         ("amount_sign_matches_return", "is_return OR amount >= 0"),
