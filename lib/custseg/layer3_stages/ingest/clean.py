@@ -37,6 +37,7 @@ __all__ = [
     "canonical_customer_id",
     "classify",
     "drop_repeated_lines",
+    "for_later_passes",
     "repeated_lines",
     "parse_purchase_time",
     "quarantine_columns",
@@ -120,6 +121,28 @@ def classify(df: DataFrame, rules: CleaningRules) -> DataFrame:
         .withColumn(HAS_REPLACEMENT, has_replacement_column())
         .withColumn("reasons", reasons_column(rules))
         .withColumn("is_return", is_return_column(rules))
+    )
+
+
+# Raw fields whose clean values live on in typed columns: after typing, only quarantine
+# reads them. The typed time and the given amount are folded into the parsed columns.
+_QUARANTINE_ONLY_FIELDS = ("customer_id", "quantity", "unit_price", "amount", "purchase_time")
+_TYPING_ONLY_COLUMNS = (TYPED_TIME_COLUMN, "amount_given")
+
+
+def for_later_passes(classified: DataFrame) -> DataFrame:
+    """The classified lines as the passes after typing read them: raw fields that only
+    quarantine needs are kept on quarantined rows alone. Every pass over cached lines reads
+    and decodes every cached column, so a narrower row makes each pass cheaper."""
+    quarantined = F.size("reasons") > 0
+    return classified.select(
+        *[
+            F.when(quarantined, F.col(name)).alias(name)
+            if name in _QUARANTINE_ONLY_FIELDS
+            else F.col(name)
+            for name in classified.columns
+            if name not in _TYPING_ONLY_COLUMNS
+        ]
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from custseg.layer1_core.tables import CUSTOMER_KEY
@@ -103,18 +103,14 @@ def customer_orders(lines: DataFrame, as_of: dt.date, returns: str) -> DataFrame
     )
 
 
-def _with_gap_days(orders: DataFrame) -> DataFrame:
-    """Days since the customer's previous purchase order (null for the first one).
-
-    Purchases sort before returns inside each customer, so a purchase's predecessor is
-    always a purchase; gaps on return rows are discarded.
-    """
-    by_customer = Window.partitionBy(CUSTOMER_KEY).orderBy(
-        F.col(_IS_PURCHASE).desc(), _ORDER_MICROS, "order_ref"
-    )
-    previous = F.lag(_ORDER_MICROS).over(by_customer)
-    gap = (F.col(_ORDER_MICROS) - previous) / F.lit(float(MICROS_PER_DAY))
-    return orders.withColumn("_gap_days", F.when(F.col(_IS_PURCHASE), gap))
+def _mean_days_between_orders() -> Column:
+    """The mean gap between consecutive purchase orders. The gaps add up to the span from
+    the first purchase order to the last (they telescope), so their mean is that span over
+    the orders less one: no sort of each customer's orders, and null below two orders."""
+    purchase_micros = F.when(F.col(_IS_PURCHASE), F.col(_ORDER_MICROS))
+    gaps = F.count(purchase_micros) - F.lit(1)
+    span_days = (F.max(purchase_micros) - F.min(purchase_micros)) / F.lit(float(MICROS_PER_DAY))
+    return F.when(gaps > 0, span_days / gaps)
 
 
 def _whole_days_before(as_of: dt.date, micros_column: str) -> Column:
@@ -169,7 +165,7 @@ def _totals() -> list[Column]:
         F.coalesce(-F.sum(F.when(~purchase, F.col(_VALUE))), F.lit(0))
         .cast("double")
         .alias("_returned_value"),
-        F.avg("_gap_days").alias("mean_days_between_orders"),
+        _mean_days_between_orders().alias("mean_days_between_orders"),
         F.sum("_lines").alias("transaction_lines"),
         F.try_sum(_QUANTITY).alias(_QUANTITY),
     ]
@@ -219,18 +215,17 @@ def customer_metrics(lines: DataFrame, as_of: dt.date, returns: str) -> DataFram
     only returns keeps frequency 0 and takes recency from the last return line.
     ``transaction_lines`` counts the lines behind each customer, for the run summary.
     """
-    orders = _with_gap_days(customer_orders(_by_customer(lines), as_of, returns))
+    orders = customer_orders(_by_customer(lines), as_of, returns)
     return _per_customer(orders, as_of).select(*_metric_columns(as_of))
 
 
 def _by_customer(lines: DataFrame) -> DataFrame:
     """The lines hash-partitioned by customer once, before any grouping.
 
-    Partitioning by customer_key satisfies the grouping by order, the window over each
-    customer's orders and the grouping by customer alike, so the lines cross the network
-    once. Left to itself, Spark partitions by (customer, order, kind) for the first grouping
-    and shuffles every order again for the window. Spark prunes the lines to the columns the
-    metrics read before this shuffle."""
+    Partitioning by customer_key satisfies the grouping by order and the grouping by
+    customer alike, so the lines cross the network once. Left to itself, Spark partitions by
+    (customer, order, kind) for the first grouping and shuffles every order again for the
+    second. Spark prunes the lines to the columns the metrics read before this shuffle."""
     return lines.repartition(CUSTOMER_KEY)
 
 
