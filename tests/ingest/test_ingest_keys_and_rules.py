@@ -12,7 +12,6 @@ from custseg.layer1_core.config import replace
 from custseg.layer1_core.tables import INGEST_FILES
 from custseg.layer2_io import delta_io
 from custseg.layer2_io.schemas import table_schema
-from custseg.layer3_stages.ingest import stage as ingest_stage
 from custseg.layer3_stages.ingest.pseudonym import (
     HashCollisionError,
     HashKeyError,
@@ -80,37 +79,6 @@ def test_a_key_standing_for_two_ids_is_a_collision_and_customers_are_counted_by_
     assert check_no_collisions(without_clash, counted=clean) == 1
     with pytest.raises(HashCollisionError, match="1 key"):
         check_no_collisions(with_clash, counted=clean)
-
-
-def test_ingest_checks_keys_and_counts_each_split_in_one_pass(spark):
-    """The stage's pass: the same collision check and customer count, and per file split
-    its rows and first scan order (here one task reads both files)."""
-    rows = [
-        ("17850", "k1", True, "f1", 0, 0),
-        ("17850", "k1", False, "f1", 0, 1),
-        ("00017", "k3", False, "f2", 0, 5),
-        (None, None, True, "f2", 0, 6),
-    ]
-    schema = (
-        "canonical_id string, customer_key string, clean boolean, source_file string, "
-        "_block_start long, _scan_order long"
-    )
-    lines = spark.createDataFrame(rows, schema).coalesce(1)
-    clashing = spark.createDataFrame([*rows, ("a", "k2", True, "f2", 0, 7)], schema).union(
-        spark.createDataFrame([("b", "k2", True, "f2", 0, 8)], schema)
-    )
-
-    customers, splits = ingest_stage._keys_and_splits(spark, lines, counted=F.col("clean"))
-
-    assert customers == 1
-    assert splits.rows_by_file == {"f1": 2, "f2": 2}
-    assert sorted(tuple(row) for row in splits.blocks.collect()) == [
-        ("f1", 0, 0, 0),
-        ("f2", 0, 5, 0),
-    ]
-    assert not splits.one_month_per_task  # no month given: no task holds one
-    with pytest.raises(HashCollisionError, match="1 key"):
-        ingest_stage._keys_and_splits(spark, clashing.coalesce(1), counted=F.col("clean"))
 
 
 def test_key_from_environment_and_file_read_alike(monkeypatch, tmp_path):

@@ -528,8 +528,7 @@ def _scan_splits(spark, configured):
         sources.read_sources(spark, files, configured.input),
         ingest_stage.cleaning_rules(configured),
     )
-    keyed = ingest_stage._keyed_lines(classified, TEST_HASH_KEY.encode())
-    return ingest_stage._keys_and_splits(spark, keyed, month=clean.purchase_month())[1]
+    return ingest_stage._file_splits(spark, classified, clean.purchase_month())
 
 
 # Every file in a scan task of its own: Spark packs small files into one task unless opening

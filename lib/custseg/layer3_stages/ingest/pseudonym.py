@@ -30,8 +30,6 @@ __all__ = [
     "KEY_CHECK_LABEL",
     "check_key_matches",
     "check_no_collisions",
-    "per_key_checks",
-    "refuse_collisions",
     "hmac_hex",
     "key_check_value",
     "load_hash_key",
@@ -111,46 +109,38 @@ class HashCollisionError(RuntimeError):
     pass
 
 
-def per_key_checks(id_column: str = "canonical_id", counted: Column | None = None) -> list:
-    """Aggregates of a grouping by key: ``clash``, whether the key's rows hold more than one
-    id, and ``counted``, 1 when a ``counted`` row (every row by default) has the key.
-
-    The ids are compared through two independent 64-bit hashes (their minimum and maximum
-    per key): fixed-width values that Spark's hash aggregate combines in place, where a
-    minimum of strings would sort every line. A collision goes unseen only if two ids share
-    an HMAC-SHA256 and both 64-bit hashes."""
-    counted = counted if counted is not None else F.lit(True)
-    ids = F.col(id_column)
-    hashes = [F.xxhash64(ids), F.xxhash64(F.lit("custseg id identity"), ids)]
-    clash = (F.min(hashes[0]) != F.max(hashes[0])) | (F.min(hashes[1]) != F.max(hashes[1]))
-    return [clash.alias("clash"), F.max(counted.cast("int")).alias("counted")]
-
-
-def refuse_collisions(clashing_keys: int) -> None:
-    if clashing_keys:
-        raise HashCollisionError(
-            f"hash collision: {clashing_keys} key(s) each stand for more than one id"
-        )
-
-
 def check_no_collisions(
     keyed: DataFrame, id_column: str = "canonical_id", counted: Column | None = None
 ) -> int:
     """Each key must stand for one id; returns the number of keys (so of distinct ids) with
     at least one ``counted`` row (every row by default): the distinct customers written.
 
-    One aggregation by key (``per_key_checks``): a key whose ids differ is a collision.
-    Counting the customers here, on keys grouped anyway, spares a distinct count over every
-    line later. ``keyed`` comes from ``with_customer_key``, whose key is null exactly when
-    the id is."""
+    One aggregation by key: a key whose ids differ is a collision. The ids are compared
+    through two independent 64-bit hashes (their minimum and maximum per key): fixed-width
+    values that Spark's hash aggregate combines in place, where a minimum of strings would
+    sort every line. A collision goes unseen only if two ids share an HMAC-SHA256 and both
+    64-bit hashes. Counting the customers here, on keys grouped anyway, spares a distinct
+    count over every line later. ``keyed`` comes from ``with_customer_key``, whose key is
+    null exactly when the id is."""
+    counted = counted if counted is not None else F.lit(True)
+    ids = F.col(id_column)
+    hashes = [F.xxhash64(ids), F.xxhash64(F.lit("custseg id identity"), ids)]
     per_key = (
-        keyed.where(F.col(id_column).isNotNull())
+        keyed.where(ids.isNotNull())
         .groupBy(CUSTOMER_KEY)
-        .agg(*per_key_checks(id_column, counted))
+        .agg(
+            ((F.min(hashes[0]) != F.max(hashes[0])) | (F.min(hashes[1]) != F.max(hashes[1]))).alias(
+                "clash"
+            ),
+            F.max(counted.cast("int")).alias("counted"),
+        )
     )
     row = per_key.agg(
         F.count(F.when(F.col("clash"), F.lit(1))).alias("clashing_keys"),
         F.sum("counted").alias("customers"),
     ).first()
-    refuse_collisions(row["clashing_keys"])
+    if row["clashing_keys"]:
+        raise HashCollisionError(
+            f"hash collision: {row['clashing_keys']} key(s) each stand for more than one id"
+        )
     return int(row["customers"] or 0)

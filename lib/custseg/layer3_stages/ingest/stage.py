@@ -178,12 +178,10 @@ def _ingest_files(
         classified = clean.for_later_passes(clean.classify(raw, cleaning_rules(settings)))
         lines = caches.enter_context(cached(_keyed_lines(classified, key), ROW_CACHE))
         step(log, f"read, check and key {len(to_read)} file(s)")
-        customers, splits = _first_read(
-            spark,
-            lambda: _keys_and_splits(
-                spark, lines, counted=F.size("reasons") == 0, month=clean.purchase_month()
-            ),
+        customers = _first_read(
+            spark, lambda: pseudonym.check_no_collisions(lines, counted=F.size("reasons") == 0)
         )
+        splits = _file_splits(spark, lines, clean.purchase_month())
         repeated = caches.enter_context(cached(clean.repeated_lines(lines)))
         repeats = repeated.agg(
             F.count(F.lit(1)).alias("distinct"), F.sum(F.col("occurrences") - 1).alias("copies")
@@ -252,54 +250,25 @@ def _first_read(spark: SparkSession, action):
         raise failure from None
 
 
-def _keys_and_splits(
-    spark: SparkSession,
-    keyed: DataFrame,
-    counted: Column | None = None,
-    month: Column | None = None,
-) -> tuple[int, _Splits]:
-    """The key collision check (``pseudonym.per_key_checks``; it returns the customers with
-    a ``counted`` row) and the scan's splits (see ``_Splits``), from one pass over the
-    cached lines: grouping sets by key and by split, then one row for all keys and one per
-    split (a summary, not customer rows). ``month`` is a kept line's purchase month; without
-    it no task counts as holding one month. A split is read by one task, so grouping by the
-    task too adds no rows."""
+def _file_splits(
+    spark: SparkSession, classified: DataFrame, month: Column | None = None
+) -> _Splits:
+    """The scan's splits (see ``_Splits``), from one small grouped pass over the cached
+    lines. ``month`` is a kept line's purchase month; without it no task counts as holding
+    one month. A split is read by one task, so grouping by the task too adds no rows."""
     month = month if month is not None else F.lit(None).cast("string")
-    split = [sources.SOURCE_FILE, sources.BLOCK_START, "task"]
-    per_group = (
-        keyed.withColumn("task", F.spark_partition_id())
-        .groupingSets([[CUSTOMER_KEY], split], CUSTOMER_KEY, *split)
+    splits = (
+        classified.groupBy(
+            sources.SOURCE_FILE, sources.BLOCK_START, F.spark_partition_id().alias("task")
+        )
         .agg(
-            F.grouping(CUSTOMER_KEY).alias("is_split"),
-            *pseudonym.per_key_checks(counted=counted),
             F.count(F.lit(1)).alias("rows"),
             F.min(sources.SCAN_ORDER).alias("first"),
             F.min(month).alias("first_month"),
             F.max(month).alias("last_month"),
         )
-        .where((F.col("is_split") == 1) | F.col(CUSTOMER_KEY).isNotNull())  # a key: an id
-    )
-    summary = (
-        per_group.groupBy("is_split", *split)
-        .agg(
-            F.count(F.when(F.col("clash"), F.lit(1))).alias("clashing_keys"),
-            F.sum("counted").alias("customers"),
-            F.sum("rows").alias("rows"),
-            F.min("first").alias("first"),
-            F.min("first_month").alias("first_month"),
-            F.max("last_month").alias("last_month"),
-        )
         .collect()
     )
-    keys = [row for row in summary if row["is_split"] == 0]
-    pseudonym.refuse_collisions(keys[0]["clashing_keys"] if keys else 0)
-    customers = int(keys[0]["customers"] or 0) if keys else 0
-    return customers, _splits(spark, [row for row in summary if row["is_split"] == 1])
-
-
-def _splits(spark: SparkSession, splits: list) -> _Splits:
-    """``_Splits`` from one row per split: its file, start, task, rows, first scan order and
-    the first and last month of its kept lines."""
     rows_by_file: dict[str, int] = {}
     blocks = []
     for split in sorted(
@@ -426,7 +395,8 @@ def _ingest_profiles(
     classified = profiles.classify_profiles(raw, configured, settings.cleaning)
     with contextlib.ExitStack() as caches:  # released in reverse order, on every path
         lines = caches.enter_context(cached(_keyed_lines(classified, key), ROW_CACHE))
-        _, splits = _first_read(spark, lambda: _keys_and_splits(spark, lines))
+        _first_read(spark, lambda: pseudonym.check_no_collisions(lines))
+        splits = _file_splits(spark, lines)
         keyed = caches.enter_context(cached(profiles.with_conflicts(lines)))
         counts = count_profiles(keyed, rows_read=sum(splits.rows_by_file.values()))
         check_reconciliation(counts)
