@@ -12,6 +12,7 @@ from custseg.layer1_core.config import replace
 from custseg.layer1_core.tables import INGEST_FILES
 from custseg.layer2_io import delta_io
 from custseg.layer2_io.schemas import table_schema
+from custseg.layer3_stages.ingest import clean as ingest_clean
 from custseg.layer3_stages.ingest.pseudonym import (
     HashCollisionError,
     HashKeyError,
@@ -153,3 +154,22 @@ def test_tables_of_an_older_version_gain_new_columns_and_files_are_read_again(sp
     assert hmac_hex(TEST_HASH_KEY.encode(), "2") in {
         r[0] for r in written.select("customer_key").collect()
     }
+
+
+def test_the_line_cache_keeps_raw_fields_on_quarantined_rows_only(spark):
+    """After typing, a clean row's raw id, numbers and time text are read by nothing; what
+    transactions reads (order, item) stays on every row, and a quarantined row keeps all."""
+    schema = (
+        "customer_id string, order_id string, item_id string, item_name string, "
+        "quantity string, unit_price string, amount string, purchase_time string, "
+        "_purchase_time_typed timestamp, amount_given decimal(18,4), reasons array<string>"
+    )
+    raw = ("17850", "O1", "I1", "Mug", "2", "1.50", None, "2010-12-01 08:00:00", None, None)
+    rows = [(*raw, []), (*raw, ["zero_price"])]
+
+    kept = ingest_clean.without_clean_rows_raw_fields(spark.createDataFrame(rows, schema))
+
+    assert kept.columns == [*spark.createDataFrame(rows, schema).columns[:8], "reasons"]
+    clean_row, quarantined_row = kept.orderBy(F.size("reasons")).collect()
+    assert tuple(clean_row)[:8] == (None, "O1", "I1", "Mug", None, None, None, None)
+    assert tuple(quarantined_row)[:8] == raw[:8]

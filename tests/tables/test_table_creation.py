@@ -1,6 +1,7 @@
-"""A table is created with its constraints in the creating commit (no window in which a
-killed run leaves a table without them), and a table made by an older custseg, whose
-constraints came in later commits, gets any it lacks on its next write."""
+"""A table is created with its constraints and its statistics columns in the creating
+commit (no window in which a killed run leaves a table without them), and a table made by
+an older custseg, whose constraints came in later commits or which kept Delta's default
+statistics, gets what it lacks on its next write."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from custseg.layer1_core import tables
+from custseg.layer1_core.tables.spec import DATE
 from custseg.layer2_io import delta_io
 from custseg.layer2_io.schemas import table_schema
 
@@ -146,7 +148,7 @@ def test_a_spec_cannot_name_statistics_delta_would_not_keep(stats_columns):
         tables.TableSpec(
             "t",
             "a table",
-            (tables.Column(tables.AS_OF, tables.CUSTOMER_RFM.columns[1].sql_type, "day"),),
+            (tables.Column(tables.AS_OF, DATE, "day"),),
             partition_by=(tables.AS_OF,),
             stats_columns=stats_columns,
         )
@@ -184,3 +186,21 @@ def test_an_older_table_gets_its_statistics_columns_on_the_next_write(spark, tmp
     assert _operations(path).count("SET TBLPROPERTIES") == 1
     delta_io.write_table(spark, str(tmp_path), spec, nothing, mode="append")
     assert _operations(path).count("SET TBLPROPERTIES") == 1  # set once
+
+
+def test_a_schema_replacing_write_sets_the_statistics_columns_too(spark, tmp_path):
+    """segments_current is rewritten whole; when its schema is outdated the write replaces
+    the schema without the usual table checks, and still sets the property."""
+    spec = tables.SEGMENTS_CURRENT
+    path = tmp_path / spec.name
+    builder = DeltaTable.createIfNotExists(spark).location(str(path))
+    for column in spec.columns[:-1]:  # as an older custseg wrote it: a column fewer
+        builder = builder.addColumn(column.name, delta_io.column_type(column), column.nullable)
+    builder.execute()
+
+    nothing = spark.createDataFrame([], table_schema(spec))
+    delta_io.write_table(spark, str(tmp_path), spec, nothing, replace_schema=True)
+
+    assert spark.read.format("delta").load(str(path)).columns == spec.column_names
+    properties = delta_io.table_properties(spark, str(path))
+    assert properties[tables.STATS_COLUMNS_PROPERTY] == tables.CUSTOMER_KEY

@@ -172,11 +172,14 @@ def constraint_property(name: str) -> str:
     return f"delta.constraints.{name.lower()}"
 
 
-def _set_stats_columns(spark: SparkSession, spec: TableSpec, path: str, present: dict) -> None:
+def _set_stats_columns(
+    spark: SparkSession, spec: TableSpec, path: str, properties: dict[str, str]
+) -> None:
     """A table created before its spec named the columns to keep statistics for gets them
     (one commit; the files written before keep the statistics they have)."""
-    wanted = dict(spec.delta_properties).get(STATS_COLUMNS_PROPERTY)
-    if wanted is not None and present.get(STATS_COLUMNS_PROPERTY) != wanted:
+    wanted = ",".join(spec.stats_columns)
+    if spec.stats_columns and properties.get(STATS_COLUMNS_PROPERTY) != wanted:
+        log.info("table %s: file statistics from now on only for %s", spec.name, wanted)
         _alter_unless_done(
             spark,
             f"ALTER TABLE {path_identifier(path)} SET TBLPROPERTIES "
@@ -225,8 +228,9 @@ def ensure_table(spark: SparkSession, spec: TableSpec, path: str) -> None:
     all in the creating commit. An uncommitted log left by a killed creation is cleared.
 
     Older custseg versions added each constraint in a commit of its own after the creation,
-    so on an existing table of a spec with constraints the table's properties are read
-    (one small log read) and whatever a crash between those commits left out is added.
+    and set no statistics columns, so on an existing table of a spec with constraints or
+    statistics columns the table's properties are read (one small log read) and what is
+    missing is added.
     """
     if not table_exists(spark, path) and _create_table(spark, spec, path):
         return
@@ -311,6 +315,7 @@ def write_table(
                 replace_schema and table_exists(spark, path) and schema_differs(spark, spec, path)
             )
             if outdated:
+                _set_stats_columns(spark, spec, path, table_properties(spark, path))
                 writer = with_comments(in_write_order(conform(df, spec), spec), spec)
                 writer = writer.write.format("delta").mode(mode)
                 writer = writer.option("overwriteSchema", "true")

@@ -69,7 +69,7 @@ CUSTOMER_CLUSTERS = TableSpec(
     ),
     partition_by=(AS_OF,),
     sorted_by=(CUSTOMER_KEY,),
-    stats_columns=(CUSTOMER_KEY,),  # each file a key range; every other column spans all
+    stats_columns=(CUSTOMER_KEY,),
 )
 
 

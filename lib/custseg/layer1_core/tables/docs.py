@@ -83,8 +83,10 @@ def _table_section(spec: TableSpec) -> str:
     if spec.stats_columns:
         named = ", ".join(f"`{c}`" for c in spec.stats_columns)
         lines += [
-            f"Delta keeps file statistics (minimum, maximum) only for {named} "
-            f"(`{STATS_COLUMNS_PROPERTY}`): a reader skips files by those columns only.",
+            f"Delta keeps per-file minimum, maximum and null count only for {named} "
+            f"(`{STATS_COLUMNS_PROPERTY}`): besides the partition column, a reader skips "
+            "files by those columns only (files written before custseg set the property "
+            "keep the statistics they have).",
             "",
         ]
     return "\n".join(lines)

@@ -50,7 +50,8 @@ TRANSACTIONS = TableSpec(
     ),
     partition_by=("purchase_month",),
     optimize_write=True,
-    # a file holds one month of one source file: its times and its file are what skip it
+    # time-range reads skip files by month and time, replaceWhere by source_file (when the
+    # files' paths differ within Delta's 32-character statistics prefix)
     stats_columns=("purchase_time", "purchase_date", "source_file"),
     constraints=(
         ("valid_customer_key", "length(customer_key) = 64"),

@@ -52,7 +52,7 @@ SEGMENTS_CURRENT = TableSpec(
         column("cluster_action", STRING, "first recommended action of that cluster"),
     ),
     sorted_by=(CUSTOMER_KEY,),
-    stats_columns=(CUSTOMER_KEY,),  # each file a key range; every other column spans all
+    stats_columns=(CUSTOMER_KEY,),
 )
 
 # Tables compacted by the report stage: appended in many small per-file batches, scanned by

@@ -52,7 +52,7 @@ CUSTOMER_RFM = TableSpec(
         column(
             "mean_days_between_orders",
             DOUBLE,
-            "mean gap between consecutive orders, days; null for one order",
+            "mean gap between consecutive purchase orders, days; null below two purchase orders",
         ),
         column("average_order_value", DOUBLE, "monetary / frequency"),
         column("spend_30d", DOUBLE, "spend in the 30 days before as_of"),
@@ -75,7 +75,7 @@ CUSTOMER_RFM = TableSpec(
     ),
     partition_by=(AS_OF,),
     sorted_by=(CUSTOMER_KEY,),
-    stats_columns=(CUSTOMER_KEY,),  # each file a key range; every other column spans all
+    stats_columns=(CUSTOMER_KEY,),
 )
 
 

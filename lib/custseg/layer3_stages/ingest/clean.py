@@ -37,7 +37,7 @@ __all__ = [
     "canonical_customer_id",
     "classify",
     "drop_repeated_lines",
-    "for_later_passes",
+    "without_clean_rows_raw_fields",
     "repeated_lines",
     "parse_purchase_time",
     "quarantine_columns",
@@ -130,7 +130,7 @@ _QUARANTINE_ONLY_FIELDS = ("customer_id", "quantity", "unit_price", "amount", "p
 _TYPING_ONLY_COLUMNS = (TYPED_TIME_COLUMN, "amount_given")
 
 
-def for_later_passes(classified: DataFrame) -> DataFrame:
+def without_clean_rows_raw_fields(classified: DataFrame) -> DataFrame:
     """The classified lines as the passes after typing read them: raw fields that only
     quarantine needs are kept on quarantined rows alone. Every pass over cached lines reads
     and decodes every cached column, so a narrower row makes each pass cheaper."""

@@ -175,7 +175,9 @@ def _ingest_files(
 ) -> IngestCounts:
     raw = sources.read_sources(spark, to_read, settings.input)
     with contextlib.ExitStack() as caches:  # released in reverse order, on every path
-        classified = clean.for_later_passes(clean.classify(raw, cleaning_rules(settings)))
+        classified = clean.without_clean_rows_raw_fields(
+            clean.classify(raw, cleaning_rules(settings))
+        )
         lines = caches.enter_context(cached(_keyed_lines(classified, key), ROW_CACHE))
         step(log, f"read, check and key {len(to_read)} file(s)")
         customers = _first_read(

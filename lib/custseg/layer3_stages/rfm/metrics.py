@@ -108,9 +108,9 @@ def _mean_days_between_orders() -> Column:
     the first purchase order to the last (they telescope), so their mean is that span over
     the orders less one: no sort of each customer's orders, and null below two orders."""
     purchase_micros = F.when(F.col(_IS_PURCHASE), F.col(_ORDER_MICROS))
-    gaps = F.count(purchase_micros) - F.lit(1)
+    gap_count = F.count(purchase_micros) - F.lit(1)
     span_days = (F.max(purchase_micros) - F.min(purchase_micros)) / F.lit(float(MICROS_PER_DAY))
-    return F.when(gaps > 0, span_days / gaps)
+    return F.when(gap_count > 0, span_days / gap_count)
 
 
 def _whole_days_before(as_of: dt.date, micros_column: str) -> Column:
