@@ -62,8 +62,8 @@ def save_transactions(spark: SparkSession, settings, lines: list[tuple]) -> None
     """Writes the lines as the transactions Delta table.
 
     A plain Delta write of the table's columns: the rfm stage only reads the table, and
-    delta_io.write_table would also add the ingest stage's constraints, which costs a few
-    extra Delta commits per test.
+    delta_io.write_table would also create it with its constraints and properties first, a
+    commit more per test.
     """
     (
         transactions(spark, lines)

@@ -315,9 +315,9 @@ def write_table(
                 replace_schema and table_exists(spark, path) and schema_differs(spark, spec, path)
             )
             if outdated:
-                _set_stats_columns(spark, spec, path, table_properties(spark, path))
                 writer = with_comments(in_write_order(conform(df, spec), spec), spec)
                 writer = writer.write.format("delta").mode(mode)
+                # one commit: the statistics columns come with the next write (ensure_table)
                 writer = writer.option("overwriteSchema", "true")
                 if spec.partition_by:  # else Delta drops the partitioning with the old schema
                     writer = writer.partitionBy(*spec.partition_by)

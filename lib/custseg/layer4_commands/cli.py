@@ -130,13 +130,18 @@ def _add_keys_options(command: argparse.ArgumentParser) -> None:
     options.add_argument(
         "--id-column", dest="id_column", required=True, metavar="NAME", help="its customer id"
     )
+    _add_out_option(options, "the .csv or .parquet to write: the file plus customer_key")
+
+
+def _add_out_option(options, help_text: str) -> None:
+    """``--out``, the file keys and export write; its extension names the format."""
     options.add_argument(
         "--out",
         dest="target",
         required=True,
         type=_file_name(WRITE_FORMATS),
         metavar="FILE",
-        help="the .csv or .parquet to write: the file plus customer_key",
+        help=help_text,
     )
 
 
@@ -150,14 +155,7 @@ def _add_export_options(command: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="a segment to export (repeatable)",
     )
-    options.add_argument(
-        "--out",
-        dest="target",
-        required=True,
-        type=_file_name(WRITE_FORMATS),
-        metavar="FILE",
-        help="the .csv or .parquet to write",
-    )
+    _add_out_option(options, "the .csv or .parquet to write")
     options.add_argument("--cluster", metavar="NAME", help="only this cluster of the primary model")
     options.add_argument(
         "--as-of",

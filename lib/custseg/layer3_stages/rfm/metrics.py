@@ -19,7 +19,6 @@ from custseg.layer1_core.tables import CUSTOMER_KEY
 MICROS_PER_DAY = 86_400_000_000
 FEATURE_WINDOWS_DAYS = (30, 90, 365)
 
-_MICROS = "_micros"
 _ORDER_MICROS = "_order_micros"
 _VALUE = "_value"
 _QUANTITY = "_quantity"
