@@ -165,11 +165,11 @@ def test_the_line_cache_keeps_raw_fields_on_quarantined_rows_only(spark):
         "_purchase_time_typed timestamp, amount_given decimal(18,4), reasons array<string>"
     )
     raw = ("17850", "O1", "I1", "Mug", "2", "1.50", None, "2010-12-01 08:00:00", None, None)
-    rows = [(*raw, []), (*raw, ["zero_price"])]
+    classified = spark.createDataFrame([(*raw, []), (*raw, ["zero_price"])], schema)
 
-    kept = ingest_clean.without_clean_rows_raw_fields(spark.createDataFrame(rows, schema))
+    kept = ingest_clean.without_clean_rows_raw_fields(classified)
 
-    assert kept.columns == [*spark.createDataFrame(rows, schema).columns[:8], "reasons"]
+    assert kept.columns == [*classified.columns[:8], "reasons"]
     clean_row, quarantined_row = kept.orderBy(F.size("reasons")).collect()
     assert tuple(clean_row)[:8] == (None, "O1", "I1", "Mug", None, None, None, None)
     assert tuple(quarantined_row)[:8] == raw[:8]

@@ -21,6 +21,7 @@ from custseg.layer3_stages.ingest.sources import SourceError
 from custseg.layer3_stages.ingest.stage import IngestRejected
 from custseg.layer4_commands import pipeline
 from tests.conftest import TEST_HASH_KEY
+from tests.delta_log import commit_actions
 from tests.spark_settings import spark_settings
 
 HEADER = "customer_id,order_id,item_id,item_name,unit_price,item_count,purchase_time\n"
@@ -296,12 +297,10 @@ def _logged_values(commit: bytes) -> str:
     """The column values a Delta commit file records, as text: its added files' minimum
     and maximum statistics and partition values."""
     values = []
-    for line in commit.decode("utf-8").splitlines():
-        added = json.loads(line).get("add")
-        if added:
-            stats = json.loads(added.get("stats") or "{}")
-            values += [stats.get("minValues", {}), stats.get("maxValues", {})]
-            values.append(added.get("partitionValues", {}))
+    for added in (action["add"] for action in commit_actions(commit) if "add" in action):
+        stats = json.loads(added.get("stats") or "{}")
+        values += [stats.get("minValues", {}), stats.get("maxValues", {})]
+        values.append(added.get("partitionValues", {}))
     return json.dumps(values)
 
 

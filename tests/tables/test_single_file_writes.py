@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
@@ -17,6 +15,7 @@ from deltalake import DeltaTable
 from custseg.layer1_core import tables
 from custseg.layer1_core.tables import AS_OF
 from custseg.layer2_io import delta_io
+from tests.delta_log import commit_actions, table_commits
 from tests.report import warehouse_builder as wb
 
 pytestmark = pytest.mark.slow
@@ -65,8 +64,8 @@ def _rows(spec: tables.TableSpec, count: int) -> list[dict]:
 def _files_per_commit(path: str) -> dict[int, list[str]]:
     """The data files each commit added, from the JSON commits of the Delta log."""
     added = {}
-    for commit in sorted(Path(path, "_delta_log").glob("*.json")):
-        actions = [json.loads(line) for line in commit.read_text(encoding="utf-8").splitlines()]
+    for commit in table_commits(path):
+        actions = commit_actions(commit.read_text(encoding="utf-8"))
         added[int(commit.stem)] = [a["add"]["path"] for a in actions if "add" in a]
     return added
 

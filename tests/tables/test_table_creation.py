@@ -18,18 +18,13 @@ from custseg.layer1_core import tables
 from custseg.layer1_core.tables.spec import DATE
 from custseg.layer2_io import delta_io
 from custseg.layer2_io.schemas import table_schema
+from tests.delta_log import actions_of
 
 WITH_CONSTRAINTS = [spec for spec in tables.ALL_TABLES.values() if spec.constraints]
 
 
 def _operations(path: Path) -> list[str]:
-    commits = sorted((path / "_delta_log").glob("*.json"))
-    return [
-        json.loads(line)["commitInfo"]["operation"]
-        for commit in commits
-        for line in commit.read_text().splitlines()
-        if line.startswith('{"commitInfo"')
-    ]
+    return [info["operation"] for info in actions_of(path, "commitInfo")]
 
 
 def test_some_tables_declare_constraints():
@@ -64,13 +59,18 @@ def _valid_value(column: tables.Column):
     }[kind]
 
 
+def _valid_row(spark, spec: tables.TableSpec):
+    """One row that passes every check of ``spec`` (a key of 64 characters)."""
+    values = {column.name: _valid_value(column) for column in spec.columns}
+    values[tables.CUSTOMER_KEY] = "a" * 64
+    return spark.createDataFrame([tuple(values.values())], table_schema(spec))
+
+
 def test_a_creating_commit_constraint_refuses_a_violating_row(spark, tmp_path):
     spec = tables.TRANSACTIONS
     path = str(tmp_path / spec.name)
     delta_io.ensure_table(spark, spec, path)
-    values = {column.name: _valid_value(column) for column in spec.columns}
-    values[tables.CUSTOMER_KEY] = "a" * 64
-    row = spark.createDataFrame([tuple(values.values())], table_schema(spec))
+    row = _valid_row(spark, spec)
 
     delta_io.write_table(spark, str(tmp_path), spec, row, mode="append")
     short_key = row.withColumn(tables.CUSTOMER_KEY, F.lit("short"))
@@ -120,14 +120,7 @@ WITH_STATS_COLUMNS = [spec for spec in tables.ALL_TABLES.values() if spec.stats_
 
 def _file_statistics(path: Path) -> list[dict]:
     """The statistics of every file added, from the commits' add actions."""
-    commits = sorted((path / "_delta_log").glob("*.json"))
-    adds = [
-        json.loads(line)["add"]
-        for commit in commits
-        for line in commit.read_text().splitlines()
-        if line.startswith('{"add"')
-    ]
-    return [json.loads(add["stats"]) for add in adds]
+    return [json.loads(add["stats"]) for add in actions_of(path, "add")]
 
 
 def test_the_big_tables_keep_statistics_for_their_layout_columns_only():
@@ -156,9 +149,7 @@ def test_a_spec_cannot_name_statistics_delta_would_not_keep(stats_columns):
 
 def test_a_write_keeps_minimum_and_maximum_of_the_named_columns_only(spark, tmp_path):
     spec = tables.TRANSACTIONS
-    values = {column.name: _valid_value(column) for column in spec.columns}
-    values[tables.CUSTOMER_KEY] = "a" * 64
-    row = spark.createDataFrame([tuple(values.values())], table_schema(spec))
+    row = _valid_row(spark, spec)
 
     delta_io.write_table(spark, str(tmp_path), spec, row, mode="append")
 

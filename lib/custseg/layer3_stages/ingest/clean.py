@@ -37,13 +37,13 @@ __all__ = [
     "canonical_customer_id",
     "classify",
     "drop_repeated_lines",
-    "without_clean_rows_raw_fields",
     "repeated_lines",
     "parse_purchase_time",
     "quarantine_columns",
     "raw_record_json",
     "with_source_row",
     "transactions_columns",
+    "without_clean_rows_raw_fields",
 ]
 
 RAW_COLUMNS = CANONICAL_COLUMNS
